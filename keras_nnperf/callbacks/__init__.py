@@ -1,0 +1,1 @@
+"""Training callbacks: schedules installed in-graph, monitors, early stopping."""

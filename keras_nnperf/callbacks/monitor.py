@@ -1,0 +1,200 @@
+"""The one place that decides whether a monitored metric should go up or down.
+
+Keras guesses the direction from the substring "acc" (so `val_auc` would be minimised by
+`ReduceLROnPlateau` in auto mode). Here a metric name is matched against the names Keras and
+common libraries use; an explicit `mode` always wins, and a name we do not know raises instead
+of guessing. `MetricMonitor` is the base of every callback that watches a metric
+(`PerformanceScheduler`, `EarlyStopping`), so they share the rule, the `min_delta` semantics and
+the reading of `logs`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+
+import keras
+
+# Metrics where larger is better.
+MAX_METRICS = frozenset(
+    {
+        "acc",
+        "accuracy",
+        "binary_accuracy",
+        "categorical_accuracy",
+        "sparse_categorical_accuracy",
+        "top_k_categorical_accuracy",
+        "sparse_top_k_categorical_accuracy",
+        "auc",
+        "pr_auc",
+        "roc_auc",
+        "precision",
+        "recall",
+        "f1",
+        "f1_score",
+        "fbeta_score",
+        "r2",
+        "r2_score",
+        "iou",
+        "mean_iou",
+        "binary_iou",
+        "one_hot_iou",
+        "one_hot_mean_iou",
+        "precision_at_recall",
+        "recall_at_precision",
+        "sensitivity_at_specificity",
+        "specificity_at_sensitivity",
+        "true_positives",
+        "true_negatives",
+        "cosine_similarity",
+        "dice",
+    }
+)
+
+# Metrics where smaller is better (besides anything ending in "loss").
+MIN_METRICS = frozenset(
+    {
+        "loss",
+        "error",
+        "mse",
+        "mae",
+        "mape",
+        "msle",
+        "rmse",
+        "mean_squared_error",
+        "mean_absolute_error",
+        "mean_absolute_percentage_error",
+        "mean_squared_logarithmic_error",
+        "root_mean_squared_error",
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "binary_focal_crossentropy",
+        "categorical_focal_crossentropy",
+        "hinge",
+        "squared_hinge",
+        "categorical_hinge",
+        "kl_divergence",
+        "kld",
+        "kullback_leibler_divergence",
+        "poisson",
+        "log_cosh",
+        "logcosh",
+        "huber",
+        "false_positives",
+        "false_negatives",
+        "perplexity",
+        "ctc",
+    }
+)
+
+MODES = ("auto", "min", "max")
+MIN_DELTA_MODES = ("absolute", "relative")
+
+
+def infer_mode(monitor: str) -> str:
+    """Return `"min"` or `"max"`: the direction in which `monitor` improves.
+
+    The `val_` prefix, a Keras uniqueness suffix (`auc_1`) and an output-name prefix
+    (`dense_3_accuracy`) are ignored. Names ending in `loss` or `error` go down.
+
+    Raises:
+        ValueError: when the name is not one we know; pass `mode="min"` or `mode="max"`.
+    """
+    name = monitor.lower()
+    if name.startswith("val_"):
+        name = name[4:]
+    name = re.sub(r"_\d+$", "", name)
+    if name.endswith("loss") or name.endswith("error"):
+        return "min"
+    # The longest known metric name that ends the monitored name decides, so
+    # "dense_3_sparse_categorical_accuracy" is an accuracy and "output_mse" an error.
+    best, best_len = None, 0
+    for table, mode in ((MAX_METRICS, "max"), (MIN_METRICS, "min")):
+        for metric in table:
+            if (name == metric or name.endswith("_" + metric)) and len(metric) > best_len:
+                best, best_len = mode, len(metric)
+    if best is None:
+        raise ValueError(
+            f"Cannot tell whether the metric {monitor!r} should go up or down. Pass "
+            f'mode="min" or mode="max". Received: monitor={monitor!r}, mode="auto"'
+        )
+    return best
+
+
+def resolve_mode(monitor: str, mode: str) -> str:
+    """Validate `mode` and resolve `"auto"` with `infer_mode`."""
+    if mode not in MODES:
+        raise ValueError(f"Argument mode must be one of {list(MODES)}. Received: mode={mode!r}")
+    return infer_mode(monitor) if mode == "auto" else mode
+
+
+class MetricMonitor(keras.callbacks.Callback):
+    """Base for callbacks that react to a monitored metric.
+
+    Args:
+        monitor: Name of the metric in `logs`, for example `"val_loss"` or `"val_auc"`.
+        mode: `"auto"`, `"min"` or `"max"`. In `"auto"` the direction comes from the metric's
+            name (see `infer_mode`); an unknown name raises `ValueError`.
+        min_delta: Smallest change that counts as an improvement (>= 0).
+        min_delta_mode: `"absolute"`: improve by more than `min_delta`;
+            `"relative"`: improve by more than `min_delta * |best|`.
+
+    Raises:
+        ValueError: for a bad `mode`, `min_delta` or `min_delta_mode`, or an unknown metric in
+            auto mode.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        min_delta: float = 0.0,
+        min_delta_mode: str = "absolute",
+    ):
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(
+                f"Argument monitor must be a non-empty metric name. Received: monitor={monitor!r}"
+            )
+        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
+            raise ValueError(f"Argument min_delta must be >= 0. Received: min_delta={min_delta!r}")
+        if min_delta_mode not in MIN_DELTA_MODES:
+            raise ValueError(
+                f"Argument min_delta_mode must be one of {list(MIN_DELTA_MODES)}. "
+                f"Received: min_delta_mode={min_delta_mode!r}"
+            )
+        self.monitor = monitor
+        self.mode = resolve_mode(monitor, mode)
+        self.min_delta = float(min_delta)
+        self.min_delta_mode = min_delta_mode
+
+    @property
+    def worst_value(self) -> float:
+        """The value every real measurement improves on."""
+        return math.inf if self.mode == "min" else -math.inf
+
+    def is_improvement(self, current: float, reference: float) -> bool:
+        """True when `current` beats `reference` by more than `min_delta`."""
+        if not math.isfinite(reference):
+            return math.isfinite(current)
+        delta = self.min_delta
+        if self.min_delta_mode == "relative":
+            delta *= abs(reference)
+        if self.mode == "min":
+            return current < reference - delta
+        return current > reference + delta
+
+    def get_monitor_value(self, logs: dict | None) -> float | None:
+        """The monitored value from `logs` as a float, or `None` (with a warning) if absent."""
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"{type(self).__name__}: the monitored metric {self.monitor!r} is not in logs. "
+                f"Available metrics are: {', '.join(sorted(logs))}",
+                stacklevel=2,
+            )
+            return None
+        return float(value)

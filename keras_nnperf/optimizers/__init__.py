@@ -1,0 +1,1 @@
+"""Optimizer wrappers (adaptive clipping) and in-graph gradient hooks."""
