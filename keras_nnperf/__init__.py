@@ -7,7 +7,7 @@ load with no `custom_objects`.
 """
 
 try:
-    import keras
+    import keras  # noqa: F401
 except ImportError as err:  # Keras itself, or the backend it was told to use, is missing.
     raise ImportError(
         "keras_nnperf needs Keras 3 with a backend. None could be imported "
@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 
 
 def get_activation(identifier, **kwargs):
-    """Resolve an activation: one of ours by name (`"mish"`, `"rrelu"`), a Keras name, or a callable.
+    """Resolve an activation: ours by name (`"mish"`, `"rrelu"`), a Keras name, or a callable.
 
     Parametric activations (`"prelu"`, `"pswish"`, `"pelu"`, `"rrelu"`) come back as layer
     instances, which Keras layers accept as `activation=` and save with the model.
