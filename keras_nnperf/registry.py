@@ -57,7 +57,10 @@ def _normalize(name: str) -> str:
 
 def snake_case(name: str) -> str:
     """Return the registry name of a class or function name (`PReLU` -> `prelu`)."""
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    # `ReLU` is one word; an acronym ends where a capitalised word starts (`MCDropout`,
+    # `LRFinder`), but a lone capital is a prefix (`PReLU`, `PSwish`).
+    name = name.replace("ReLU", "Relu")
+    name = re.sub(r"([A-Z]{2,})([A-Z][a-z]{2,})", r"\1_\2", name)
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     return name.lower()
 
@@ -119,12 +122,25 @@ def lookup(kind: str, name: str) -> Any:
         ValueError: if `name` is not registered under `kind`; the message lists the names that are.
     """
     _check_kind(kind)
-    key = _normalize(name)
-    if key in _REGISTRY[kind]:
-        return _REGISTRY[kind][key]
+    found = _find(kind, name)
+    if found is not None:
+        return found
     raise ValueError(
         f"Unknown {kind} {name!r}. keras_nnperf {kind}s: {names(kind)}. Received: {kind}={name!r}"
     )
+
+
+def _find(kind: str, name: str) -> Any:
+    """The object registered as `name`, matched without case, dashes or underscores."""
+    table = _REGISTRY[kind]
+    key = _normalize(name)
+    if key in table:
+        return table[key]
+    compact = key.replace("_", "")
+    for registered, obj in table.items():
+        if registered.replace("_", "") == compact:
+            return obj
+    return None
 
 
 def get(kind: str, identifier: Any, **kwargs: Any) -> Any:
@@ -147,9 +163,9 @@ def get(kind: str, identifier: Any, **kwargs: Any) -> Any:
     if isinstance(identifier, dict):
         return keras.saving.deserialize_keras_object(identifier)
     if isinstance(identifier, str):
-        key = _normalize(identifier)
-        if key in _REGISTRY[kind]:
-            return _instantiate(kind, _REGISTRY[kind][key], kwargs, identifier)
+        found = _find(kind, identifier)
+        if found is not None:
+            return _instantiate(kind, found, kwargs, identifier)
         keras_get = _KERAS_GETTERS.get(kind)
         if keras_get is not None and not kwargs:
             try:
