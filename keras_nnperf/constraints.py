@@ -8,6 +8,7 @@ regularization use Keras's own `keras.constraints.MaxNorm` (see docs/initializer
 from __future__ import annotations
 
 import math
+import numbers
 
 import keras
 from keras import ops
@@ -16,8 +17,9 @@ from keras_nnperf.registry import register
 
 
 def _check_bound(name: str, value) -> None:
+    # `numbers.Real` admits NumPy scalars; an infinite bound is as good as none, NaN is never valid.
     if value is not None and (
-        not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value)
+        not isinstance(value, numbers.Real) or isinstance(value, bool) or math.isnan(value)
     ):
         raise ValueError(f"Argument {name} must be a number or None. Received: {name}={value!r}")
 
@@ -69,7 +71,9 @@ class ClipRange(keras.constraints.Constraint):
         return w
 
     def get_config(self):
-        return {"min_value": self.min_value, "max_value": self.max_value}
+        config = super().get_config()
+        config.update(min_value=self.min_value, max_value=self.max_value)
+        return config
 
 
 @register("constraint")
@@ -100,4 +104,6 @@ class MinValue(ClipRange):
         super().__init__(min_value=min_value, max_value=None)
 
     def get_config(self):
-        return {"min_value": self.min_value}
+        config = super().get_config()
+        del config["max_value"]
+        return config
