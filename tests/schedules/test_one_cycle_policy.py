@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from keras_nnperf.schedules.curves import evaluate
+from keras_nnperf.schedules.one_cycle_policy import OneCycle, OneCycleMomentum
+
+
+def anneal_reference(start, end, fraction, kind):
+    if kind == "cos":
+        return end + (start - end) / 2 * (1 + np.cos(np.pi * fraction))
+    return start + (end - start) * fraction
+
+
+def one_cycle_reference(steps, total, pct, start, peak_value, end, kind):
+    """fastai/PyTorch OneCycleLR: rise over [0, p], fall over [p, T - 1], then hold."""
+    peak = int(pct * total)
+    steps = steps.astype(float)
+    rise = anneal_reference(start, peak_value, np.clip(steps / peak, 0, 1), kind)
+    fall = anneal_reference(
+        peak_value, end, np.clip((steps - peak) / (total - 1 - peak), 0, 1), kind
+    )
+    return np.where(steps < peak, rise, fall)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("anneal", ["cos", "linear"])
+def test_one_cycle_matches_reference(anneal, jit_compile):
+    schedule = OneCycle(0.1, total_steps=21, pct_start=0.25, anneal=anneal)
+    steps = np.arange(25)
+    values = evaluate(schedule, steps, jit_compile)
+    expected = one_cycle_reference(steps, 21, 0.25, 0.004, 0.1, 0.004 / 1e4, anneal)
+    np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-9)
+
+
+def test_one_cycle_exact_corners():
+    schedule = OneCycle(
+        0.1, total_steps=100, pct_start=0.3, div_factor=10.0, final_div_factor=100.0
+    )
+    assert schedule.peak_step == 30
+    values = evaluate(schedule, [0, 15, 29, 30, 31, 99, 100, 150])
+    assert values[0] == pytest.approx(0.01)
+    assert values[1] == pytest.approx(0.055)  # halfway up a cosine
+    assert values[2] < values[3] == pytest.approx(0.1)
+    assert values[4] < values[3]
+    # The last update of a 100-step run (step 99) uses the floor; it is held afterwards.
+    assert values[5:] == pytest.approx([1e-4] * 3)
+    assert schedule.initial_learning_rate == pytest.approx(0.01)
+    assert schedule.final_learning_rate == pytest.approx(1e-4)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("anneal", ["cos", "linear"])
+def test_momentum_mirrors_the_learning_rate(anneal, jit_compile):
+    steps = np.arange(24)
+    lr = evaluate(OneCycle(0.1, 21, anneal=anneal, div_factor=2.0, final_div_factor=1.0), steps)
+    momentum = OneCycleMomentum(21, max_momentum=0.95, base_momentum=0.85, anneal=anneal)
+    values = evaluate(momentum, steps, jit_compile)
+    expected = one_cycle_reference(steps, 21, 0.25, 0.95, 0.85, 0.95, anneal)
+    np.testing.assert_allclose(values, expected, rtol=1e-6)
+    # With div 2 and final div 1 the rate goes 0.05 -> 0.1 -> 0.05: an exact mirror image.
+    np.testing.assert_allclose((lr - 0.05) / 0.05, (0.95 - values) / 0.1, atol=1e-5)
+    assert values[5] == pytest.approx(0.85) and values[20] == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize(
+    "factory, argument",
+    [
+        (lambda: OneCycle(0.0, 100), "max_learning_rate"),
+        (lambda: OneCycle(0.1, 0), "total_steps"),
+        (lambda: OneCycle(0.1, 100, pct_start=0.0), "pct_start"),
+        (lambda: OneCycle(0.1, 100, pct_start=1.0), "pct_start"),
+        (lambda: OneCycle(0.1, 3, pct_start=0.25), "Arguments total_steps and pct_start"),
+        (lambda: OneCycle(0.1, 10, pct_start=0.95), "Arguments total_steps and pct_start"),
+        (lambda: OneCycle(0.1, 100, div_factor=0.0), "div_factor"),
+        (lambda: OneCycle(0.1, 100, final_div_factor=-1.0), "final_div_factor"),
+        (lambda: OneCycle(0.1, 100, anneal="cosine"), "anneal"),
+        (lambda: OneCycleMomentum(100, max_momentum=1.0), "max_momentum"),
+        (lambda: OneCycleMomentum(100, base_momentum=-0.1), "base_momentum"),
+        (lambda: OneCycleMomentum(100, max_momentum=0.8, base_momentum=0.9), "base_momentum"),
+        (lambda: OneCycleMomentum(100, anneal="exp"), "anneal"),
+    ],
+)
+def test_bad_arguments_raise(factory, argument):
+    prefix = "" if argument.startswith("Arguments") else "Argument "
+    with pytest.raises(ValueError, match=f"{prefix}{argument}"):
+        factory()
