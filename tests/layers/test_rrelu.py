@@ -1,0 +1,111 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_nnperf.layers.rrelu import RReLU
+from keras_nnperf.testing import check_layer, random_inputs, two_cpu_strategy
+
+LOWER, UPPER = 1.0 / 8.0, 1.0 / 3.0
+
+
+def _slopes(layer, shape=(64, 128)):
+    """The slopes of one training call: y / x on strictly negative inputs."""
+    x = -np.ones(shape, "float32")
+    return layer(x, training=True).numpy() / x
+
+
+def test_rrelu_contract_inference(tmp_path):
+    check_layer(
+        RReLU,
+        {"seed": 1},
+        input_shape=(3, 4),
+        reference_fn=lambda x, layer: np.where(x >= 0, x, (LOWER + UPPER) / 2 * x),
+        tmp_dir=tmp_path,
+    )
+
+
+def test_rrelu_contract_training_shape_dtype_fit():
+    check_layer(RReLU, {"seed": 1}, input_shape=(3, 4), training=True, deterministic=False)
+
+
+def test_inference_slope_is_exact_mean():
+    y = RReLU(0.1, 0.3)(np.array([[-2.0, 3.0]], "float32"), training=False).numpy()
+    np.testing.assert_array_equal(y, np.array([[-2.0 * np.float32(0.2), 3.0]], "float32"))
+
+
+def test_training_slopes_uniform_in_bounds_and_positive_side_identity():
+    layer = RReLU(seed=3)
+    slopes = _slopes(layer)
+    assert slopes.min() >= LOWER and slopes.max() <= UPPER
+    width = UPPER - LOWER
+    assert abs(slopes.mean() - (LOWER + UPPER) / 2) < 0.01 * width
+    assert abs(slopes.var() - width**2 / 12) < 0.03 * width**2 / 12
+    # Deciles each hold about 10% of the draws.
+    counts = np.histogram(slopes, bins=10, range=(LOWER, UPPER))[0] / slopes.size
+    np.testing.assert_allclose(counts, 0.1, atol=0.01)
+    x = np.abs(random_inputs((4, 5)))
+    np.testing.assert_array_equal(layer(x, training=True).numpy(), x)
+
+
+def test_fresh_each_call_and_reproducible_from_seed():
+    first, second = RReLU(seed=11), RReLU(seed=11)
+    a1, a2 = _slopes(first), _slopes(first)
+    b1, b2 = _slopes(second), _slopes(second)
+    assert np.mean(a1 == a2) < 0.01
+    np.testing.assert_array_equal(a1, b1)
+    np.testing.assert_array_equal(a2, b2)
+    assert np.mean(_slopes(RReLU(seed=12)) == a1) < 0.01
+
+
+def test_xla_slopes_identical_to_eager():
+    # The hash relies on uint32 wrap-around in multiply and shift; XLA must draw the same bits
+    # (it may fuse lower + width * u into one rounding, hence the 1-ulp tolerance).
+    eager_layer, xla_layer = RReLU(seed=5), RReLU(seed=5)
+    x = -np.ones((8, 33), "float32")
+    xla = tf.function(lambda v: xla_layer(v, training=True), jit_compile=True)
+    for _ in range(2):
+        np.testing.assert_allclose(xla(x).numpy(), eager_layer(x, training=True).numpy(), rtol=3e-7)
+
+
+def test_gradient_is_the_slope_used_in_forward():
+    layer = RReLU(seed=2)
+    x = tf.constant(random_inputs((6, 7)))
+    state = layer.seed_generator.state.numpy()
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=True)
+    grad = tape.gradient(y, x).numpy()
+    layer.seed_generator.state.assign(state)
+    expected = layer(x, training=True).numpy() / x.numpy()
+    np.testing.assert_allclose(grad, expected, rtol=1e-6)
+
+
+def test_mirrored_strategy_fit_runs_and_slopes_differ_per_step():
+    x = random_inputs((8, 4), seed=5)
+    y = np.random.default_rng(6).normal(size=(8, 1)).astype("float32")
+    with two_cpu_strategy().scope():
+        layer = RReLU(seed=4)
+        model = keras.Sequential(
+            [keras.Input((4,)), keras.layers.Dense(4), layer, keras.layers.Dense(1)]
+        )
+        model.compile(keras.optimizers.SGD(0.01), "mse")
+    state = layer.seed_generator.state.numpy()
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert not np.array_equal(layer.seed_generator.state.numpy(), state)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"lower": -0.1}, "lower=-0.1"),
+        ({"lower": 0.5, "upper": 0.2}, "upper=0.2"),
+        ({"lower": "a"}, "lower='a'"),
+        ({"upper": None}, "upper=None"),
+        ({"seed": 1.5}, "seed=1.5"),
+    ],
+)
+def test_bad_arguments_raise_value_error(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        RReLU(**kwargs)
