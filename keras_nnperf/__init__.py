@@ -17,7 +17,7 @@ except ImportError as err:  # Keras itself, or the backend it was told to use, i
         "PyTorch and set KERAS_BACKEND accordingly."
     ) from err
 
-from keras_nnperf import constraints, initializers, registry, schedules
+from keras_nnperf import activations, constraints, initializers, layers, registry, schedules
 from keras_nnperf.registry import register
 
 __version__ = "0.1.0"
@@ -63,8 +63,10 @@ def get_callback(identifier, **kwargs):
 
 __all__ = [
     "activation",
+    "activations",
     "constraints",
     "initializers",
+    "layers",
     "schedules",
     "get_activation",
     "get_callback",
