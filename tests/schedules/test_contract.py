@@ -9,6 +9,7 @@ import keras_nnperf.schedules as schedules
 from keras_nnperf import registry
 from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
 from keras_nnperf.schedules.curves import evaluate
+from keras_nnperf.testing import two_cpu_strategy
 
 # (factory, shape of the curve, step from which the value is held or None if it never ends)
 CASES = {
@@ -113,11 +114,7 @@ def test_warmup_composes_with_every_schedule(case):
 
 def fit_unit_gradient_model(schedule, mode, steps):
     """Train w in y = w * x on |100 - w| with x = 1: the gradient is -1, so w = sum of the rates."""
-    strategy = (
-        tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-        if mode == "mirrored"
-        else tf.distribute.get_strategy()
-    )
+    strategy = two_cpu_strategy() if mode == "mirrored" else tf.distribute.get_strategy()
     if mode == "mixed_float16":
         keras.config.set_dtype_policy("mixed_float16")
     replicas = strategy.num_replicas_in_sync
