@@ -1,0 +1,24 @@
+"""Training diagnostics: gradient checks, signal propagation and the model doctor.
+
+* `gradient_check(model_or_layer, x)`: analytic against numeric gradients, in float64.
+* `signal_propagation(model, x)`: activation and gradient scale per layer, with flags and a plot.
+* `diagnose(model, x, y)`: every check plus an LR range test, as a ranked `DiagnosisReport`.
+
+For monitoring during training (gradient norms, dead units, adaptive clipping) see
+`keras_nnperf.callbacks.gradient_monitor` and `keras_nnperf.callbacks.activation_monitor`.
+"""
+
+from keras_nnperf.diagnostics.doctor import diagnose
+from keras_nnperf.diagnostics.gradient_check import GradientCheckResult, gradient_check
+from keras_nnperf.diagnostics.report import DiagnosisReport, Finding
+from keras_nnperf.diagnostics.signal_propagation import SignalPropagationResult, signal_propagation
+
+__all__ = [
+    "DiagnosisReport",
+    "Finding",
+    "GradientCheckResult",
+    "SignalPropagationResult",
+    "diagnose",
+    "gradient_check",
+    "signal_propagation",
+]

@@ -1,0 +1,263 @@
+"""The model doctor: run every check on a model and its data, and rank what it finds."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from keras_nnperf.callbacks.alerts import REMEDIES
+from keras_nnperf.callbacks.lr_finder import lr_find
+from keras_nnperf.diagnostics.gradient_check import gradient_check
+from keras_nnperf.diagnostics.input_checks import check_inputs
+from keras_nnperf.diagnostics.loss_checks import check_loss_fits_output, loss_name_and_logits
+from keras_nnperf.diagnostics.model_checks import (
+    check_architecture,
+    check_constant_kernels,
+    check_output_dropout,
+    check_regularization,
+    hidden_activations,
+)
+from keras_nnperf.diagnostics.report import DiagnosisReport, Finding
+from keras_nnperf.diagnostics.signal_propagation import signal_propagation
+
+#: The learning rate is flagged when it lies more than this factor outside the range spanned by
+#: the LR range test's `REFERENCE_RULES` suggestions.
+LR_FACTOR = 10.0
+#: The suggestion rules that are stable on a short range test. "steepest" is not: on a few dozen
+#: noisy steps the steepest fall is often in the flat start of the curve.
+REFERENCE_RULES = ("valley", "minimum/10")
+
+_INIT_FIX = (
+    "Initialize each layer for its activation (keras_nnperf.initializers.for_activation: He for "
+    "ReLU family, Glorot for tanh/sigmoid, LeCun for SELU) or run keras_nnperf.initializers.lsuv; "
+    "add batch normalization."
+)
+_SIGNAL_FINDINGS = {
+    "vanishing_gradients": ("warning", "Gradients shrink on the way back", REMEDIES["vanishing"]),
+    "exploding_gradients": ("warning", "Gradients grow on the way back", REMEDIES["exploding"]),
+    "vanishing_activations": ("warning", "Activations shrink with depth", _INIT_FIX),
+    "exploding_activations": ("warning", "Activations grow with depth", _INIT_FIX),
+    "non_finite": ("error", "A layer produces NaN or inf", REMEDIES["exploding"]),
+}
+
+
+def _head(data, count: int):
+    return keras.tree.map_structure(lambda a: np.asarray(a)[:count], data)
+
+
+def _num_samples(x) -> int:
+    return len(np.asarray(keras.tree.flatten(x)[0]))
+
+
+def _skipped(code: str, what: str, reason: str) -> Finding:
+    return Finding("info", code, f"{what} was skipped", {"reason": reason}, "")
+
+
+def _signal_findings(signal) -> list[Finding]:
+    findings = []
+    for flag in signal.flags:
+        severity, title, fix = _SIGNAL_FINDINGS[flag.kind]
+        code = "non_finite_signal" if flag.kind == "non_finite" else flag.kind
+        evidence = {"layer": flag.layer, "ratio": flag.ratio, "threshold": flag.threshold}
+        evidence["activation_std"] = [r.forward_std for r in signal.rows]
+        evidence["gradient_std"] = [r.backward_std for r in signal.rows]
+        if flag.kind != "non_finite":
+            title = (
+                f"{title}: std ratio {flag.ratio:.3g} between the first and the last hidden "
+                f"layer (threshold {flag.threshold:g})"
+            )
+        findings.append(Finding(severity, code, f"{title} at {flag.layer!r}", evidence, fix))
+    return findings
+
+
+def _learning_rate_findings(model, x, y, steps: int, batch_size: int) -> tuple[list, dict]:
+    try:
+        result = lr_find(model, x, y, batch_size=batch_size, num_steps=steps, suggestion="valley")
+    except ValueError as err:  # lr_find's "no finite loss": the model cannot train at any rate.
+        return [
+            Finding(
+                "error",
+                "lr_range_test_failed",
+                "The learning-rate range test recorded no finite loss",
+                {"reason": str(err)},
+                REMEDIES["exploding"],
+            )
+        ], {}
+    lr = float(np.asarray(model.optimizer.learning_rate))
+    suggestions = {k: float(v) for k, v in result.suggestions.items() if math.isfinite(v) and v > 0}
+    facts = {"learning_rate": lr, "suggested_lr": float(result.suggestion)}
+    reference = [suggestions[rule] for rule in REFERENCE_RULES if rule in suggestions]
+    if not reference:
+        return [], facts
+    low, high = min(reference), max(reference)
+    if low / LR_FACTOR <= lr <= high * LR_FACTOR:
+        return [], facts
+    direction = "above" if lr > high else "below"
+    factor = lr / high if lr > high else low / lr
+    finding = Finding(
+        "warning",
+        "lr_far_from_range_test",
+        f"The learning rate {lr:.3g} is {factor:.0f}x {direction} what the LR range test suggests",
+        {"learning_rate": lr, "suggested_lr": result.suggestion, "suggestions": suggestions},
+        f"Set the optimizer's learning_rate to about {result.suggestion:.2g} "
+        "(keras_nnperf.callbacks.lr_finder.lr_find), or use it as max_lr of a 1Cycle schedule.",
+    )
+    return [finding], facts
+
+
+def diagnose(
+    model: keras.Model,
+    x,
+    y=None,
+    run_lr_finder: bool = True,
+    lr_finder_steps: int = 50,
+    batch_size: int = 32,
+    run_gradient_check: bool = True,
+    sample_size: int = 256,
+    seed: int | None = 0,
+) -> DiagnosisReport:
+    """Examine a model and its training data for the mistakes that make training slow or fail.
+
+    Checks, each reported as a `Finding` with a code (see docs/diagnostics.md for every code,
+    its threshold and its fix):
+
+    * data: `non_finite_inputs`, `unscaled_inputs` (|mean| > 3 std, std > 10 or < 1e-3 per
+      feature), `constant_inputs`;
+    * weights: `constant_init` (a kernel with one repeated value);
+    * signal (`signal_propagation` on up to `sample_size` samples): `vanishing_gradients`,
+      `exploding_gradients`, `vanishing_activations`, `exploding_activations`,
+      `non_finite_signal`;
+    * architecture: `saturating_deep_net` (sigmoid/tanh hidden layers with >= 5 hidden
+      layers), `relu_glorot_init` (ReLU family with Glorot init: info when the net is deep,
+      warning when the signal measurably vanishes), `dropout_on_output`;
+    * loss: `softmax_single_unit`, `logits_without_from_logits`, `probabilities_as_logits`,
+      `loss_output_mismatch` (needs a compiled model; else `not_compiled`, info);
+    * capacity: `no_regularization` (parameters > 10 x samples and no dropout, norm layer,
+      weight penalty or weight decay);
+    * gradients: `wrong_gradients` (`gradient_check` on 16 samples, float64);
+    * learning rate: `lr_far_from_range_test` (the optimizer's rate more than 10x outside the
+      range spanned by `lr_find`'s "valley" and "minimum/10" suggestions),
+      `lr_range_test_failed`.
+
+    The model is left as it was: the checks run on copies or without updates, and `lr_find`
+    restores the weights and the optimizer state exactly. It does compile the train function.
+
+    Args:
+        model: A Sequential or functional Keras model, compiled for the loss and LR checks.
+        x: Training inputs (arrays; a nest of arrays for several inputs).
+        y: Training targets; needed for the loss-based signal and the LR range test.
+        run_lr_finder: Run the LR range test (`lr_finder_steps` training steps). Defaults to
+            `True`.
+        lr_finder_steps: Steps of the range test, >= 5. Defaults to 50.
+        batch_size: Batch size of the range test. Defaults to 32.
+        run_gradient_check: Compare analytic and numeric gradients. Defaults to `True`.
+        sample_size: Samples used by the signal-propagation check. Defaults to 256.
+        seed: Seed for the random projections and sampled elements.
+
+    Returns:
+        A `DiagnosisReport`: `print(report)`, `report.has("unscaled_inputs")`,
+        `report.to_dict()`.
+
+    Raises:
+        ValueError: for a bad `lr_finder_steps`, `batch_size` or `sample_size`, or `x` and `y`
+            of different lengths.
+
+    Example:
+    ```python
+    report = diagnose(model, x_train, y_train)
+    print(report)
+    ```
+
+    Reference:
+        Glorot & Bengio, 2010; He et al., 2015, "Delving Deep into Rectifiers"; Smith, 2017,
+        "Cyclical Learning Rates for Training Neural Networks".
+    """
+    for name, value, low in (
+        ("lr_finder_steps", lr_finder_steps, 5),
+        ("batch_size", batch_size, 1),
+        ("sample_size", sample_size, 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(
+                f"Argument {name} must be an integer >= {low}. Received: {name}={value!r}"
+            )
+    num_samples = _num_samples(x)
+    if y is not None and _num_samples(y) != num_samples:
+        raise ValueError(
+            f"x and y must hold the same number of samples. Received: {num_samples} inputs and "
+            f"{_num_samples(y)} targets"
+        )
+    if not model.built:
+        model(_head(x, 1))
+    compiled = bool(getattr(model, "compiled", False)) and getattr(model, "loss", None) is not None
+    findings = check_inputs(x) + check_constant_kernels(model)
+    data_ok = not any(f.code == "non_finite_inputs" for f in findings)
+    if not compiled:
+        findings.append(
+            Finding(
+                "info",
+                "not_compiled",
+                "The model is not compiled: the loss and learning-rate checks were skipped",
+                {},
+                "Compile the model (optimizer and loss) before calling diagnose.",
+            )
+        )
+    x_head = _head(x, sample_size)
+    y_head = _head(y, sample_size) if (y is not None and compiled) else None
+
+    signal = None
+    if data_ok:
+        try:
+            signal = signal_propagation(model, x_head, y_head, seed=seed)
+        except (ValueError, AttributeError) as err:  # subclassed or multi-output models
+            findings.append(_skipped("signal_propagation_skipped", "Signal propagation", str(err)))
+    if signal is not None:
+        findings += _signal_findings(signal)
+    findings += check_architecture(model, signal)
+    findings += check_output_dropout(model)
+    findings += check_regularization(model, num_samples)
+    if compiled:
+        findings += check_loss_fits_output(model)
+
+    if run_gradient_check and data_ok:
+        try:
+            check = gradient_check(
+                model,
+                _head(x, 16),
+                _head(y_head, 16) if y_head is not None else None,
+                max_elements_per_variable=4,
+                seed=seed,
+            )
+        except (ValueError, TypeError) as err:  # a model that cannot be rebuilt in float64
+            findings.append(_skipped("gradient_check_skipped", "The gradient check", str(err)))
+        else:
+            if not check.passed:
+                findings.append(
+                    Finding(
+                        "error",
+                        "wrong_gradients",
+                        "Backpropagated gradients disagree with finite differences",
+                        {"variables": {v.name: v.max_relative_error for v in check.failing}},
+                        "A custom layer or custom_gradient computes a wrong derivative: check it "
+                        "with keras_nnperf.diagnostics.gradient_check(layer, x) and fix its "
+                        "gradient function.",
+                    )
+                )
+
+    summary = {
+        "parameters": int(model.count_params()),
+        "samples": num_samples,
+        "hidden_layers": len(hidden_activations(model)),
+    }
+    if compiled:
+        summary["loss"] = loss_name_and_logits(model.loss)[0]
+    if run_lr_finder and compiled and data_ok:
+        if y is None:
+            findings.append(_skipped("lr_range_test_skipped", "The LR range test", "no targets"))
+        else:
+            lr_findings, facts = _learning_rate_findings(model, x, y, lr_finder_steps, batch_size)
+            findings += lr_findings
+            summary.update(facts)
+    return DiagnosisReport(findings, summary)

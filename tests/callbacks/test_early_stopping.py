@@ -1,0 +1,254 @@
+import copy
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_nnperf import registry
+from keras_nnperf.callbacks.early_stopping import EarlyStopping
+
+NAN = float("nan")
+
+
+class ScriptedMetric(keras.callbacks.Callback):
+    """Writes `values[epoch]` into the epoch logs under `name` and records the weights."""
+
+    def __init__(self, name, values):
+        super().__init__()
+        self.name, self.values = name, values
+        self.snapshots = []
+
+    def on_train_begin(self, logs=None):
+        self.initial = self.model.get_weights()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs[self.name] = self.values[epoch]
+        self.snapshots.append(self.model.get_weights())
+
+
+class PoisonWeights(keras.callbacks.Callback):
+    """Makes every weight NaN at the start of `epoch`, so that epoch's loss is NaN."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
+
+
+class StopAt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            self.model.stop_training = True
+
+
+def _fit(callbacks, epochs, eager=True):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], "float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    # Eager: a few one-step epochs cost less than tracing a train function for each new model.
+    model.compile(keras.optimizers.SGD(0.05), "mse", run_eagerly=eager)
+    history = model.fit(x, y, batch_size=32, epochs=epochs, callbacks=callbacks, verbose=0)
+    return model, history
+
+
+def _run(values, name="score", **kwargs):
+    script = ScriptedMetric(name, values)
+    stopper = EarlyStopping(monitor=name, **kwargs)
+    model, history = _fit([script, stopper], len(values))
+    return stopper, script, model, len(history.history["loss"])
+
+
+def _assert_weights(model, expected):
+    for got, want in zip(model.get_weights(), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_restores_best_weights_when_epochs_run_out():
+    stopper, script, model, ran = _run([3.0, 1.0, 2.0, 2.5], mode="min", patience=10)
+    assert ran == 4
+    assert stopper.stop_reason == "completed"
+    assert stopper.stopped_epoch is None
+    assert (stopper.best_epoch, stopper.best_value) == (1, 1.0)
+    _assert_weights(model, script.snapshots[1])
+    assert not np.array_equal(model.get_weights()[0], script.snapshots[-1][0])
+
+
+def test_restores_best_weights_when_another_callback_stops_training():
+    script = ScriptedMetric("score", [2.0, 1.0, 3.0, 4.0, 5.0])
+    stopper = EarlyStopping(monitor="score", mode="min", patience=10, divergence_factor=None)
+    model, history = _fit([script, StopAt(3), stopper], 5)
+    assert len(history.history["loss"]) == 4
+    assert stopper.stop_reason == "completed"
+    _assert_weights(model, script.snapshots[1])
+
+
+def test_stops_and_restores_on_nan_loss():
+    script = ScriptedMetric("score", [3.0, 2.0, 1.0, 0.5, 0.4])
+    stopper = EarlyStopping(monitor="score", mode="min", patience=10)
+    model, history = _fit([script, PoisonWeights(3), stopper], 5, eager=False)
+    assert math.isnan(history.history["loss"][-1])
+    assert len(history.history["loss"]) == 4
+    assert (stopper.stop_reason, stopper.stopped_epoch, stopper.best_epoch) == ("non_finite", 3, 2)
+    _assert_weights(model, script.snapshots[2])
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_nan_during_warm_up_restores_last_finite_weights():
+    script = ScriptedMetric("score", [1.0, 1.0, 1.0, 1.0])
+    stopper = EarlyStopping(monitor="score", mode="min", start_from_epoch=3)
+    model, _ = _fit([script, PoisonWeights(0), stopper], 4)
+    assert (stopper.stop_reason, stopper.stopped_epoch) == ("non_finite", 0)
+    assert stopper.best_epoch is None
+    _assert_weights(model, script.initial)
+
+
+def test_stops_on_nan_monitored_metric():
+    stopper, script, model, ran = _run([1.0, 0.5, NAN, 0.1], name="val_loss", patience=5)
+    assert (ran, stopper.stop_reason, stopper.stopped_epoch) == (3, "non_finite", 2)
+    _assert_weights(model, script.snapshots[1])
+
+
+@pytest.mark.parametrize(
+    "mode, factor, values",
+    [
+        ("min", 10.0, [1.0, 0.5, 4.9, 5.1]),  # threshold 10 * 0.5 = 5
+        ("max", 2.0, [0.8, 0.9, 0.5, 0.44]),  # threshold 0.9 / 2 = 0.45
+        ("min", 2.0, [-10.0, -12.0, -6.5, -5.9]),  # threshold -12 / 2 = -6
+        ("max", 2.0, [-1.0, -0.5, -0.9, -1.1]),  # threshold 2 * -0.5 = -1
+    ],
+)
+def test_stops_on_divergence(mode, factor, values):
+    stopped = 3
+    stopper, script, model, ran = _run(values, mode=mode, patience=10, divergence_factor=factor)
+    assert (ran, stopper.stop_reason, stopper.stopped_epoch, stopper.best_epoch) == (
+        stopped + 1,
+        "divergence",
+        stopped,
+        1,
+    )
+    _assert_weights(model, script.snapshots[1])
+
+
+def test_divergence_factor_none_disables_the_check():
+    stopper, *_ = _run([1.0, 0.5, 100.0], mode="min", patience=10, divergence_factor=None)
+    assert stopper.stop_reason == "completed"
+
+
+def test_baseline_stops_a_run_that_never_reaches_it():
+    stopper, *_ = _run([0.9, 0.8, 0.7, 0.6, 0.5], mode="min", patience=3, baseline=0.3)
+    assert (stopper.stop_reason, stopper.stopped_epoch, stopper.best_epoch) == ("baseline", 2, 2)
+    stopper, *_ = _run([0.9, 0.2, 0.25, 0.26, 0.27], mode="min", patience=3, baseline=0.3)
+    assert (stopper.stop_reason, stopper.stopped_epoch, stopper.best_epoch) == ("patience", 4, 1)
+
+
+def test_start_from_epoch_ignores_warm_up_epochs():
+    values = [1.0, 5.0, 4.0, 3.0, 2.0]
+    stopper, *_ = _run(values, mode="min", patience=1, divergence_factor=None)
+    assert (stopper.stop_reason, stopper.stopped_epoch) == ("patience", 1)
+    stopper, script, model, _ = _run(
+        values, mode="min", patience=1, start_from_epoch=1, divergence_factor=None
+    )
+    assert (stopper.stop_reason, stopper.best_epoch) == ("completed", 4)
+    _assert_weights(model, script.snapshots[4])
+
+
+@pytest.mark.parametrize(
+    "name, values, best_epoch",
+    [
+        ("val_auc", [0.6, 0.7, 0.65], 1),
+        ("val_loss", [0.6, 0.5, 0.55], 1),
+        ("val_mse", [1.0, 2.0, 3.0], 0),
+    ],
+)
+def test_direction_follows_the_metric(name, values, best_epoch):
+    stopper, script, model, _ = _run(values, name=name, patience=0)
+    assert stopper.stop_reason == "patience"
+    assert (stopper.best_epoch, stopper.stopped_epoch) == (best_epoch, best_epoch + 1)
+    _assert_weights(model, script.snapshots[best_epoch])
+
+
+def test_relative_min_delta():
+    stopper, *_ = _run([1.0, 0.95], mode="min", min_delta=0.1, min_delta_mode="relative")
+    assert (stopper.stop_reason, stopper.best_epoch) == ("patience", 0)
+    stopper, *_ = _run([1.0, 0.85], mode="min", min_delta=0.1, min_delta_mode="relative")
+    assert (stopper.stop_reason, stopper.best_epoch) == ("completed", 1)
+
+
+def test_restore_best_weights_false_keeps_last_weights():
+    stopper, script, model, _ = _run(
+        [1.0, 2.0, 3.0], mode="min", patience=5, restore_best_weights=False
+    )
+    assert stopper.best_weights is None
+    _assert_weights(model, script.snapshots[-1])
+
+
+def test_state_resets_between_fits_and_deep_copies_are_independent():
+    stopper = EarlyStopping(monitor="score", mode="min", patience=0)
+    twin = copy.deepcopy(stopper)
+    _fit([ScriptedMetric("score", [1.0, 2.0, 3.0]), stopper], 3)
+    assert (stopper.stop_reason, stopper.best_epoch) == ("patience", 0)
+    assert twin.stop_reason is None and twin.best_weights is None
+    _fit([ScriptedMetric("score", [3.0, 2.0, 1.0]), stopper], 3)
+    assert (stopper.stop_reason, stopper.best_epoch) == ("completed", 2)
+    assert stopper.stopped_epoch is None
+
+
+def test_works_inside_a_keras_tuner_search(tmp_path):
+    import keras_tuner
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+
+    def build(hp):
+        hidden = keras.layers.Dense(hp.Choice("units", [2, 4]))
+        model = keras.Sequential([keras.Input((3,)), hidden, keras.layers.Dense(1)])
+        model.compile(keras.optimizers.SGD(0.01), "mse")
+        return model
+
+    stopper = EarlyStopping(monitor="val_loss", patience=1)
+    tuner = keras_tuner.RandomSearch(
+        build, objective="val_loss", max_trials=2, directory=tmp_path, seed=1
+    )
+    tuner.search(x, y, validation_data=(x, y), epochs=2, callbacks=[stopper], verbose=0)
+    assert len(tuner.oracle.trials) == 2
+    assert all(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+    assert stopper.stop_reason is None  # the tuner trained deep copies
+
+
+def test_registered_and_config_round_trips():
+    assert registry.lookup("callback", "early_stopping") is EarlyStopping
+    stopper = EarlyStopping(monitor="val_auc", patience=3, divergence_factor=None, baseline=0.5)
+    assert EarlyStopping(**stopper.get_config()).get_config() == stopper.get_config()
+    assert stopper.mode == "max"
+
+
+BAD_ARGUMENTS = [
+    {"patience": -1},
+    {"patience": 1.5},
+    {"start_from_epoch": -1},
+    {"verbose": "yes"},
+    {"baseline": "high"},
+    {"baseline": NAN},
+    {"divergence_factor": 1.0},
+    {"divergence_factor": 0.5},
+    {"min_delta": -0.1},
+    {"mode": "up"},
+    {"monitor": "val_mystery"},
+]
+
+
+def test_rejects_bad_arguments():
+    # One test, not one per case: the shared teardown (clear_session) costs more than the check.
+    for kwargs in BAD_ARGUMENTS:
+        with pytest.raises(ValueError, match="Received"):
+            EarlyStopping(**kwargs)

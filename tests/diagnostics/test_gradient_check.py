@@ -1,0 +1,117 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_nnperf.diagnostics.gradient_check import gradient_check
+
+
+class ScaledSquare(keras.layers.Layer):
+    """`y = x * w**2` with a hand-written gradient; `broken=True` drops the factor 2 in dy/dw."""
+
+    def __init__(self, broken=False, **kwargs):
+        super().__init__(**kwargs)
+        self.broken = broken
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="w")
+
+    def call(self, x):
+        factor = 1.0 if self.broken else 2.0
+
+        @ops.custom_gradient
+        def forward(x, w):
+            def grad(*args, upstream=None):
+                if upstream is None:
+                    (upstream,) = args
+                dw = ops.sum(upstream * x * factor * w, axis=0)
+                return upstream * w * w, dw
+
+            return x * w * w, grad
+
+        # A tensor, not the variable: tf.custom_gradient treats captured variables apart.
+        return forward(x, ops.add(self.w, 0.0))
+
+    def get_config(self):
+        return {**super().get_config(), "broken": self.broken}
+
+
+def _x(*shape):
+    return np.random.default_rng(0).normal(size=shape).astype("float32")
+
+
+def test_catches_a_wrong_custom_gradient():
+    layer = ScaledSquare(broken=True)
+    layer.build((None, 3))
+    layer.w.assign([0.5, -1.5, 2.0])
+    result = gradient_check(layer, _x(4, 3), seed=0)
+    assert not result.passed
+    assert [v.name for v in result.failing] == [layer.w.path]
+    assert result.failing[0].max_relative_error > 0.3  # half the true gradient: error 1/3
+    assert "FAIL" in str(result)
+
+
+def test_passes_the_same_layer_with_the_right_gradient():
+    layer = ScaledSquare()
+    layer.build((None, 3))
+    layer.w.assign([0.5, -1.5, 2.0])
+    result = gradient_check(layer, _x(4, 3), seed=0)
+    assert result.passed, result
+    assert max(result.max_relative_error.values()) < 1e-6
+
+
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        (keras.layers.Dense(3, activation="tanh"), (4, 5)),
+        (keras.layers.Conv2D(2, 3, activation="relu"), (2, 5, 5, 2)),
+    ],
+)
+def test_passes_keras_layers(layer, shape):
+    result = gradient_check(layer, _x(*shape), seed=0)
+    assert result.passed, result
+    assert {v.name for v in result.variables} == {v.path for v in layer.trainable_variables}
+
+
+@pytest.mark.parametrize("name", ["PReLU", "Mish", "PSwish", "PELU"])
+def test_passes_our_layers(name):
+    layers = pytest.importorskip("keras_nnperf.layers")
+    layer = getattr(layers, name)()
+    x = _x(6, 4) * 2.0
+    if not layer.trainable_variables:  # Mish has no weights: check it inside a Dense stack.
+        layer = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), layer])
+    result = gradient_check(layer, x, max_elements_per_variable=4, seed=0)
+    assert result.passed, result
+
+
+def test_model_with_compiled_loss_and_original_left_untouched():
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(3)]
+    )
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    before = [w.copy() for w in model.get_weights()]
+    y = np.array([0, 1, 2, 1])
+    result = gradient_check(model, _x(4, 4), y, seed=0)
+    assert result.passed, result
+    assert len(result.variables) == 4
+    for got, want in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert model.layers[0].kernel.dtype == "float32"
+
+
+def test_float32_is_coarser_but_still_catches_a_wrong_gradient():
+    layer = ScaledSquare(broken=True)
+    assert not gradient_check(layer, _x(4, 3), dtype="float32", seed=0).passed
+
+
+def test_rejects_bad_arguments():
+    bad = [{"eps": 0.0}, {"tolerance": -1.0}, {"max_elements_per_variable": 0}, {"dtype": "f16"}]
+    for kwargs in bad:
+        with pytest.raises(ValueError, match="Received"):
+            gradient_check(keras.layers.Dense(2), _x(2, 3), **kwargs)
+
+
+def test_y_without_a_loss_raises():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="loss"):
+        gradient_check(model, _x(2, 3), np.zeros((2, 1)))
