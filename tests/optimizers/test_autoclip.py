@@ -1,0 +1,123 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_nnperf.optimizers.autoclip import AutoClip, global_norm, history_percentile
+
+LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def _data(n=32):
+    rng = np.random.default_rng(2)
+    return rng.normal(size=(n, 5)).astype("float32"), rng.integers(0, 3, n)
+
+
+def _model():
+    return keras.Sequential(
+        [keras.Input((5,)), keras.layers.Dense(6, "relu"), keras.layers.Dense(3)]
+    )
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 7, 12])
+@pytest.mark.parametrize("percentile", [10.0, 50.0, 100.0])
+def test_history_percentile_matches_numpy(count, percentile):
+    buffer = np.random.default_rng(count).uniform(0, 5, size=7).astype("float32")
+    valid = buffer[: min(count, 7)]
+    got = float(history_percentile(buffer, count, percentile))
+    np.testing.assert_allclose(got, np.percentile(valid, percentile), rtol=1e-5)
+
+
+def test_clip_follows_the_running_percentile():
+    weights = [keras.Variable(np.zeros((2,), "float32"))]
+    optimizer = AutoClip(keras.optimizers.SGD(0.1), percentile=25, history_size=4)
+    optimizer.build(weights)
+    history = []
+    for norm in [3.0, 1.0, 4.0, 0.5, 2.0, 8.0]:
+        grad = np.array([norm * 0.6, norm * 0.8], "float32")
+        (clipped,), was_clipped = optimizer.clip([grad], weights)
+        history = (history + [norm])[-4:]
+        threshold = np.percentile(history, 25)
+        expected = grad * min(1.0, threshold / norm)
+        np.testing.assert_allclose(clipped, expected, rtol=1e-5)
+        assert bool(was_clipped) == (norm > threshold)
+    np.testing.assert_allclose(float(optimizer.clip_threshold), np.percentile(history, 25))
+
+
+def test_non_finite_norms_are_not_recorded():
+    weights = [keras.Variable(np.zeros((2,), "float32"))]
+    optimizer = AutoClip(keras.optimizers.SGD(0.1), history_size=4)
+    optimizer.build(weights)
+    optimizer.clip([np.array([3.0, 4.0], "float32")], weights)
+    optimizer.clip([np.array([np.inf, 0.0], "float32")], weights)
+    assert int(optimizer.norm_count.numpy()) == 1
+    np.testing.assert_allclose(float(optimizer.clip_threshold), 5.0)
+
+
+def test_fit_steps_equal_inner_optimizer_on_clipped_grads():
+    x, y = _data()
+    model, reference = _model(), _model()
+    reference.set_weights(model.get_weights())
+    model.compile(AutoClip(keras.optimizers.SGD(0.3), percentile=30), LOSS, jit_compile=True)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+
+    history, clipped_steps = [], 0
+    for step in range(4):
+        batch = slice(8 * step, 8 * step + 8)
+        with tf.GradientTape() as tape:
+            loss = LOSS(y[batch], reference(x[batch]))
+        grads = [g.numpy() for g in tape.gradient(loss, reference.trainable_weights)]
+        norm = float(global_norm(grads))
+        history.append(norm)
+        threshold = np.percentile(history, 30)
+        clipped_steps += norm > threshold
+        scale = min(1.0, threshold / norm)
+        for variable, grad in zip(reference.trainable_weights, grads, strict=True):
+            variable.assign(variable.numpy() - 0.3 * scale * grad)
+    for got, expected in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(float(model.optimizer.clipped_fraction), clipped_steps / 4)
+    assert clipped_steps > 0
+
+
+def test_save_load_round_trip(tmp_path):
+    x, y = _data()
+    model = _model()
+    model.compile(AutoClip(keras.optimizers.Adam(1e-2), percentile=20, history_size=16), LOSS)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    path = str(tmp_path / "autoclip.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded.optimizer, AutoClip)
+    assert isinstance(loaded.optimizer.inner_optimizer, keras.optimizers.Adam)
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    np.testing.assert_allclose(loaded.optimizer.norm_history, model.optimizer.norm_history)
+    np.testing.assert_allclose(loaded(x), model(x))
+
+
+def test_mixed_precision_and_string_name():
+    keras.config.set_dtype_policy("mixed_float16")
+    x, y = _data()
+    model = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Dense(6, "relu"), keras.layers.Dense(3, dtype="float32")]
+    )
+    model.compile(AutoClip(keras.optimizers.SGD(0.1)), LOSS)
+    assert isinstance(model.optimizer.inner_optimizer, AutoClip)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    assert keras.saving.get_registered_name(AutoClip) == "keras_nnperf>AutoClip"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"optimizer": None},
+        {"optimizer": keras.optimizers.SGD(), "percentile": 0},
+        {"optimizer": keras.optimizers.SGD(), "percentile": 101},
+        {"optimizer": keras.optimizers.SGD(), "history_size": 0},
+        {"optimizer": keras.optimizers.SGD(), "history_size": 2.5},
+    ],
+)
+def test_bad_arguments_raise(kwargs):
+    with pytest.raises(ValueError, match="Received"):
+        AutoClip(**kwargs)
