@@ -17,7 +17,19 @@ except ImportError as err:  # Keras itself, or the backend it was told to use, i
         "PyTorch and set KERAS_BACKEND accordingly."
     ) from err
 
-from keras_nnperf import activations, constraints, initializers, layers, registry, schedules
+from keras_nnperf import (
+    activations,
+    callbacks,
+    constraints,
+    diagnostics,
+    initializers,
+    layers,
+    optimizers,
+    registry,
+    schedules,
+)
+from keras_nnperf.callbacks.lr_finder import lr_find
+from keras_nnperf.diagnostics import diagnose
 from keras_nnperf.registry import register
 
 __version__ = "0.1.0"
@@ -64,9 +76,14 @@ def get_callback(identifier, **kwargs):
 __all__ = [
     "activation",
     "activations",
+    "callbacks",
     "constraints",
+    "diagnose",
+    "diagnostics",
     "initializers",
     "layers",
+    "lr_find",
+    "optimizers",
     "schedules",
     "get_activation",
     "get_callback",

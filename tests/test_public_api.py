@@ -10,6 +10,8 @@ import pytest
 
 import keras_nnperf as nnp
 from keras_nnperf import registry
+from keras_nnperf.callbacks._learning_rate import ScaledSchedule, StepOffset
+from keras_nnperf.callbacks.warmup import AdaptiveWarmUp
 
 SERIALIZABLE_KINDS = ("activation", "layer", "initializer", "constraint", "schedule", "optimizer")
 
@@ -45,9 +47,18 @@ SCHEDULE_EXAMPLES = {
     "OneCycleMomentum": lambda: nnp.schedules.OneCycleMomentum(100),
     "Join": lambda: nnp.schedules.join([nnp.schedules.Constant(0.1), _cosine()], [10]),
     "WarmUp": lambda: nnp.schedules.WarmUp(_cosine(), 10, kind="exponential"),
+    # Installed by the callbacks; saved with the optimizer when a model is saved after fit.
+    "StepOffset": lambda: StepOffset(_cosine(), offset=-20),
+    "ScaledSchedule": lambda: ScaledSchedule(_cosine(), multiplier=0.25, min_learning_rate=1e-3),
+    "AdaptiveWarmUp": lambda: AdaptiveWarmUp(_cosine(), 30, progress=12.0),
 }
 
-OPTIMIZER_EXAMPLES = {}
+OPTIMIZER_EXAMPLES = {
+    "AdaptiveGradientClipping": lambda: nnp.optimizers.AdaptiveGradientClipping(
+        keras.optimizers.SGD(0.05, momentum=0.9), clip_factor=0.02
+    ),
+    "AutoClip": lambda: nnp.optimizers.AutoClip(keras.optimizers.Adam(1e-3), percentile=25),
+}
 
 EXAMPLES = {
     "layer": LAYER_EXAMPLES,
