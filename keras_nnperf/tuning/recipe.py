@@ -1,0 +1,279 @@
+"""The training recipe both templates tune: optimizer, learning rate, schedule, batch size.
+
+Also gradient clipping and early stopping.
+
+`RecipeHyperModel` is a keras-tuner `HyperModel` base class. A template builds its network and
+ends `build` with `self.compile_with_recipe(hp, model, loss, metrics)`, which declares every
+recipe hyperparameter (so the space is complete after one `build`, and conditional ones are
+reported only when used) and compiles the model. `fit` then reads the trial's values and builds
+the callbacks that need the run's length: a schedule's `total_steps` is only known once the data
+size, the batch size and the epochs are (`total_steps = ceil(n_train / batch_size) * (epochs -
+initial_epoch)`, warm-up included, counted by `optimizer.iterations`).
+
+| `lr_schedule` | what runs | where |
+|---|---|---|
+| `constant` | `learning_rate` throughout | optimizer variable |
+| `warmup_cosine` | linear warm-up for `warmup_fraction * total_steps`, cosine to 0 | in-graph |
+| `one_cycle` | 1Cycle peaking at `learning_rate`, momentum cycled inversely | callback + in-graph |
+| `performance` | multiply by `plateau_factor` after `plateau_patience` flat epochs | callback |
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import keras_tuner
+
+from keras_nnperf.callbacks.early_stopping import EarlyStopping
+from keras_nnperf.tuning._validation import check_choices, check_one_of, prefer
+
+OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd", "lamb")
+LR_SCHEDULES = ("constant", "warmup_cosine", "one_cycle", "performance")
+BATCH_SIZES = (16, 32, 64, 128, 256)
+JIT_COMPILE = ("auto", True, False)
+
+# Everything the recipe may declare, for contract tests and docs.
+RECIPE_HYPERPARAMETERS = (
+    "optimizer",
+    "learning_rate",
+    "momentum",
+    "nesterov",
+    "weight_decay",
+    "clip_gradients",
+    "global_clipnorm",
+    "lr_schedule",
+    "warmup_fraction",
+    "one_cycle_pct_start",
+    "plateau_factor",
+    "plateau_patience",
+    "batch_size",
+    "early_stopping_patience",
+)
+
+
+class RecipeHyperModel(keras_tuner.HyperModel):
+    """Base class of the templates: tunes the training recipe around any network.
+
+    Subclasses implement `build(hp)`, build the network, and return
+    `self.compile_with_recipe(hp, model, loss, metrics)`.
+
+    Args:
+        optimizers: Restrict the `optimizer` choices to these names (from `OPTIMIZERS`).
+        lr_schedules: Restrict the `lr_schedule` choices (from `LR_SCHEDULES`).
+        batch_sizes: The `batch_size` choices, positive integers. Defaults to 16-256.
+        jit_compile: Passed to `model.compile`: `"auto"`, `True` or `False`.
+        name: Optional name of the hypermodel.
+        tunable: Whether the hyperparameters defined here are tunable.
+
+    Raises:
+        ValueError: for an unsupported name in `optimizers` or `lr_schedules` (the message names
+            it), a non-positive batch size, or an invalid `jit_compile`.
+
+    Example:
+    ```python
+    class TinyMLP(RecipeHyperModel):
+        def build(self, hp):
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+            return self.compile_with_recipe(hp, model, "mse", ["mae"])
+    ```
+
+    Reference:
+        Goyal et al., 2017, "Accurate, Large Minibatch SGD" (warm-up); Loshchilov & Hutter,
+        2017, "SGDR" (cosine); Smith, 2018, "A disciplined approach to neural network
+        hyper-parameters" (1Cycle); Prechelt, 1998, "Early Stopping - But When?".
+    """
+
+    def __init__(
+        self,
+        optimizers=None,
+        lr_schedules=None,
+        batch_sizes=None,
+        jit_compile="auto",
+        name=None,
+        tunable=True,
+    ):
+        super().__init__(name=name, tunable=tunable)
+        self.optimizers = check_choices("optimizers", optimizers, OPTIMIZERS)
+        self.lr_schedules = check_choices("lr_schedules", lr_schedules, LR_SCHEDULES)
+        if batch_sizes is None:
+            batch_sizes = list(BATCH_SIZES)
+        if (
+            isinstance(batch_sizes, (str, bytes))
+            or not batch_sizes
+            or any(not isinstance(b, int) or isinstance(b, bool) or b <= 0 for b in batch_sizes)
+        ):
+            raise ValueError(
+                "Argument batch_sizes must be a non-empty list of integers > 0. "
+                f"Received: batch_sizes={batch_sizes!r}"
+            )
+        self.batch_sizes = sorted(set(batch_sizes))
+        self.jit_compile = check_one_of("jit_compile", jit_compile, JIT_COMPILE)
+
+    @property
+    def objective(self) -> str:
+        """The metric `search` optimises by default; subclasses refine it by task."""
+        return "val_loss"
+
+    def compile_with_recipe(self, hp, model, loss, metrics):
+        """Declare the recipe's hyperparameters and compile `model` with its optimizer.
+
+        Args:
+            hp: The trial's `keras_tuner.HyperParameters`.
+            model: The built (uncompiled) Keras model.
+            loss: The loss for `model.compile`.
+            metrics: The metrics for `model.compile`.
+
+        Returns:
+            `model`, compiled.
+        """
+        optimizer = self._declare_optimizer(hp)
+        self._declare_schedule(hp)
+        hp.Choice("batch_size", self.batch_sizes, default=_closest(self.batch_sizes, 32))
+        hp.Int("early_stopping_patience", 2, 10, default=5)
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=self.jit_compile)
+        return model
+
+    def _declare_optimizer(self, hp):
+        name = hp.Choice("optimizer", self.optimizers, default=prefer(self.optimizers, "adam"))
+        learning_rate = hp.Float("learning_rate", 1e-4, 1e-1, sampling="log", default=1e-3)
+        with hp.conditional_scope("optimizer", ["sgd"]):
+            momentum = hp.Float("momentum", 0.5, 0.99, default=0.9)
+            nesterov = hp.Boolean("nesterov", default=True)
+        with hp.conditional_scope("optimizer", ["adamw", "lamb"]):
+            weight_decay = hp.Float("weight_decay", 1e-5, 1e-1, sampling="log", default=1e-4)
+        clip = hp.Boolean("clip_gradients", default=False)
+        with hp.conditional_scope("clip_gradients", [True]):
+            global_clipnorm = hp.Choice("global_clipnorm", [0.5, 1.0, 5.0], default=1.0)
+        common = {
+            "learning_rate": learning_rate,
+            "global_clipnorm": global_clipnorm if clip else None,
+        }
+        if name == "sgd":
+            return keras.optimizers.SGD(momentum=momentum, nesterov=nesterov, **common)
+        if name == "adamw":
+            return keras.optimizers.AdamW(weight_decay=weight_decay, **common)
+        if name == "lamb":
+            return keras.optimizers.Lamb(weight_decay=weight_decay, **common)
+        return {
+            "adam": keras.optimizers.Adam,
+            "nadam": keras.optimizers.Nadam,
+            "rmsprop": keras.optimizers.RMSprop,
+        }[name](**common)
+
+    def _declare_schedule(self, hp):
+        schedules = self.lr_schedules
+        hp.Choice("lr_schedule", schedules, default=prefer(schedules, "warmup_cosine"))
+        with hp.conditional_scope("lr_schedule", ["warmup_cosine"]):
+            hp.Float("warmup_fraction", 0.0, 0.2, step=0.05, default=0.05)
+        with hp.conditional_scope("lr_schedule", ["one_cycle"]):
+            hp.Float("one_cycle_pct_start", 0.1, 0.4, step=0.05, default=0.25)
+        with hp.conditional_scope("lr_schedule", ["performance"]):
+            hp.Choice("plateau_factor", [0.1, 0.2, 0.5], default=0.5)
+            hp.Int("plateau_patience", 1, 5, default=2)
+
+    def fit(self, hp, model, *args, **kwargs):
+        """Train `model` with the trial's batch size, schedule and early stopping.
+
+        Takes `model.fit` arguments; `epochs` (and `initial_epoch`, for Hyperband) set the run's
+        length. The batch size comes from the `batch_size` hyperparameter (pin it with
+        `hp.Fixed`), so passing `batch_size` here is an error.
+
+        Returns:
+            The `History` of `model.fit`.
+
+        Raises:
+            ValueError: if `batch_size` is passed, or the number of steps cannot be inferred.
+        """
+        if "batch_size" in kwargs:
+            raise ValueError(
+                "The batch size is a hyperparameter of the template; pin it with "
+                "hp.Fixed('batch_size', ...) instead of passing it to fit. "
+                f"Received: batch_size={kwargs['batch_size']!r}"
+            )
+        values = hp.values
+        batch_size = values["batch_size"]
+        x = args[0] if args else kwargs.get("x")
+        is_dataset = hasattr(x, "cardinality")
+        steps = kwargs.get("steps_per_epoch") or _steps_per_epoch(
+            x, batch_size, kwargs.get("validation_split", 0.0)
+        )
+        epochs = kwargs.get("epochs", 1) - kwargs.get("initial_epoch", 0)
+        total_steps = max(3, steps * max(epochs, 1))
+        callbacks = list(kwargs.pop("callbacks", None) or [])
+        callbacks.extend(self.recipe_callbacks(values, model, total_steps))
+        if not is_dataset:
+            kwargs["batch_size"] = batch_size
+        return model.fit(*args, callbacks=callbacks, **kwargs)
+
+    def recipe_callbacks(self, values, model, total_steps):
+        """Install the schedule on `model.optimizer` and return the callbacks it needs.
+
+        Args:
+            values: The trial's hyperparameter values (`hp.values`).
+            model: The compiled model.
+            total_steps: The optimizer updates in this run, warm-up included.
+
+        Returns:
+            A list of callbacks: early stopping plus the schedule's callback, if any.
+        """
+        learning_rate = values["learning_rate"]
+        schedule = values["lr_schedule"]
+        callbacks = []
+        if schedule == "warmup_cosine":
+            from keras_nnperf.schedules.warmup import warmup_cosine
+
+            warmup_steps = min(int(values["warmup_fraction"] * total_steps), total_steps - 1)
+            model.optimizer.learning_rate = warmup_cosine(learning_rate, total_steps, warmup_steps)
+        elif schedule == "one_cycle":
+            from keras_nnperf.callbacks.one_cycle import OneCycle
+
+            callbacks.append(
+                OneCycle(
+                    max_lr=learning_rate,
+                    steps=total_steps,
+                    pct_start=values["one_cycle_pct_start"],
+                    # RMSprop has no momentum term to cycle.
+                    cycle_momentum=values["optimizer"] != "rmsprop",
+                )
+            )
+        elif schedule == "performance":
+            from keras_nnperf.callbacks.performance_scheduler import PerformanceScheduler
+
+            callbacks.append(
+                PerformanceScheduler(
+                    monitor="val_loss",
+                    factor=values["plateau_factor"],
+                    patience=values["plateau_patience"],
+                )
+            )
+        callbacks.append(
+            EarlyStopping(
+                monitor="val_loss",
+                patience=values["early_stopping_patience"],
+                restore_best_weights=True,
+            )
+        )
+        return callbacks
+
+
+def _steps_per_epoch(x, batch_size, validation_split):
+    if hasattr(x, "cardinality"):
+        # A tf.data.Dataset arrives batched; its length is the number of steps.
+        cardinality = int(x.cardinality())
+        if cardinality <= 0:
+            raise ValueError(
+                "Cannot infer the number of steps of a dataset of unknown or infinite length; "
+                f"pass steps_per_epoch. Received: cardinality={cardinality}"
+            )
+        return cardinality
+    arrays = keras.tree.flatten(x)
+    if not arrays:
+        raise ValueError(f"Cannot infer the number of samples from x. Received: x={x!r}")
+    samples = int(arrays[0].shape[0])
+    train = int(math.floor(samples * (1.0 - validation_split))) if validation_split else samples
+    return max(1, math.ceil(train / batch_size))
+
+
+def _closest(values, target):
+    return min(values, key=lambda value: (abs(value - target), value))

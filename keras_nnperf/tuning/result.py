@@ -1,0 +1,178 @@
+"""`SearchResult`: what a search found, read from the oracle's own trial files."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from keras_nnperf.tuning.tuner import TIMING_FILE
+
+
+@dataclass
+class SearchResult:
+    """The outcome of `keras_nnperf.tuning.search`.
+
+    Attributes:
+        best_model: The best trial's model with its best epoch's weights, or `None` when no trial
+            completed (or on a distributed worker, which does not own the results).
+        best_hyperparameters: The best trial's `keras_tuner.HyperParameters`, or `None`.
+        results: One dict per trial, in trial order: `trial_id`, `status` (`"COMPLETED"`,
+            `"FAILED"`, `"INVALID"`, `"RUNNING"`), `score`, `best_step`, `hyperparameters`
+            (the values used), `elapsed_seconds`, and `error` (the last line of the failure's
+            message, else `None`).
+        objective: The objective's name.
+        direction: `"max"` or `"min"`.
+        tuner: The keras-tuner tuner, for anything else (`None` for a distributed search).
+
+    Example:
+    ```python
+    result = search(HyperMLP(num_features=30), x, y, max_trials=10)
+    result.results_frame().sort_values("score")
+    result.plot().savefig("search.png")
+    ```
+    """
+
+    best_model: Any
+    best_hyperparameters: Any
+    results: list[dict] = field(default_factory=list)
+    objective: str = "val_loss"
+    direction: str = "min"
+    tuner: Any = None
+
+    @property
+    def completed(self) -> list[dict]:
+        """The trials that completed with a score."""
+        return [r for r in self.results if r["status"] == "COMPLETED" and r["score"] is not None]
+
+    def results_frame(self):
+        """The results as a pandas `DataFrame`, one row per trial, hyperparameters as columns.
+
+        Raises:
+            ImportError: if pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError as err:
+            raise ImportError("results_frame() needs pandas: pip install pandas") from err
+        rows = []
+        for result in self.results:
+            row = {k: v for k, v in result.items() if k != "hyperparameters"}
+            row.update(result["hyperparameters"])
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def plot(self, max_hyperparameters: int = 8):
+        """Plot the objective per trial and its relation to each hyperparameter.
+
+        The first panel shows every completed trial's score in trial order with the running best;
+        the others show the score against each hyperparameter that varied (a scatter on a log axis
+        where the values span more than a decade for numbers, a box per value for choices), with
+        the best trial marked.
+
+        Args:
+            max_hyperparameters: Plot at most this many hyperparameters (those that varied most).
+
+        Returns:
+            A matplotlib `Figure`.
+
+        Raises:
+            ImportError: if matplotlib is not installed.
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as err:
+            raise ImportError("plot() needs matplotlib: pip install matplotlib") from err
+        done = self.completed
+        varied = _varied_hyperparameters(done)[:max_hyperparameters]
+        columns = min(3, 1 + len(varied))
+        rows = math.ceil((1 + len(varied)) / columns)
+        size = (4.2 * columns, 3.2 * rows)
+        figure, axes = plt.subplots(rows, columns, figsize=size, squeeze=False)
+        axes = axes.ravel()
+        scores = [r["score"] for r in done]
+        best = max if self.direction == "max" else min
+        running = [best(scores[: i + 1]) for i in range(len(scores))]
+        axes[0].plot(range(len(scores)), scores, "o", label="trial")
+        axes[0].plot(range(len(scores)), running, "-", label="best so far")
+        axes[0].set(xlabel="completed trial", ylabel=self.objective, title="Objective per trial")
+        axes[0].legend(fontsize=8)
+        best_values = self.best_hyperparameters.values if self.best_hyperparameters else {}
+        for axis, name in zip(axes[1 : 1 + len(varied)], varied, strict=True):
+            pairs = [(r["hyperparameters"].get(name), r["score"]) for r in done]
+            pairs = [(v, s) for v, s in pairs if v is not None]
+            if all(_is_number(v) for v, _ in pairs):
+                axis.plot([v for v, _ in pairs], [s for _, s in pairs], "o", alpha=0.7)
+                positive = [v for v, _ in pairs if v > 0]
+                if positive and len(positive) == len(pairs) and max(positive) > 10 * min(positive):
+                    axis.set_xscale("log")
+                if name in best_values and best_values[name] is not None:
+                    axis.axvline(best_values[name], color="C3", linestyle="--", label="best")
+                    axis.legend(fontsize=8)
+            else:
+                labels = sorted({str(v) for v, _ in pairs})
+                groups = [[s for v, s in pairs if str(v) == label] for label in labels]
+                axis.boxplot(groups)
+                axis.set_xticks(range(1, len(labels) + 1), labels, rotation=30, fontsize=8)
+            axis.set(xlabel=name, ylabel=self.objective)
+        for axis in axes[1 + len(varied) :]:
+            axis.set_visible(False)
+        figure.tight_layout()
+        return figure
+
+
+def trial_results(trials: dict, project_dir: str) -> list[dict]:
+    """One result dict per trial (`{trial_id: keras_tuner Trial}`), in trial order."""
+    results = []
+    for trial_id in sorted(trials):
+        trial = trials[trial_id]
+        message = (trial.message or "").strip()
+        results.append(
+            {
+                "trial_id": trial_id,
+                "status": str(trial.status),
+                "score": None if trial.score is None else float(trial.score),
+                "best_step": trial.best_step,
+                "hyperparameters": dict(trial.hyperparameters.values),
+                "elapsed_seconds": _elapsed(project_dir, trial_id),
+                "error": message.splitlines()[-1] if message else None,
+            }
+        )
+    return results
+
+
+def load_trials(project_dir: str) -> dict:
+    """The trials saved in a keras-tuner project directory, read from their `trial.json` files."""
+    from keras_tuner.engine.trial import Trial
+
+    trials = {}
+    for name in sorted(os.listdir(project_dir)) if os.path.isdir(project_dir) else []:
+        path = os.path.join(project_dir, name, "trial.json")
+        if name.startswith("trial_") and os.path.exists(path):
+            trial = Trial.load(path)
+            trials[trial.trial_id] = trial
+    return trials
+
+
+def _elapsed(project_dir, trial_id):
+    path = os.path.join(project_dir, f"trial_{trial_id}", TIMING_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as file:
+        return json.load(file)["elapsed_seconds"]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _varied_hyperparameters(results) -> list[str]:
+    counts = {}
+    for result in results:
+        for name, value in result["hyperparameters"].items():
+            if not name.startswith("tuner/"):
+                counts.setdefault(name, set()).add(str(value))
+    varied = [name for name, values in counts.items() if len(values) > 1]
+    return sorted(varied, key=lambda name: -len(counts[name]))

@@ -1,0 +1,213 @@
+import os
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_nnperf.testing import two_cpu_strategy
+from keras_nnperf.tuning.hyper_mlp import HyperMLP
+from keras_nnperf.tuning.result import SearchResult
+from keras_nnperf.tuning.search import search
+from keras_nnperf.tuning.tuner import DeadlineStopping
+
+
+def _template(**kwargs):
+    # A small, fast corner of the space: one optimizer, schedule and batch size.
+    return HyperMLP(
+        num_features=4,
+        max_layers=2,
+        activations=["relu", "elu"],
+        optimizers=["adam"],
+        lr_schedules=["constant"],
+        batch_sizes=[32],
+        **kwargs,
+    )
+
+
+def _data(n=48):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    return x, (x[:, 0] + 0.5 * x[:, 1] > 0).astype("float32")
+
+
+def test_random_search_reports_every_trial(tmp_path):
+    x, y = _data()
+    result = search(
+        _template(),
+        x,
+        y,
+        tuner="random",
+        max_trials=2,
+        epochs=1,
+        directory=tmp_path,
+        seed=3,
+        jit_compile=True,
+        verbose=0,
+    )
+    assert isinstance(result, SearchResult)
+    assert [r["trial_id"] for r in result.results] == ["0", "1"]
+    assert all(r["status"] == "COMPLETED" and r["error"] is None for r in result.results)
+    assert all(r["elapsed_seconds"] > 0 for r in result.results)
+    best = max(result.results, key=lambda r: r["score"])
+    assert result.best_hyperparameters.values == best["hyperparameters"]
+    assert result.objective == "val_accuracy" and result.direction == "max"
+    assert result.best_model.jit_compile is True
+    assert result.best_model.predict(x[:2], verbose=0).shape == (2, 1)
+    frame = result.results_frame()
+    assert list(frame["trial_id"]) == ["0", "1"] and "units_0" in frame.columns
+    figure = result.plot()
+    assert len(figure.axes) >= 2
+
+
+@pytest.mark.parametrize("tuner", ["hyperband", "bayesian"])
+def test_hyperband_and_bayesian_complete(tmp_path, tuner):
+    x, y = _data()
+    result = search(
+        _template(), x, y, tuner=tuner, max_trials=2, epochs=2, directory=tmp_path, verbose=0
+    )
+    assert len(result.results) == 2
+    assert all(r["status"] == "COMPLETED" for r in result.results)
+    assert result.best_model is not None
+
+
+def test_rerun_resumes_without_losing_or_repeating_trials(tmp_path):
+    x, y = _data()
+    settings = {"tuner": "random", "epochs": 1, "directory": tmp_path, "seed": 5, "verbose": 0}
+    first = search(_template(), x, y, max_trials=2, **settings)
+    project = tmp_path / "hyper_mlp"
+    stamps = {t: os.path.getmtime(project / f"trial_{t}" / "nnperf_trial.json") for t in "01"}
+    second = search(_template(), x, y, max_trials=4, **settings)
+    assert [r["trial_id"] for r in second.results] == ["0", "1", "2", "3"]
+    assert all(r["status"] == "COMPLETED" for r in second.results)
+    assert second.results[:2] == first.results  # the first two were kept as they were ...
+    for trial_id, stamp in stamps.items():  # ... and not run again
+        assert os.path.getmtime(project / f"trial_{trial_id}" / "nnperf_trial.json") == stamp
+    values = [tuple(sorted(r["hyperparameters"].items())) for r in second.results]
+    assert len(set(values)) == 4
+
+
+class OutOfMemoryForElu(HyperMLP):
+    def build(self, hp):
+        model = super().build(hp)
+        if hp.values.get("activation") == "elu":
+            raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+        return model
+
+
+def test_out_of_memory_trial_is_recorded_failed_and_the_search_goes_on(tmp_path):
+    x, y = _data()
+    hp = kt.HyperParameters()
+    # Everything pinned but the activation: the space holds exactly two trials, relu and elu.
+    pins = {
+        "num_layers": 1,
+        "units_0": 16,
+        "batch_norm": "none",
+        "dropout": 0.0,
+        "l1": 0.0,
+        "l2": 0.0,
+        "residual": False,
+        "learning_rate": 1e-3,
+        "clip_gradients": False,
+        "early_stopping_patience": 5,
+    }
+    for name, value in pins.items():
+        hp.Fixed(name, value)
+    template = OutOfMemoryForElu(
+        num_features=4,
+        max_layers=1,
+        activations=["relu", "elu"],
+        optimizers=["adam"],
+        lr_schedules=["constant"],
+        batch_sizes=[32],
+    )
+    result = search(
+        template,
+        x,
+        y,
+        tuner="random",
+        max_trials=4,
+        epochs=1,
+        directory=tmp_path,
+        hyperparameters=hp,
+        verbose=0,
+    )
+    assert len(result.results) == 2
+    statuses = {r["hyperparameters"]["activation"]: r for r in result.results}
+    assert statuses["elu"]["status"] == "FAILED"
+    assert "Out of memory" in statuses["elu"]["error"]
+    assert statuses["relu"]["status"] == "COMPLETED"
+    assert result.best_hyperparameters.values["activation"] == "relu"
+
+
+def test_mixed_precision_builds_a_float32_output_and_restores_the_policy(tmp_path):
+    x, y = _data()
+    result = search(
+        _template(),
+        x,
+        y,
+        tuner="random",
+        max_trials=1,
+        epochs=1,
+        directory=tmp_path,
+        mixed_precision=True,
+        verbose=0,
+    )
+    assert result.results[0]["status"] == "COMPLETED"
+    assert result.best_model.get_layer("dense_0").compute_dtype == "float16"
+    assert result.best_model.output.dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_mirrored_strategy_over_two_cpus(tmp_path):
+    x, y = _data()
+    strategy = two_cpu_strategy()
+    result = search(
+        _template(),
+        x,
+        y,
+        tuner="random",
+        max_trials=1,
+        epochs=1,
+        directory=tmp_path,
+        distribution_strategy=strategy,
+        verbose=0,
+    )
+    assert result.results[0]["status"] == "COMPLETED", result.results[0]["error"]
+    assert result.best_model.distribute_strategy is strategy
+
+
+def test_spent_time_budget_starts_no_trial(tmp_path, capsys):
+    x, y = _data()
+    result = search(
+        _template(), x, y, tuner="random", max_trials=3, directory=tmp_path, time_budget=1e-3
+    )
+    assert result.results == [] and result.best_model is None
+    assert "Time budget spent" in capsys.readouterr().out
+
+
+def test_deadline_stops_training_at_an_epoch_end():
+    x, y = _data()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(x, y, epochs=5, verbose=0, callbacks=[DeadlineStopping(0.0)])
+    assert len(history.history["loss"]) == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"tuner": "grid"}, "tuner"),
+        ({"trial_isolation": "thread"}, "trial_isolation"),
+        ({"workers": 0}, "workers"),
+        ({"time_budget": 0}, "time_budget"),
+        ({"validation_split": 0.0}, "validation_split"),
+        ({"jit_compile": "always"}, "jit_compile"),
+        ({"distribution_strategy": object(), "workers": 2}, "distribution_strategy"),
+    ],
+)
+def test_invalid_arguments_raise(tmp_path, kwargs, match):
+    x, y = _data()
+    with pytest.raises(ValueError, match=match):
+        search(_template(), x, y, directory=tmp_path, **kwargs)
