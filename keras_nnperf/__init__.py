@@ -27,51 +27,22 @@ from keras_nnperf import (
     optimizers,
     registry,
     schedules,
+    tuning,
 )
 from keras_nnperf.callbacks.lr_finder import lr_find
 from keras_nnperf.diagnostics import diagnose
-from keras_nnperf.registry import register
+from keras_nnperf.registry import (
+    activation,
+    get_activation,
+    get_callback,
+    get_constraint,
+    get_initializer,
+    get_layer,
+    get_schedule,
+    register,
+)
 
 __version__ = "0.1.0"
-
-
-def get_activation(identifier, **kwargs):
-    """Resolve an activation: ours by name (`"mish"`, `"rrelu"`), a Keras name, or a callable.
-
-    Parametric activations (`"prelu"`, `"pswish"`, `"pelu"`, `"rrelu"`) come back as layer
-    instances, which Keras layers accept as `activation=` and save with the model.
-    """
-    return registry.get("activation", identifier, **kwargs)
-
-
-#: Use our names wherever Keras takes an activation: `Dense(64, activation=activation("mish"))`.
-activation = get_activation
-
-
-def get_layer(identifier, **kwargs):
-    """Resolve a layer by registered name, class or instance."""
-    return registry.get("layer", identifier, **kwargs)
-
-
-def get_initializer(identifier, **kwargs):
-    """Resolve an initializer by name (ours or Keras's), class or instance."""
-    return registry.get("initializer", identifier, **kwargs)
-
-
-def get_constraint(identifier, **kwargs):
-    """Resolve a constraint by name (ours or Keras's), class or instance."""
-    return registry.get("constraint", identifier, **kwargs)
-
-
-def get_schedule(identifier, **kwargs):
-    """Resolve a learning-rate schedule by registered name, class or instance."""
-    return registry.get("schedule", identifier, **kwargs)
-
-
-def get_callback(identifier, **kwargs):
-    """Resolve a callback by registered name, class or instance."""
-    return registry.get("callback", identifier, **kwargs)
-
 
 __all__ = [
     "activation",
@@ -80,17 +51,18 @@ __all__ = [
     "constraints",
     "diagnose",
     "diagnostics",
-    "initializers",
-    "layers",
-    "lr_find",
-    "optimizers",
-    "schedules",
     "get_activation",
     "get_callback",
     "get_constraint",
     "get_initializer",
     "get_layer",
     "get_schedule",
+    "initializers",
+    "layers",
+    "lr_find",
+    "optimizers",
     "register",
     "registry",
+    "schedules",
+    "tuning",
 ]

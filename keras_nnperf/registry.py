@@ -199,3 +199,41 @@ def _instantiate(kind: str, obj: Any, kwargs: dict[str, Any], label: str) -> Any
             f"Received: {sorted(kwargs)}"
         )
     return obj
+
+
+def get_activation(identifier, **kwargs):
+    """Resolve an activation: ours by name (`"mish"`, `"rrelu"`), a Keras name, or a callable.
+
+    Parametric activations (`"prelu"`, `"pswish"`, `"pelu"`, `"rrelu"`) come back as layer
+    instances, which Keras layers accept as `activation=` and save with the model.
+    """
+    return get("activation", identifier, **kwargs)
+
+
+#: Use our names wherever Keras takes an activation: `Dense(64, activation=activation("mish"))`.
+activation = get_activation
+
+
+def get_layer(identifier, **kwargs):
+    """Resolve a layer by registered name, class or instance."""
+    return get("layer", identifier, **kwargs)
+
+
+def get_initializer(identifier, **kwargs):
+    """Resolve an initializer by name (ours or Keras's), class or instance."""
+    return get("initializer", identifier, **kwargs)
+
+
+def get_constraint(identifier, **kwargs):
+    """Resolve a constraint by name (ours or Keras's), class or instance."""
+    return get("constraint", identifier, **kwargs)
+
+
+def get_schedule(identifier, **kwargs):
+    """Resolve a learning-rate schedule by registered name, class or instance."""
+    return get("schedule", identifier, **kwargs)
+
+
+def get_callback(identifier, **kwargs):
+    """Resolve a callback by registered name, class or instance."""
+    return get("callback", identifier, **kwargs)
