@@ -140,6 +140,34 @@ class ScheduledHyperparameter:
         return f"ScheduledHyperparameter({self.variable!r})"
 
 
+def save_as_float_in_config(optimizer, attribute: str) -> None:
+    """Make `optimizer.get_config()` save a `ScheduledHyperparameter` as its current float.
+
+    A model saved during `fit` (`ModelCheckpoint`) serializes the optimizer while the lazy value
+    is installed; it must be written as a number, or saving raises and loading could not
+    rebuild the optimizer. Reading the value on the host is fine here: saving already syncs.
+    """
+    class_get_config = type(optimizer).get_config
+
+    def get_config():
+        held = getattr(optimizer, attribute)
+        if not isinstance(held, ScheduledHyperparameter):
+            return class_get_config(optimizer)
+        setattr(optimizer, attribute, float(ops.convert_to_numpy(held.variable)))
+        try:
+            return class_get_config(optimizer)
+        finally:
+            setattr(optimizer, attribute, held)
+
+    optimizer.get_config = get_config
+
+
+def restore_get_config(optimizer) -> None:
+    """Undo `save_as_float_in_config`."""
+    if "get_config" in vars(optimizer):
+        del optimizer.get_config
+
+
 @register("schedule")
 class StepOffset(Schedule):
     """Evaluate a schedule on a shifted clock: `lr(t) = schedule(max(t + offset, 0))`.

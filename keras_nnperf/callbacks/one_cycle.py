@@ -17,6 +17,8 @@ from keras_nnperf.callbacks._learning_rate import (
     install_schedule,
     log_hyperparameters,
     momentum_attribute,
+    restore_get_config,
+    save_as_float_in_config,
 )
 from keras_nnperf.optimizers.gradient_hooks import (
     add_gradient_hook,
@@ -253,6 +255,7 @@ class OneCycle(CopyByConfig, keras.callbacks.Callback):
 
         add_gradient_hook(optimizer, self._hook_name, update)
         setattr(optimizer, self.attribute, ScheduledHyperparameter(value))
+        save_as_float_in_config(optimizer, self.attribute)
 
     def on_epoch_end(self, epoch, logs=None):
         log_hyperparameters(self.model.optimizer, logs, self.attribute)
@@ -261,5 +264,6 @@ class OneCycle(CopyByConfig, keras.callbacks.Callback):
         if self.attribute is not None:
             optimizer = unscaled_optimizer(self.model.optimizer)
             setattr(optimizer, self.attribute, self._original_momentum)
+            restore_get_config(optimizer)
             remove_gradient_hook(optimizer, self._hook_name)
             refresh_train_function(self.model)

@@ -104,6 +104,26 @@ def test_saved_model_loads_after_training(tmp_path):
     assert type(loaded.optimizer._learning_rate).__name__ == "OneCycle"
 
 
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_checkpoint_saved_during_the_cycle_loads(name, tmp_path):
+    # ModelCheckpoint serializes the optimizer while the cycled momentum is installed.
+    factory, attribute = OPTIMIZERS[name]
+    model, x, y = model_and_data(factory())
+    path = tmp_path / "checkpoint.keras"
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(float(logs[attribute]))
+    )
+    checkpoint = keras.callbacks.ModelCheckpoint(path)
+    cycle = OneCycle(max_lr=0.05, steps=20)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[cycle, record, checkpoint])
+    loaded = keras.models.load_model(path)
+    saved = loaded.optimizer.get_config()[attribute]
+    assert isinstance(saved, float)
+    assert saved == pytest.approx(seen[-1], abs=1e-6)
+    assert type(loaded.optimizer._learning_rate).__name__ == "OneCycle"
+
+
 @pytest.mark.parametrize(
     "kwargs, name",
     [
