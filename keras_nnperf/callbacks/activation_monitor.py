@@ -53,10 +53,14 @@ def _symbolic_inputs(model):
 
 
 def _default_layers(model) -> list:
+    # A confident output layer is meant to saturate (a sigmoid near 0 or 1): watching it would
+    # raise false saturation alerts, so only hidden layers are watched by default.
+    output_ids = {id(tensor) for tensor in keras.tree.flatten(model.outputs)}
     return [
         layer
         for layer in model.layers
-        if layer.trainable_weights or activation_name(layer) not in (None, "linear")
+        if (layer.trainable_weights or activation_name(layer) not in (None, "linear"))
+        and id(layer.output) not in output_ids
     ]
 
 
@@ -82,8 +86,9 @@ class ActivationMonitor(keras.callbacks.Callback):
         x_probe: The probe inputs, a fixed batch (a few hundred samples is plenty), as the
             model's `__call__` takes them.
         every_n_epochs: Measure every n-th epoch (and always after the first). Defaults to 1.
-        layers: `None` (top-level layers with weights or a non-linear activation) or a list of
-            layer names / objects.
+        layers: `None` (top-level hidden layers with weights or a non-linear activation; the
+            output layer is left out because it is meant to saturate) or a list of layer names /
+            objects.
         dead_threshold: Alert when the dead fraction is above this, in (0, 1]. Defaults to 0.5.
         saturation_threshold: Alert when the saturated fraction is above this, in (0, 1].
             Defaults to 0.5.

@@ -69,6 +69,35 @@ def test_healthy_relu_net_has_no_dead_alert():
     assert alerts == []
 
 
+def test_output_layer_is_left_out_by_default_but_can_be_asked_for():
+    # A confident sigmoid output saturates by design; it must not raise a saturation alert.
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(8, "relu", name="hidden"),
+            keras.layers.Dense(
+                1,
+                "sigmoid",
+                kernel_initializer=keras.initializers.RandomNormal(0.0, 20.0),
+                name="out",
+            ),
+        ]
+    )
+    x = _data()[0]
+    y = (x[:, 0] > 0).astype("float32")
+    model.compile(keras.optimizers.SGD(0.0), "binary_crossentropy")
+    default = ActivationMonitor(x, saturation_threshold=0.3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(x, y, epochs=1, verbose=0, callbacks=[default])
+    assert default.layer_names == ["hidden"]
+    assert "act_mean/out" not in history.history
+    assert not [w for w in caught if issubclass(w.category, ActivationAlert)]
+    explicit = ActivationMonitor(x, layers=["out"], saturation_threshold=0.3, alerts=False)
+    history = model.fit(x, y, epochs=1, verbose=0, callbacks=[explicit])
+    assert history.history["saturated_fraction/out"][0] > 0.3
+
+
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
 def test_saturation_matches_the_bounds(activation):
     model = keras.Sequential(
@@ -120,7 +149,7 @@ def test_plot_and_deepcopy():
     monitor = ActivationMonitor(_data(16)[0])
     _fit(_relu_net(), monitor, epochs=2)
     figure = monitor.plot()
-    assert len(figure.axes) == 2
+    assert len(figure.axes) == 1  # the hidden layer; the output layer is not watched by default
     assert figure.axes[0].images[0].get_array().shape == (monitor.bins, 2)
     clone = copy.deepcopy(monitor)
     assert clone.histograms == {} and clone.x_probe is monitor.x_probe
