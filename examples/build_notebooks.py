@@ -1,0 +1,629 @@
+"""Write the example notebooks from the cell sources below: python examples/build_notebooks.py.
+
+The notebooks are generated so that a review reads plain Python here, and committed without
+outputs. Every notebook reads `NNPERF_FAST=1` (set by the test suite) to shrink epochs and trials;
+as written they run in under three minutes each on two CPU cores.
+"""
+
+import os
+
+import nbformat
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+SETUP = """\
+import os
+
+FAST = os.environ.get("NNPERF_FAST") == "1"  # the test suite runs a shortened version
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+
+import keras_nnperf as nnp
+
+keras.utils.set_random_seed(0)
+"""
+
+TABULAR = [
+    (
+        "md",
+        """\
+# Tabular data, Kaggle style: breast cancer, done right
+
+The usual first attempt: a few Dense layers on the raw features, Adam at its default rate, and
+a random search over layer counts. Here we redo that journey with `keras_nnperf`, one step at a
+time, and show what each step buys:
+
+1. scale the inputs (and see the difference in the training curves);
+2. ask the model doctor (`nnp.diagnose`) what is wrong before training;
+3. find the learning rate with an LR range test (`nnp.lr_find`);
+4. train with 1Cycle and early stopping;
+5. search architectures with the `HyperMLP` template.""",
+    ),
+    ("code", SETUP),
+    (
+        "code",
+        """\
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+
+from keras_nnperf.callbacks import EarlyStopping, OneCycle
+from keras_nnperf.initializers import for_activation
+from keras_nnperf.tuning import HyperMLP
+
+EPOCHS = 2 if FAST else 30
+TRIALS = 1 if FAST else 4
+SEARCH_EPOCHS = 2 if FAST else 10
+
+x, y = load_breast_cancer(return_X_y=True)
+x = x.astype("float32")
+y = y.astype("float32")[:, None]
+x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
+x_train, x_val, y_train, y_val = train_test_split(
+    x_train, y_train, test_size=0.2, stratify=y_train, random_state=0
+)
+# Standardize with the training split's statistics only, so nothing leaks from validation/test.
+mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+scale = lambda a: (a - mean) / std  # noqa: E731
+print(x_train.shape, x_val.shape, x_test.shape)
+print("feature scales from", np.abs(x_train).max(axis=0).min(), "to", np.abs(x_train).max())""",
+    ),
+    ("md", "## 1. Unscaled versus scaled inputs\n\nThe same network, the same seed, twice."),
+    (
+        "code",
+        """\
+def make_model(learning_rate=1e-3):
+    model = keras.Sequential(
+        [
+            keras.Input((30,)),
+            keras.layers.Dense(64, activation="relu", kernel_initializer=for_activation("relu")),
+            keras.layers.Dense(64, activation="relu", kernel_initializer=for_activation("relu")),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(
+        keras.optimizers.Adam(learning_rate), loss="binary_crossentropy", metrics=["accuracy"]
+    )
+    return model
+
+
+curves = {}
+for name, (a, b) in {"raw": (x_train, x_val), "scaled": (scale(x_train), scale(x_val))}.items():
+    keras.utils.set_random_seed(0)
+    history = make_model().fit(
+        a, y_train, validation_data=(b, y_val), epochs=EPOCHS, batch_size=32, verbose=0
+    )
+    curves[name] = history.history
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+for name, h in curves.items():
+    axes[0].plot(h["val_loss"], label=name)
+    axes[1].plot(h["val_accuracy"], label=name)
+axes[0].set_title("validation loss")
+axes[1].set_title("validation accuracy")
+for ax in axes:
+    ax.set_xlabel("epoch")
+    ax.legend()
+plt.show()""",
+    ),
+    (
+        "md",
+        "## 2. Ask the doctor\n\n`nnp.diagnose` checks the data and the model before training: "
+        "here it flags the unscaled inputs at once.",
+    ),
+    (
+        "code",
+        """\
+print(nnp.diagnose(make_model(), x_train, y_train, run_lr_finder=False))
+print()
+print(nnp.diagnose(make_model(), scale(x_train), y_train, run_lr_finder=False))""",
+    ),
+    (
+        "md",
+        "## 3. LR range test\n\nRaise the learning rate exponentially for a hundred steps and "
+        "watch the loss (Smith, 2017). The model is restored afterwards.",
+    ),
+    (
+        "code",
+        """\
+model = make_model()
+finder = nnp.lr_find(
+    model, scale(x_train), y_train, min_lr=1e-5, max_lr=1.0, num_steps=20 if FAST else 100
+)
+print("suggested peak learning rate:", finder.suggestion)
+finder.plot()""",
+    ),
+    (
+        "md",
+        "## 4. 1Cycle and early stopping\n\n`OneCycle(max_lr=None)` takes the finder's "
+        "suggestion; `EarlyStopping` keeps the best epoch's weights.",
+    ),
+    (
+        "code",
+        """\
+stopper = EarlyStopping(patience=8)
+history = model.fit(
+    scale(x_train),
+    y_train,
+    validation_data=(scale(x_val), y_val),
+    epochs=EPOCHS,
+    batch_size=32,
+    callbacks=[OneCycle(), stopper],
+    verbose=0,
+)
+print("stopped:", stopper.stop_reason, "best epoch:", stopper.best_epoch)
+print(f"test accuracy: {model.evaluate(scale(x_test), y_test, verbose=0)[1]:.4f}")
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+left.plot(history.history["loss"], label="train")
+left.plot(history.history["val_loss"], label="validation")
+left.plot(curves["scaled"]["val_loss"], "--", label="validation, Adam 1e-3")
+left.set_title("loss")
+left.legend()
+right.plot(history.history["learning_rate"])
+right.set_title("learning rate per epoch (1Cycle)")
+plt.show()""",
+    ),
+    (
+        "md",
+        "## 5. Search architectures with `HyperMLP`\n\nThe template tunes depth, width, "
+        "activation (including `mish`), normalization, dropout and the training recipe.",
+    ),
+    (
+        "code",
+        """\
+import tempfile
+
+result = nnp.tuning.search(
+    # 364 rows: batches of at most 64 keep enough steps per epoch for every LR schedule.
+    HyperMLP(num_features=30, task="binary", max_layers=3, batch_sizes=[16, 32, 64]),
+    scale(x_train),
+    y_train,
+    validation_data=(scale(x_val), y_val),
+    tuner="random",
+    max_trials=TRIALS,
+    epochs=SEARCH_EPOCHS,
+    directory=tempfile.mkdtemp(),
+    overwrite=True,
+    seed=0,
+    verbose=0,
+)
+print(result.best_hyperparameters.values)
+best = result.best_model
+accuracy = best.evaluate(scale(x_test), y_test, verbose=0)[1]
+print(f"test accuracy of the best trial: {accuracy:.4f}")
+result.plot()""",
+    ),
+    (
+        "md",
+        "The command line does all of this on any CSV: "
+        "`nnperf fit train.csv --target diagnosis --tune 20`.",
+    ),
+]
+
+NOT_LEARNING = [
+    (
+        "md",
+        """\
+# Fixing a network that will not learn
+
+A deep sigmoid network with a bad initialization sits at chance level. Instead of guessing, we
+attach the monitors (`GradientMonitor`, `ActivationMonitor`), read what they show, and fix one
+thing at a time: the activation, the initialization, batch normalization, then gradient
+clipping so a large learning rate is safe. Each step comes with the picture that proves it.""",
+    ),
+    ("code", SETUP),
+    (
+        "code",
+        """\
+import warnings
+
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from keras_nnperf.callbacks import ActivationMonitor, GradientMonitor
+from keras_nnperf.initializers import for_activation
+
+warnings.simplefilter("ignore")  # the monitors' alerts are shown in the table below instead
+EPOCHS = 1 if FAST else 15
+DEPTH = 6
+
+x, y = load_digits(return_X_y=True)
+x = (x / 16.0).astype("float32")
+x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=0.25, stratify=y, random_state=0)
+
+
+def make_model(activation, kernel_init, bias_init="zeros", batch_norm=False, optimizer=None):
+    layers = [keras.Input((64,))]
+    for _ in range(DEPTH):
+        layers.append(
+            keras.layers.Dense(
+                64,
+                kernel_initializer=kernel_init,
+                bias_initializer=bias_init,
+                use_bias=not batch_norm,
+            )
+        )
+        if batch_norm:
+            layers.append(keras.layers.BatchNormalization())
+        layers.append(keras.layers.Activation(activation))
+    layers.append(keras.layers.Dense(10, activation="softmax"))
+    model = keras.Sequential(layers)
+    model.compile(
+        optimizer or keras.optimizers.SGD(0.1, momentum=0.9),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def train(name, model):
+    gradients = GradientMonitor()
+    activations = ActivationMonitor(x_train[:256])
+    history = model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=EPOCHS,
+        batch_size=64,
+        callbacks=[gradients, activations],
+        verbose=0,
+    )
+    dead = [v[-1] for k, v in activations.history.items() if k.startswith("dead_fraction/")]
+    grads = [v[-1] for k, v in gradients.history.items() if k.startswith("grad_norm/")]
+    row = {
+        "step": name,
+        "val_accuracy": history.history["val_accuracy"][-1],
+        "first/last layer gradient": grads[0] / max(grads[-1], 1e-30),
+        "dead units": float(np.mean(dead)) if dead else 0.0,
+    }
+    print(row)
+    return row, gradients, activations
+
+
+rows = []""",
+    ),
+    (
+        "md",
+        "## The broken network\n\nSix sigmoid layers, weights drawn with standard deviation "
+        "0.01 and biases at -0.5. The doctor already sees trouble before any training:",
+    ),
+    (
+        "code",
+        """\
+bad_init = keras.initializers.RandomNormal(stddev=0.01, seed=0)
+bad_bias = keras.initializers.Constant(-0.5)
+broken = make_model("sigmoid", bad_init, bad_bias)
+print(nnp.diagnose(broken, x_train, y_train, run_lr_finder=False))
+row, gradients, activations = train("sigmoid, bad init", make_model("sigmoid", bad_init, bad_bias))
+rows.append(row)
+gradients.plot()""",
+    ),
+    (
+        "md",
+        "The heatmap shows the gradient shrinking by orders of magnitude from the output back to "
+        "the first layer: the early layers do not learn.\n\n"
+        "## Step 1: a non-saturating activation\n\nReLU alone does not save it: with the "
+        "negative biases every unit is dead (the activation monitor's dead-unit fraction).",
+    ),
+    (
+        "code",
+        """\
+row, gradients, activations = train("relu, bad init", make_model("relu", bad_init, bad_bias))
+rows.append(row)
+activations.plot()""",
+    ),
+    (
+        "md",
+        "## Step 2: initialize for the activation\n\n`for_activation('relu')` gives He "
+        "initialization (Var(w) = 2 / fan_in) and zero biases: the signal now keeps its scale.",
+    ),
+    (
+        "code",
+        """\
+row, gradients, activations = train("relu, He init", make_model("relu", for_activation("relu")))
+rows.append(row)
+gradients.plot()""",
+    ),
+    (
+        "md",
+        "## Step 3: batch normalization\n\nNormalizing each layer's pre-activations makes the "
+        "depth almost irrelevant to the gradient scale.",
+    ),
+    (
+        "code",
+        """\
+row, gradients, activations = train(
+    "relu, He init, batch norm", make_model("relu", for_activation("relu"), batch_norm=True)
+)
+rows.append(row)
+gradients.plot()""",
+    ),
+    (
+        "md",
+        "## Step 4: gradient clipping for a large learning rate\n\nA learning rate of 1.0 is "
+        "too much for plain SGD here; clipping the global gradient norm keeps it stable.",
+    ),
+    (
+        "code",
+        """\
+for clip in (None, 1.0):
+    optimizer = keras.optimizers.SGD(1.0, momentum=0.9, global_clipnorm=clip)
+    model = make_model("relu", for_activation("relu"), batch_norm=True, optimizer=optimizer)
+    row, gradients, activations = train(f"lr 1.0, clipnorm {clip}", model)
+    rows.append(row)""",
+    ),
+    ("md", "## The whole journey"),
+    (
+        "code",
+        """\
+fig, ax = plt.subplots(figsize=(8, 3.5))
+ax.barh([r["step"] for r in rows], [r["val_accuracy"] for r in rows])
+ax.set_xlabel("validation accuracy")
+ax.invert_yaxis()
+plt.show()""",
+    ),
+]
+
+IMAGES = [
+    (
+        "md",
+        """\
+# Images: digits with `HyperCNN`, then Monte Carlo dropout for uncertainty
+
+`HyperCNN` searches convolutional blocks, the head and the training recipe. We then train a
+small CNN with `MCDropout` (dropout that stays on at inference) and use `mc_predict` to get a
+predictive mean and spread: the spread tells which digits the model is unsure about, and
+dropping the most uncertain predictions raises the accuracy on the rest
+(Gal & Ghahramani, 2016).""",
+    ),
+    ("code", SETUP),
+    (
+        "code",
+        """\
+import tempfile
+
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from keras_nnperf.callbacks import OneCycle
+from keras_nnperf.layers import MCDropout, mc_predict
+from keras_nnperf.tuning import HyperCNN
+
+EPOCHS = 1 if FAST else 12
+TRIALS = 1 if FAST else 4
+
+x, y = load_digits(return_X_y=True)
+x = (x / 16.0).astype("float32").reshape(-1, 8, 8, 1)
+x_train, x_test, y_train, y_test = train_test_split(
+    x, y, test_size=0.25, stratify=y, random_state=0
+)
+x_train, x_val, y_train, y_val = train_test_split(
+    x_train, y_train, test_size=0.2, stratify=y_train, random_state=0
+)
+print(x_train.shape, x_val.shape, x_test.shape)""",
+    ),
+    ("md", "## Search with `HyperCNN`"),
+    (
+        "code",
+        """\
+result = nnp.tuning.search(
+    HyperCNN(input_shape=(8, 8, 1), num_classes=10, max_blocks=2, batch_sizes=[16, 32, 64]),
+    x_train,
+    y_train,
+    validation_data=(x_val, y_val),
+    tuner="random",
+    max_trials=TRIALS,
+    epochs=EPOCHS,
+    directory=tempfile.mkdtemp(),
+    overwrite=True,
+    seed=0,
+    verbose=0,
+)
+print(result.best_hyperparameters.values)
+print(f"test accuracy: {result.best_model.evaluate(x_test, y_test, verbose=0)[1]:.4f}")
+result.plot()""",
+    ),
+    (
+        "md",
+        "## A CNN with `MCDropout`, trained with the LR range test and 1Cycle",
+    ),
+    (
+        "code",
+        """\
+model = keras.Sequential(
+    [
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(32, 3, padding="same", activation=nnp.get_activation("mish")),
+        keras.layers.Conv2D(64, 3, padding="same", activation=nnp.get_activation("mish")),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Flatten(),
+        MCDropout(0.3),
+        keras.layers.Dense(128, activation=nnp.get_activation("mish")),
+        MCDropout(0.3),
+        keras.layers.Dense(10, activation="softmax"),
+    ]
+)
+model.compile(
+    keras.optimizers.AdamW(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+)
+finder = nnp.lr_find(
+    model, x_train, y_train, min_lr=1e-5, max_lr=1.0, num_steps=20 if FAST else 100
+)
+model.fit(
+    x_train,
+    y_train,
+    validation_data=(x_val, y_val),
+    epochs=EPOCHS,
+    batch_size=32,
+    callbacks=[OneCycle()],
+    verbose=0,
+)
+mean, std = mc_predict(model, x_test, n_samples=5 if FAST else 30)
+predicted = mean.argmax(axis=1)
+uncertainty = std[np.arange(len(std)), predicted]
+print(f"MC-dropout test accuracy: {np.mean(predicted == y_test):.4f}")""",
+    ),
+    (
+        "md",
+        "## Uncertainty is informative\n\nSort the test digits from most to least certain and "
+        "keep only the most certain fraction: the accuracy on what is kept goes up.",
+    ),
+    (
+        "code",
+        """\
+order = np.argsort(uncertainty)
+kept = np.arange(1, len(order) + 1) / len(order)
+accuracy = np.cumsum(predicted[order] == y_test[order]) / np.arange(1, len(order) + 1)
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5))
+left.plot(kept, accuracy)
+left.set_xlabel("fraction of test digits kept (most certain first)")
+left.set_ylabel("accuracy")
+worst = order[::-1][:8]
+right.imshow(np.hstack([x_test[i, :, :, 0] for i in worst]), cmap="gray_r")
+right.set_title(
+    "least certain: " + " ".join(f"{predicted[i]}({y_test[i]})" for i in worst), fontsize=9
+)
+right.axis("off")
+plt.show()""",
+    ),
+]
+
+SCHEDULES = [
+    (
+        "md",
+        """\
+# Schedules gallery
+
+Every learning-rate schedule in `keras_nnperf.schedules`, evaluated step by step exactly as the
+optimizer reads it (`evaluate`), then warm-up variants, and finally plateau scheduling on top
+of a schedule with `PerformanceScheduler`. The step convention is the same everywhere: the
+k-th update uses `schedule(k)`.""",
+    ),
+    ("code", SETUP),
+    (
+        "code",
+        """\
+S = nnp.schedules
+
+STEPS = 200 if FAST else 1000
+T = STEPS
+gallery = {
+    "Constant": S.Constant(1e-3),
+    "Linear": S.Linear(1e-3, 1e-5, T),
+    "PiecewiseConstant": S.PiecewiseConstant([T // 3, 2 * T // 3], [1e-3, 3e-4, 1e-4]),
+    "CosineDecay": S.CosineDecay(1e-3, T),
+    "CosineRestarts": S.CosineRestarts(1e-3, T // 7),
+    "Triangular": S.Triangular(1e-4, 1e-3, T // 8),
+    "Triangular2": S.Triangular(1e-4, 1e-3, T // 8, mode="triangular2"),
+    "ExponentialDecay": S.ExponentialDecay(1e-3, T),
+    "PowerDecay": S.PowerDecay(1e-3, T // 10),
+    "PolynomialDecay": S.PolynomialDecay(1e-3, T, end_learning_rate=1e-5, power=2.0),
+    "OneCycle": S.OneCycle(1e-3, T),
+    "OneCycleMomentum": S.OneCycleMomentum(T),
+}
+fig, axes = plt.subplots(3, 4, figsize=(14, 8), sharex=True)
+steps = range(0, T, 5 if FAST else 1)
+for ax, (name, schedule) in zip(axes.flat, gallery.items(), strict=True):
+    ax.plot(list(steps), S.evaluate(schedule, steps))
+    ax.set_title(name)
+fig.tight_layout()
+plt.show()""",
+    ),
+    (
+        "md",
+        "## Warm-up is a composition\n\n`WarmUp(schedule, warmup_steps, kind)` ramps up to any "
+        "schedule; `warmup_cosine` and `Join` build the common recipes (Goyal et al., 2017).",
+    ),
+    (
+        "code",
+        """\
+W = T // 10
+warmups = {
+    "WarmUp(CosineDecay), linear": S.WarmUp(S.CosineDecay(1e-3, T), W),
+    "WarmUp(CosineDecay), exponential": S.WarmUp(
+        S.CosineDecay(1e-3, T), W, kind="exponential", init_learning_rate=1e-6
+    ),
+    "warmup_cosine": S.warmup_cosine(1e-3, T, W),
+    "Join(Linear, ExponentialDecay)": S.Join(
+        [S.Linear(0.0, 1e-3, W), S.ExponentialDecay(1e-3, T - W)], [W]
+    ),
+}
+fig, ax = plt.subplots(figsize=(9, 3.5))
+for name, schedule in warmups.items():
+    ax.plot(list(steps), S.evaluate(schedule, steps), label=name)
+ax.set_xlabel("step")
+ax.legend()
+plt.show()""",
+    ),
+    (
+        "md",
+        "## Plateau scheduling on top of a schedule\n\nKeras's `ReduceLROnPlateau` raises a "
+        "`TypeError` when the optimizer holds a schedule. `PerformanceScheduler` scales "
+        "whatever the optimizer holds, in-graph, when the validation loss stops improving.",
+    ),
+    (
+        "code",
+        """\
+from sklearn.datasets import load_diabetes
+
+from keras_nnperf.callbacks import PerformanceScheduler
+
+x, y = load_diabetes(return_X_y=True)
+x = ((x - x.mean(0)) / x.std(0)).astype("float32")
+y = ((y - y.mean()) / y.std()).astype("float32")
+epochs = 4 if FAST else 60
+steps_per_epoch = int(np.ceil(0.8 * len(x) / 32))
+model = keras.Sequential(
+    [keras.Input((10,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)]
+)
+schedule = S.CosineDecay(3e-2, epochs * steps_per_epoch)
+model.compile(keras.optimizers.Adam(schedule), loss="mse")
+plateau = PerformanceScheduler(monitor="val_loss", factor=0.5, patience=2 if FAST else 4)
+history = model.fit(
+    x, y, validation_split=0.2, epochs=epochs, batch_size=32, callbacks=[plateau], verbose=0
+)
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5))
+left.plot(history.history["val_loss"])
+left.set_title("validation loss")
+planned = S.evaluate(schedule, [e * steps_per_epoch for e in range(1, epochs + 1)])
+right.plot(planned, "--", label="CosineDecay alone")
+right.plot(history.history["learning_rate"], label="with PerformanceScheduler")
+right.set_title("learning rate at each epoch end")
+right.legend()
+plt.show()""",
+    ),
+]
+
+NOTEBOOKS = {
+    "01_tabular_breast_cancer.ipynb": TABULAR,
+    "02_fixing_a_network_that_will_not_learn.ipynb": NOT_LEARNING,
+    "03_images_digits_hypercnn_mc_dropout.ipynb": IMAGES,
+    "04_schedules_gallery.ipynb": SCHEDULES,
+}
+
+
+def build(cells) -> nbformat.NotebookNode:
+    """A notebook without outputs from `(kind, source)` pairs."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
+    make = {"md": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}
+    notebook.cells = [make[kind](source.strip("\n")) for kind, source in cells]
+    for i, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{i}"  # stable ids keep the committed files diff-friendly
+    return notebook
+
+
+def main() -> None:
+    """Write every notebook next to this script."""
+    for name, cells in NOTEBOOKS.items():
+        nbformat.write(build(cells), os.path.join(HERE, name))
+        print("wrote", name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+"""`nnperf`: train, diagnose and report on a CSV file without writing code.
+
+    nnperf demo                                  # the whole flow on bundled data
+    nnperf fit train.csv --target label          # diagnose, LR range test, train, report
+    nnperf fit train.csv --target label --tune 20
+    nnperf predict nnperf-report test.csv --out preds.csv
+    nnperf lr-find train.csv --target label
+    nnperf diagnose train.csv --target label
+
+Exit codes: 0 success, 1 unexpected failure (a bug: rerun with `--debug` for the traceback),
+2 bad input or usage (one line on stderr, `nnperf: error: ...`), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import os
+import sys
+import warnings
+
+import keras
+
+from keras_nnperf import __version__, pipeline
+from keras_nnperf.callbacks.alerts import TrainingAlert
+from keras_nnperf.pipeline import PipelineError
+from keras_nnperf.tabular import DataError, DataWarning, load_training_data
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEMO_DIR = "nnperf-report-demo"
+FIT_DIR = "nnperf-report"
+LR_FIND_DIR = "nnperf-report-lr-find"
+
+
+class UsageError(Exception):
+    """A command-line mistake; `main` prints it as one line and returns 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage block and calls sys.exit; one line and a return code read better.
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def check_out_dir(path: str, overwrite: bool) -> None:
+    """Fail early if `path` cannot hold a report, or would overwrite files without `--overwrite`.
+
+    Raises:
+        UsageError: for a non-directory, a non-empty directory without `overwrite`, or a path
+            that cannot be created or written.
+    """
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            raise UsageError(f"output directory {path} exists and is not a directory")
+        if os.listdir(path) and not overwrite:
+            raise UsageError(
+                f"output directory {path} is not empty; pass --overwrite to replace its files "
+                "or choose another --out"
+            )
+        parent = path
+    else:
+        parent = os.path.dirname(os.path.abspath(path))
+        while not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        if not os.path.isdir(parent):
+            raise UsageError(f"cannot create output directory {path}: {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write to output directory {path}: permission denied")
+
+
+def make_out_dir(path: str) -> None:
+    """Create `path` (after `check_out_dir`), turning OS errors into `UsageError`."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, ".nnperf-write-test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as err:
+        raise UsageError(f"cannot write to output directory {path}: {err.strerror}") from None
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", metavar="DATA.csv", help="comma-separated file with a header row")
+    p.add_argument("--target", required=True, help="name of the column to predict")
+    p.add_argument(
+        "--task",
+        default="auto",
+        choices=["auto", "binary", "multiclass", "regression"],
+        help="what to predict (default: inferred from the target column)",
+    )
+    p.add_argument("--batch-size", type=_positive, default=32, help="default: 32")
+    p.add_argument(
+        "--validation-split", type=float, default=0.2, help="share held out (default: 0.2)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
+
+def _out_args(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument("--out", default=default, help=f"report folder (default: {default})")
+    p.add_argument("--overwrite", action="store_true", help="replace files in a non-empty --out")
+
+
+def _train_args(p: argparse.ArgumentParser, epochs: int) -> None:
+    p.add_argument("--epochs", type=_positive, default=epochs, help=f"at most (default: {epochs})")
+    p.add_argument(
+        "--lr-find-steps", type=_positive, default=100, help="LR range test steps (default: 100)"
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `nnperf` argument parser with its five commands."""
+    parser = _Parser(prog="nnperf", description="Make Keras networks train better and faster.")
+    parser.add_argument("--version", action="version", version=f"nnperf {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    demo = commands.add_parser(
+        "demo", help="the whole flow on bundled breast-cancer data, with a report"
+    )
+    _out_args(demo, DEMO_DIR)
+    _train_args(demo, 40)
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.set_defaults(handler=_demo)
+
+    fit = commands.add_parser("fit", help="diagnose, LR range test, train (or tune), report")
+    _data_args(fit)
+    _train_args(fit, 50)
+    fit.add_argument(
+        "--tune", type=_positive, metavar="N_TRIALS", help="search N_TRIALS architectures instead"
+    )
+    fit.add_argument("--workers", type=_positive, default=1, help="parallel trials with --tune")
+    _out_args(fit, FIT_DIR)
+    fit.set_defaults(handler=_fit)
+
+    predict = commands.add_parser("predict", help="predict a CSV with a model from `nnperf fit`")
+    predict.add_argument("model_dir", metavar="MODEL_DIR", help="the --out folder of nnperf fit")
+    predict.add_argument("data", metavar="DATA.csv", help="rows to predict (target optional)")
+    predict.add_argument("--out", help="write predictions here (default: standard output)")
+    predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    predict.set_defaults(handler=_predict)
+
+    lr_find = commands.add_parser("lr-find", help="LR range test: suggest a learning rate")
+    _data_args(lr_find)
+    lr_find.add_argument("--steps", type=_positive, default=100, help="default: 100")
+    _out_args(lr_find, LR_FIND_DIR)
+    lr_find.set_defaults(handler=_lr_find)
+
+    diagnose = commands.add_parser("diagnose", help="check data, model and learning rate")
+    _data_args(diagnose)
+    diagnose.set_defaults(handler=_diagnose)
+    return parser
+
+
+def _demo(args) -> int:
+    check_out_dir(args.out, args.overwrite)
+    make_out_dir(args.out)
+    path = pipeline.write_demo_csv(os.path.join(args.out, "breast_cancer.csv"))
+    print(f"Demo data: scikit-learn's breast-cancer set (569 rows) written to {path}")
+    return _train(args, path, "target", "auto", batch_size=32, validation_split=0.2, tune=None)
+
+
+def _fit(args) -> int:
+    check_out_dir(args.out, args.overwrite)
+    if not 0.0 < args.validation_split < 1.0:
+        raise UsageError(f"--validation-split must be in (0, 1); got {args.validation_split}")
+    if args.workers != 1 and not args.tune:
+        raise UsageError("--workers runs tuning trials in parallel; it needs --tune N_TRIALS")
+    return _train(
+        args, args.data, args.target, args.task, args.batch_size, args.validation_split, args.tune
+    )
+
+
+def _train(args, path, target, task, batch_size, validation_split, tune) -> int:
+    data = load_training_data(path, target, task, validation_split, args.seed)
+    make_out_dir(args.out)
+    keras.utils.set_random_seed(args.seed)
+    result = pipeline.train_tabular(
+        data,
+        args.out,
+        epochs=args.epochs,
+        batch_size=batch_size,
+        lr_find_steps=args.lr_find_steps,
+        tune_trials=tune,
+        workers=getattr(args, "workers", 1),
+        seed=args.seed,
+        data_path=path,
+    )
+    print(result.summary())
+    return EXIT_OK
+
+
+def _predict(args) -> int:
+    if args.out is not None:
+        if os.path.exists(args.out) and not args.overwrite:
+            raise UsageError(f"{args.out} exists; pass --overwrite to replace it")
+        parent = os.path.dirname(os.path.abspath(args.out))
+        if not os.path.isdir(parent):
+            raise UsageError(f"cannot write {args.out}: directory {parent} does not exist")
+    columns = pipeline.predict_csv(args.model_dir, args.data)
+    names = list(columns)
+    rows = zip(*(columns[n] for n in names), strict=True)
+    try:
+        with contextlib.ExitStack() as stack:
+            if args.out is None:
+                f = sys.stdout
+            else:
+                f = stack.enter_context(open(args.out, "w", newline="", encoding="utf-8"))
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(names)
+            for row in rows:
+                writer.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
+    except OSError as err:
+        raise UsageError(f"cannot write {args.out}: {err.strerror}") from None
+    if args.out is not None:
+        print(f"Wrote {len(columns['prediction'])} predictions to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _lr_find(args) -> int:
+    check_out_dir(args.out, args.overwrite)
+    data = load_training_data(args.data, args.target, args.task, args.validation_split, args.seed)
+    make_out_dir(args.out)
+    keras.utils.set_random_seed(args.seed)
+    suggestion, path = pipeline.lr_range_test(data, args.out, args.batch_size, args.steps)
+    print(f"Suggested learning rate: {suggestion:.3g}")
+    print(f"Plot: {path}")
+    return EXIT_OK
+
+
+def _diagnose(args) -> int:
+    data = load_training_data(args.data, args.target, args.task, args.validation_split, args.seed)
+    keras.utils.set_random_seed(args.seed)
+    print(pipeline.diagnose_data(data, args.batch_size))
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _warnings_to_stderr():
+    """Show data warnings as `nnperf: warning: ...` lines and silence library chatter."""
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataWarning):
+            print(f"nnperf: warning: {message}", file=sys.stderr)
+        elif issubclass(category, TrainingAlert):
+            print(f"nnperf: alert: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DataWarning)
+        # The LR range test feeds fit a shuffled, repeated dataset on purpose.
+        warnings.filterwarnings("ignore", message=".*shuffle=True. was passed")
+        warnings.showwarning = show
+        yield
+
+
+def main(argv=None) -> int:
+    """Run `nnperf` with `argv` (default: `sys.argv[1:]`) and return the exit code.
+
+    Args:
+        argv: Command-line arguments without the program name.
+
+    Returns:
+        0 on success, 1 on an unexpected error, 2 on bad input or usage, 130 when interrupted.
+
+    Example:
+    ```python
+    from keras_nnperf.cli import main
+    main(["fit", "train.csv", "--target", "label", "--epochs", "5"])
+    ```
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as err:
+        print(f"nnperf: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exit_:  # --help and --version print, then exit 0.
+        return int(exit_.code or 0)
+    with _warnings_to_stderr():
+        try:
+            return args.handler(args)
+        except (UsageError, DataError) as err:
+            print(f"nnperf: error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        except PipelineError as err:
+            print(f"nnperf: error: {err}", file=sys.stderr)
+            return EXIT_FAILURE
+        except KeyboardInterrupt:
+            print("nnperf: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception as err:
+            if args.debug:
+                raise
+            print(
+                f"nnperf: error: unexpected {type(err).__name__}: {err} "
+                "(rerun with --debug to see the traceback)",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
