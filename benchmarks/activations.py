@@ -56,7 +56,10 @@ def make_step(layer, training, jit):
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = layer(x, training=training)
-        return tape.gradient(y, [x, *layer.trainable_variables], output_gradients=upstream)
+        grads = tape.gradient(y, [x, *layer.trainable_variables], output_gradients=upstream)
+        # Returning y keeps the forward pass alive: otherwise graph pruning (and XLA) drop it
+        # whenever the gradient needs only x, and the timing would be of the backward pass alone.
+        return [y, *grads]
 
     return tf.function(step, jit_compile=jit)
 
@@ -65,7 +68,7 @@ def time_once(step, x, upstream, iterations):
     start = time.perf_counter()
     for _ in range(iterations):
         result = step(x, upstream)
-    result[0].numpy()  # wait for the last step to finish
+    result[-1].numpy()  # wait for the last step to finish
     return (time.perf_counter() - start) / iterations
 
 

@@ -93,3 +93,14 @@ def test_rrelu_function_slopes_in_bounds_and_inference_mean():
     slopes = activations.rrelu(x, 0.1, 0.4, seed=1).numpy() / x
     assert slopes.min() >= 0.1 and slopes.max() <= 0.4
     np.testing.assert_allclose(activations.rrelu(x, 0.1, 0.4).numpy(), -0.25, rtol=1e-7)
+
+
+def test_rrelu_function_inference_with_tensor_bounds_and_uncompiled_training():
+    x = np.array([[-2.0, 3.0]], "float32")
+    y = activations.rrelu(x, tf.constant(0.1), tf.constant(0.3)).numpy()
+    np.testing.assert_allclose(y, [[-0.4, 3.0]], rtol=1e-6)
+    # Training in a tf.function without XLA (the path that runs the hash in XLA kernels).
+    generator = keras.random.SeedGenerator(1)
+    train = tf.function(lambda v: activations.rrelu(v, 0.1, 0.4, seed=generator))
+    slopes = train(-np.ones((50, 60), "float32")).numpy() * -1
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.4 and slopes.std() > 0.05
