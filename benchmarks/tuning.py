@@ -113,8 +113,16 @@ def run_ours(template, data, trials, epochs, seed, directory, workers=1):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
+    parser.add_argument("--trials", type=int, default=10, help="trials per search")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs per trial")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds per template")
+    parser.add_argument("--pairs", type=int, default=4, help="workers=1 / workers=2 pairs")
     args = parser.parse_args()
-    trials, epochs, seeds, pairs = (3, 3, [0], 1) if args.quick else (10, 20, [0, 1], 4)
+    trials, epochs, seeds, pairs = (
+        (3, 3, [0], 1)
+        if args.quick
+        else (args.trials, args.epochs, list(range(args.seeds)), args.pairs)
+    )
     data = datasets()
     rows = []
     with tempfile.TemporaryDirectory() as directory:
