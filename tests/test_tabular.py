@@ -157,7 +157,7 @@ def test_save_and_load_give_the_same_encoding(tmp_path):
 
 
 def test_categories_are_capped(tmp_path, monkeypatch):
-    monkeypatch.setattr(tabular, "MAX_CATEGORIES", 3)
+    monkeypatch.setattr(tabular.preprocessor, "MAX_CATEGORIES", 3)
     table = read_csv(frame(tmp_path, [(i, f"c{i}", i % 2) for i in range(10)]))
     with pytest.warns(DataWarning, match="10 categories"):
         pre = TabularPreprocessor.fit(table, "y")

@@ -1,0 +1,114 @@
+"""The task of a target column (binary, multiclass or regression) and the validation split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keras_nnperf.tabular.csv_table import DataError, parse_numbers
+
+TASKS = ("auto", "binary", "multiclass", "regression")
+MAX_CLASSES = 20
+MIN_ROWS = 10
+
+
+def _label(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
+
+
+def infer_task(values: list[str | None], task: str = "auto", name: str = "target"):
+    """Decide the task of a target column and its class labels.
+
+    Args:
+        values: The target column (no missing values).
+        task: `"auto"` (see the module rules) or the task to force.
+        name: The column name, for messages.
+
+    Returns:
+        `(task, classes)`: `classes` is the sorted list of labels (as strings) for a classification
+        task and `None` for regression.
+
+    Raises:
+        DataError: for a single class, a non-numeric regression target, or `"binary"` with a
+            number of classes other than two.
+    """
+    if task not in TASKS:
+        raise DataError(f"--task must be one of {', '.join(TASKS)}; got {task!r}")
+    numbers = parse_numbers(values)
+    if task == "regression" or task == "auto" and numbers is not None:
+        if numbers is None:
+            example = next(v for v in values if parse_numbers([v]) is None)
+            raise DataError(
+                f"target column {name!r} is not numeric (for example {example!r}); it cannot be "
+                "a regression target; use --task binary or --task multiclass"
+            )
+        distinct = np.unique(numbers)
+        integral = bool(np.all(distinct == np.round(distinct)))
+        few = len(distinct) <= MAX_CLASSES and len(distinct) <= max(2, len(values) // 2)
+        if task == "regression" or not (integral and few):
+            if len(distinct) < 2:
+                raise DataError(f"target column {name!r} has a single value; nothing to learn")
+            return "regression", None
+    if numbers is not None:
+        classes = [_label(v) for v in np.unique(numbers)]
+    else:
+        classes = sorted(set(values))
+    if len(classes) < 2:
+        raise DataError(
+            f"target column {name!r} has a single class ({classes[0]!r}); a classifier needs "
+            "at least two"
+        )
+    if task == "binary" and len(classes) != 2:
+        raise DataError(
+            f"--task binary needs two classes but target column {name!r} has {len(classes)}"
+        )
+    if task == "auto":
+        task = "binary" if len(classes) == 2 else "multiclass"
+    return task, classes
+
+
+def target_labels(values: list[str | None], classes: list[str] | None) -> list[str | None]:
+    """Canonical label strings (`"1.0"` and `"1"` are the same numeric class)."""
+    if classes is None or parse_numbers(values) is None:
+        return values
+    return [None if v is None else _label(float(v)) for v in values]
+
+
+def split_indices(labels, validation_fraction: float, stratify: bool, seed: int):
+    """Shuffle rows into a training and a validation split.
+
+    With `stratify`, each class keeps its share in both splits (a class with one row stays in
+    training).
+
+    Args:
+        labels: One label per row (used only when `stratify`).
+        validation_fraction: The share of rows held out, in (0, 1).
+        stratify: Whether to split each class separately.
+        seed: Seed of the shuffle.
+
+    Returns:
+        `(train_indices, validation_indices)`, sorted NumPy arrays.
+
+    Raises:
+        DataError: with fewer than `MIN_ROWS` rows or an empty split.
+    """
+    if not 0.0 < validation_fraction < 1.0:
+        raise DataError(f"--validation-split must be in (0, 1); got {validation_fraction!r}")
+    n = len(labels)
+    if n < MIN_ROWS:
+        raise DataError(
+            f"too few rows for a validation split: {n} rows with a target, need at least {MIN_ROWS}"
+        )
+    rng = np.random.default_rng(seed)
+    groups = {}
+    for i, label in enumerate(labels if stratify else [None] * n):
+        groups.setdefault(label, []).append(i)
+    validation = []
+    for rows in groups.values():
+        rows = rng.permutation(rows)
+        take = int(round(validation_fraction * len(rows))) if len(rows) > 1 else 0
+        validation.extend(rows[: min(take, len(rows) - 1)])
+    validation = np.sort(np.asarray(validation, dtype=int))
+    train = np.setdiff1d(np.arange(n), validation)
+    if len(validation) == 0 or len(train) == 0:
+        raise DataError(f"too few rows for a validation split ({n} rows)")
+    return train, validation
