@@ -53,8 +53,12 @@ def interpolate(step, start, end, steps, kind="cos"):
 
 
 def peak_step(total_steps: int, pct_start: float) -> int:
-    """The step at which a 1cycle curve peaks: `int(pct_start * total_steps)`."""
-    return int(pct_start * total_steps)
+    """The step at which a 1cycle curve peaks: `int(pct_start * total_steps)`.
+
+    Clamped into `[1, total_steps - 2]` so both phases keep at least one step: a very short run
+    (a tuner trial on little data) still gets a cycle instead of an error.
+    """
+    return min(max(int(pct_start * total_steps), 1), total_steps - 2)
 
 
 def one_cycle(
@@ -127,13 +131,11 @@ def _check_cycle(total_steps, pct_start, anneal) -> tuple[int, float, str]:
     pct_start = check_number(
         "pct_start", pct_start, low=0.0, high=1.0, low_open=True, high_open=True
     )
-    peak = peak_step(total_steps, pct_start)
-    # Both phases need at least one step: 1 <= peak <= total_steps - 2.
-    if peak < 1 or peak > total_steps - 2:
+    # Both phases need at least one step, so the peak (clamped by `peak_step`) needs 3.
+    if total_steps < 3:
         raise ValueError(
-            "Arguments total_steps and pct_start leave no room for both phases: the peak step "
-            f"int(pct_start * total_steps) = {peak} must be in [1, total_steps - 2]. "
-            f"Received: total_steps={total_steps!r}, pct_start={pct_start!r}"
+            "Argument total_steps must be >= 3 for a cycle (a step up, the peak, a step down). "
+            f"Received: total_steps={total_steps!r}"
         )
     return total_steps, pct_start, check_choice("anneal", anneal, ANNEAL_KINDS)
 

@@ -48,6 +48,19 @@ def test_one_cycle_exact_corners():
     assert schedule.final_learning_rate == pytest.approx(1e-4)
 
 
+@pytest.mark.parametrize(
+    "total_steps, pct_start, expected_peak", [(3, 0.25, 1), (5, 0.1, 1), (10, 0.95, 8)]
+)
+def test_short_runs_clamp_the_peak_so_both_phases_have_a_step(
+    total_steps, pct_start, expected_peak
+):
+    schedule = OneCycle(0.1, total_steps, pct_start=pct_start)
+    assert schedule.peak_step == expected_peak
+    values = evaluate(schedule, np.arange(total_steps))
+    assert values.argmax() == expected_peak and values[expected_peak] == pytest.approx(0.1)
+    assert values[0] < 0.1 and values[-1] < 0.1
+
+
 @pytest.mark.parametrize("jit_compile", [False, True])
 @pytest.mark.parametrize("anneal", ["cos", "linear"])
 def test_momentum_mirrors_the_learning_rate(anneal, jit_compile):
@@ -69,8 +82,7 @@ def test_momentum_mirrors_the_learning_rate(anneal, jit_compile):
         (lambda: OneCycle(0.1, 0), "total_steps"),
         (lambda: OneCycle(0.1, 100, pct_start=0.0), "pct_start"),
         (lambda: OneCycle(0.1, 100, pct_start=1.0), "pct_start"),
-        (lambda: OneCycle(0.1, 3, pct_start=0.25), "Arguments total_steps and pct_start"),
-        (lambda: OneCycle(0.1, 10, pct_start=0.95), "Arguments total_steps and pct_start"),
+        (lambda: OneCycle(0.1, 2), "total_steps must be >= 3"),
         (lambda: OneCycle(0.1, 100, div_factor=0.0), "div_factor"),
         (lambda: OneCycle(0.1, 100, final_div_factor=-1.0), "final_div_factor"),
         (lambda: OneCycle(0.1, 100, anneal="cosine"), "anneal"),
