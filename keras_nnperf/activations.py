@@ -132,8 +132,11 @@ def prelu(x, alpha):
     """
     x = _float_tensor(x)
     alpha = ops.cast(alpha, x.dtype)
-    # x * slope is fewer passes (forward and backward) than relu(x) - alpha * relu(-x).
-    return x * ops.where(x >= 0, ops.cast(1.0, x.dtype), alpha)
+    if _tensorflow_outside_xla():
+        # As separate kernels, x * slope is fewer passes (forward and backward): 0.66x the time
+        # of relu(x) - alpha * relu(-x). XLA fuses both, and the relu form is ~10% faster there.
+        return x * ops.where(x >= 0, ops.cast(1.0, x.dtype), alpha)
+    return ops.relu(x) - alpha * ops.relu(-x)
 
 
 def pswish(x, beta):
