@@ -276,14 +276,21 @@ def _rrelu_xla_kernels():
     """Training-mode RReLU forward and backward, each one XLA-fused pass over the batch."""
     import tensorflow as tf
 
+    # These functions are shared by every RReLU in the process, so `reduce_retracing` soon
+    # relaxes their input to unknown rank (a 2-D layer, then a 4-D one). They work on the
+    # flattened tensor, whose rank is always 1; the hash numbers elements in row-major order,
+    # so the slopes are the same as for the unflattened input.
     @tf.function(jit_compile=True, reduce_retracing=True)
     def forward(x, seed, lower, upper):
-        return x * _rrelu_multiplier(x, seed, lower, upper)
+        flat = tf.reshape(x, [-1])
+        return tf.reshape(flat * _rrelu_multiplier(flat, seed, lower, upper), tf.shape(x))
 
     @tf.function(jit_compile=True, reduce_retracing=True)
     def backward(x, upstream, seed, lower, upper):
         # Recomputing the hash is cheaper than storing the slopes and reading them back.
-        return upstream * _rrelu_multiplier(x, seed, lower, upper)
+        flat = tf.reshape(x, [-1])
+        multiplier = _rrelu_multiplier(flat, seed, lower, upper)
+        return tf.reshape(tf.reshape(upstream, [-1]) * multiplier, tf.shape(x))
 
     return forward, backward
 

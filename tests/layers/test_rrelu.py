@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_nnperf.activations import _rrelu_in_xla_kernels, hash_uniform
 from keras_nnperf.layers.rrelu import RReLU
 from keras_nnperf.testing import check_layer, random_inputs, two_cpu_strategy
 
@@ -95,6 +96,25 @@ def test_uncompiled_graph_runs_training_slopes_in_xla_kernels():
     calls = [op for op in graph.get_operations() if op.type == "PartitionedCall"]
     assert len(calls) == 2  # forward and backward
     assert all(op.get_attr("_XlaMustCompile") for op in calls)
+
+
+def test_layers_of_different_ranks_train_in_one_process():
+    # The XLA kernels are shared process-wide and relax to unknown rank after a 2-D and a 4-D
+    # input (a HyperCNN trial after a HyperMLP one failed this way).
+    for shape in [(5,), (4, 4, 3), (6, 2), (2, 3, 2, 2)]:
+        inputs = keras.Input(shape)
+        outputs = keras.layers.Dense(1)(keras.layers.Flatten()(RReLU(seed=0)(inputs)))
+        model = keras.Model(inputs, outputs)
+        model.compile("sgd", "mse")
+        x = np.random.default_rng(0).normal(size=(8, *shape)).astype("float32")
+        history = model.fit(x, np.ones((8, 1)), epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+    # Flattened inside the kernels, the slopes are still the hash of each element's index.
+    x = -np.abs(np.random.default_rng(1).normal(size=(3, 4, 5)).astype("float32"))
+    seed = tf.constant([9, 4], "uint32")
+    got = _rrelu_in_xla_kernels(tf.constant(x), seed, 0.1, 0.3).numpy()
+    u = hash_uniform(x.shape, seed).numpy()
+    np.testing.assert_allclose(got, x * (0.1 + 0.2 * u), rtol=1e-6)
 
 
 def test_gradient_is_the_slope_used_in_forward():
