@@ -108,6 +108,8 @@ class SearchResult:
                 positive = [v for v, _ in pairs if v > 0]
                 if positive and len(positive) == len(pairs) and max(positive) > 10 * min(positive):
                     axis.set_xscale("log")
+                    # Minor-tick labels on a short log range overlap into noise.
+                    axis.xaxis.set_minor_formatter(plt.NullFormatter())
                 if name in best_values and best_values[name] is not None:
                     axis.axvline(best_values[name], color="C3", linestyle="--", label="best")
                     axis.legend(fontsize=8)
