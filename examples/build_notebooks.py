@@ -208,40 +208,57 @@ NOT_LEARNING = [
 # Fixing a network that will not learn
 
 A deep sigmoid network with a bad initialization sits at chance level. Instead of guessing, we
-attach the monitors (`GradientMonitor`, `ActivationMonitor`), read what they show, and fix one
-thing at a time: the activation, the initialization, batch normalization, then gradient
-clipping so a large learning rate is safe. Each step comes with the picture that proves it.""",
+ask the model doctor (`nnp.diagnose`) what is wrong, attach the monitors (`GradientMonitor`,
+`ActivationMonitor`) to see it during training, and fix one thing at a time:
+
+1. initialize for the activation,
+2. a non-saturating activation (ReLU, with He initialization),
+3. batch normalization, which makes a large learning rate safe; the range test finds it, a 1Cycle
+   schedule uses it, and the output layer starts at the baseline.
+
+Every step trains the same six-layer network for the same number of epochs and prints its
+validation accuracy, so each fix has to earn its place.""",
     ),
     ("code", SETUP),
     (
         "code",
         """\
+import io
 import warnings
 
+from IPython.display import Image, display
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from keras_nnperf.callbacks import ActivationMonitor, GradientMonitor
-from keras_nnperf.initializers import for_activation
+from keras_nnperf.callbacks import ActivationMonitor, GradientMonitor, OneCycle
+from keras_nnperf.initializers import for_activation, initialize_at_baseline
 
-warnings.simplefilter("ignore")  # the monitors' alerts are shown in the table below instead
+warnings.simplefilter("ignore")  # the monitors' alerts are summarized in the rows below
 EPOCHS = 1 if FAST else 15
-DEPTH = 6
+DEPTH, WIDTH = 6, 32
 
 x, y = load_digits(return_X_y=True)
-x = (x / 16.0).astype("float32")
+x = (x / 16.0).astype("float32")  # pixels in [0, 1]
 x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=0.25, stratify=y, random_state=0)
 
 
-def make_model(activation, kernel_init, bias_init="zeros", batch_norm=False, optimizer=None):
+def show(fig):
+    \"\"\"Display a matplotlib figure once, as a PNG, whatever the plotting backend.\"\"\"
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    display(Image(buffer.getvalue()))
+
+
+def make_model(activation, kernel_init, bias_init="zeros", batch_norm=False):
     layers = [keras.Input((64,))]
     for _ in range(DEPTH):
         layers.append(
             keras.layers.Dense(
-                64,
+                WIDTH,
                 kernel_initializer=kernel_init,
                 bias_initializer=bias_init,
-                use_bias=not batch_norm,
+                use_bias=not batch_norm,  # batch norm's own shift replaces the bias
             )
         )
         if batch_norm:
@@ -250,14 +267,12 @@ def make_model(activation, kernel_init, bias_init="zeros", batch_norm=False, opt
     layers.append(keras.layers.Dense(10, activation="softmax"))
     model = keras.Sequential(layers)
     model.compile(
-        optimizer or keras.optimizers.SGD(0.1, momentum=0.9),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
     )
     return model
 
 
-def train(name, model):
+def train(name, model, callbacks=()):
     gradients = GradientMonitor()
     activations = ActivationMonitor(x_train[:256])
     history = model.fit(
@@ -266,16 +281,16 @@ def train(name, model):
         validation_data=(x_val, y_val),
         epochs=EPOCHS,
         batch_size=64,
-        callbacks=[gradients, activations],
+        callbacks=[gradients, activations, *callbacks],
         verbose=0,
     )
+    norms = [v[-1] for k, v in gradients.history.items() if k.startswith("grad_norm/")]
     dead = [v[-1] for k, v in activations.history.items() if k.startswith("dead_fraction/")]
-    grads = [v[-1] for k, v in gradients.history.items() if k.startswith("grad_norm/")]
     row = {
         "step": name,
-        "val_accuracy": history.history["val_accuracy"][-1],
-        "first/last layer gradient": grads[0] / max(grads[-1], 1e-30),
-        "dead units": float(np.mean(dead)) if dead else 0.0,
+        "val_accuracy": round(history.history["val_accuracy"][-1], 3),
+        "first/last layer gradient": float(f"{norms[0] / max(norms[-1], 1e-30):.2g}"),
+        "dead units": round(float(np.mean(dead)), 3) if dead else 0.0,
     }
     print(row)
     return row, gradients, activations
@@ -286,7 +301,8 @@ rows = []""",
     (
         "md",
         "## The broken network\n\nSix sigmoid layers, weights drawn with standard deviation "
-        "0.01 and biases at -0.5. The doctor already sees trouble before any training:",
+        "0.01 and biases at -0.5. The doctor sees the trouble before any training: the "
+        "gradient shrinks by ten orders of magnitude on its way back to the first layer.",
     ),
     (
         "code",
@@ -295,73 +311,95 @@ bad_init = keras.initializers.RandomNormal(stddev=0.01, seed=0)
 bad_bias = keras.initializers.Constant(-0.5)
 broken = make_model("sigmoid", bad_init, bad_bias)
 print(nnp.diagnose(broken, x_train, y_train, run_lr_finder=False))
-row, gradients, activations = train("sigmoid, bad init", make_model("sigmoid", bad_init, bad_bias))
+row, gradients, activations = train("broken: sigmoid, std 0.01, bias -0.5", broken)
 rows.append(row)
-gradients.plot()""",
+show(gradients.plot())""",
     ),
     (
         "md",
-        "The heatmap shows the gradient shrinking by orders of magnitude from the output back to "
-        "the first layer: the early layers do not learn.\n\n"
-        "## Step 1: a non-saturating activation\n\nReLU alone does not save it: with the "
-        "negative biases every unit is dead (the activation monitor's dead-unit fraction).",
+        "The heatmap shows the gradient norm of every layer at every epoch: the early layers "
+        "get almost nothing, so they do not learn, and the network stays at chance level "
+        "(one digit in ten).\n\n"
+        "## Step 1: initialize for the activation\n\n`for_activation('sigmoid')` gives Glorot "
+        "initialization (Var(w) = 2 / (fan_in + fan_out)) and zero biases: the signal keeps its "
+        "scale far better. But a sigmoid's slope is at most 0.25, so six of them still shrink "
+        "the gradient: the network only starts to move late.",
     ),
     (
         "code",
         """\
-row, gradients, activations = train("relu, bad init", make_model("relu", bad_init, bad_bias))
+glorot = make_model("sigmoid", for_activation("sigmoid"))
+row, gradients, activations = train("1. sigmoid, Glorot init", glorot)
 rows.append(row)
-activations.plot()""",
+show(gradients.plot())""",
     ),
     (
         "md",
-        "## Step 2: initialize for the activation\n\n`for_activation('relu')` gives He "
-        "initialization (Var(w) = 2 / fan_in) and zero biases: the signal now keeps its scale.",
+        "## Step 2: a non-saturating activation\n\nReLU's slope is 1 where it is active; with "
+        "`for_activation('relu')` (He initialization, Var(w) = 2 / fan_in) the signal keeps "
+        "its scale through all six layers. The activation monitor checks that the units stay "
+        "alive (the dead-unit fraction).",
     ),
     (
         "code",
         """\
-row, gradients, activations = train("relu, He init", make_model("relu", for_activation("relu")))
+relu = make_model("relu", for_activation("relu"))
+row, gradients, activations = train("2. ReLU, He init", relu)
 rows.append(row)
-gradients.plot()""",
+relus = [layer.name for layer in relu.layers if isinstance(layer, keras.layers.Activation)]
+show(activations.plot(layers=relus[::2]))  # the first, third and fifth ReLU layers""",
     ),
     (
         "md",
-        "## Step 3: batch normalization\n\nNormalizing each layer's pre-activations makes the "
-        "depth almost irrelevant to the gradient scale.",
+        "## Step 3: batch norm, the range test's learning rate, and a start at the baseline\n\n"
+        "Normalizing each layer's pre-activations keeps their scale fixed whatever the "
+        "weights do, so a much larger learning rate is safe: `lr_find` (the LR range test) "
+        "finds it and a 1Cycle schedule warms up to it and anneals from it. And an untrained "
+        "classifier should predict the class frequencies; a random one predicts noise, and its "
+        "first steps go to unlearning it. `initialize_at_baseline` sets the output bias to the "
+        "log of the class frequencies and scales the output kernel down, so the first loss is "
+        "the entropy of the class prior: the doctor reports the ratio.",
     ),
     (
         "code",
         """\
+final = make_model("relu", for_activation("relu"), batch_norm=True)
+before = nnp.diagnose(final, x_train, y_train, run_lr_finder=False, run_gradient_check=False)
+initialize_at_baseline(final, y_train)
+after = nnp.diagnose(final, x_train, y_train, run_lr_finder=False, run_gradient_check=False)
+print(f"initial loss / baseline: {before.summary['loss_vs_baseline']:.3f} before, "
+      f"{after.summary['loss_vs_baseline']:.3f} after")
+finder = nnp.lr_find(final, x_train, y_train, batch_size=64)
+print(f"range test: max_lr = {finder.suggestion:.2g}")
 row, gradients, activations = train(
-    "relu, He init, batch norm", make_model("relu", for_activation("relu"), batch_norm=True)
+    "3. + batch norm, 1Cycle at the range test's rate, baseline start",
+    final,
+    [OneCycle(max_lr=finder.suggestion)],
 )
 rows.append(row)
-gradients.plot()""",
+show(gradients.plot())""",
     ),
     (
         "md",
-        "## Step 4: gradient clipping for a large learning rate\n\nA learning rate of 1.0 is "
-        "too much for plain SGD here; clipping the global gradient norm keeps it stable.",
+        "## The whole journey\n\nThe doctor has nothing left to warn about. The big jump is "
+        "step 2, the activation; step 3 adds a little on this small, easy data set (over three "
+        "seeds, -0.016 to +0.025 against step 2), and it peaks at the range test's rate, tens of "
+        "times Adam's default 1e-3, without diverging.",
     ),
     (
         "code",
         """\
-for clip in (None, 1.0):
-    optimizer = keras.optimizers.SGD(1.0, momentum=0.9, global_clipnorm=clip)
-    model = make_model("relu", for_activation("relu"), batch_norm=True, optimizer=optimizer)
-    row, gradients, activations = train(f"lr 1.0, clipnorm {clip}", model)
-    rows.append(row)""",
-    ),
-    ("md", "## The whole journey"),
-    (
-        "code",
-        """\
-fig, ax = plt.subplots(figsize=(8, 3.5))
-ax.barh([r["step"] for r in rows], [r["val_accuracy"] for r in rows])
-ax.set_xlabel("validation accuracy")
+print(nnp.diagnose(final, x_train, y_train, run_lr_finder=False))
+for row in rows:
+    print(f"{row['val_accuracy']:.3f}  {row['step']}")
+fig, ax = plt.subplots(figsize=(8, 3))
+ax.barh([r["step"] for r in rows], [r["val_accuracy"] for r in rows], color="tab:blue")
+for i, r in enumerate(rows):
+    ax.text(r["val_accuracy"] + 0.01, i, f"{r['val_accuracy']:.3f}", va="center")
+ax.set_xlim(0, 1.1)
+ax.set_xlabel(f"validation accuracy after {EPOCHS} epochs")
 ax.invert_yaxis()
-plt.show()""",
+show(fig)""",
     ),
 ]
 

@@ -15,6 +15,16 @@ import numpy as np
 from keras import ops
 
 
+def precise_dtype() -> str:
+    """The most precise float dtype Keras computes in on the current backend.
+
+    `"float64"` on TensorFlow. On JAX and PyTorch Keras maps float64 results to float32
+    (`keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE`, applied by `result_type`: a float64
+    Dense layer with tanh returns float32 even with JAX's 64-bit mode on), so `"float32"` there.
+    """
+    return "float64" if keras.backend.backend() == "tensorflow" else "float32"
+
+
 def _with_dtype(layer: keras.layers.Layer, dtype: str) -> keras.layers.Layer:
     config = layer.get_config()
     config["dtype"] = dtype

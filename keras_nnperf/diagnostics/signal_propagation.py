@@ -7,10 +7,11 @@ import math
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_nnperf.diagnostics._float64 import resolve_loss
+from keras_nnperf.diagnostics.gradients import value_and_gradients
+from keras_nnperf.diagnostics.model_checks import output_activation
 
 #: A hidden stack is flagged when the last hidden layer's activation std is below this fraction
 #: of the first's (or above its inverse).
@@ -19,14 +20,16 @@ FORWARD_RATIO = 0.1
 #: layer's (or above its inverse): two orders of magnitude lost or gained on the way back.
 BACKWARD_RATIO = 1e-2
 
+_SQUASHED = ("sigmoid", "softmax")
+
 
 @dataclasses.dataclass(frozen=True)
 class LayerSignal:
     """One layer's row: name, class, std of its output and of the gradient w.r.t. it.
 
-    `backward_std` is `None` when the checked scalar has no gradient path through the output
-    tensor itself: Keras computes the crossentropy of a sigmoid or softmax output layer from its
-    logits, so the output layer of such a model has no gradient row.
+    `backward_std` is `None` for a sigmoid or softmax output layer measured with a loss: Keras
+    computes the crossentropy of such an output from its logits (on TensorFlow), which a probe
+    on that layer would hide, so its gradient is not measured.
     """
 
     name: str
@@ -133,7 +136,32 @@ def _layers_with_one_output(model: keras.Model) -> list:
 
 
 def _std(value) -> float:
-    return float(np.std(np.asarray(value, dtype="float64")))
+    return float(np.std(keras.ops.convert_to_numpy(value).astype("float64")))
+
+
+class _Probe(keras.layers.Layer):
+    """`layer(...) + delta`, `delta = 0`: its gradient is the one of the layer's output.
+
+    This works on every backend: `jax.grad` differentiates with respect to inputs and variables
+    only, never an intermediate tensor.
+    """
+
+    def __init__(self, layer, shape, dtype):
+        super().__init__(name=f"probe_{layer.name}")
+        self.layer = layer
+        self.delta = self.add_weight(
+            shape=shape, initializer="zeros", dtype=dtype, trainable=False, name="delta"
+        )
+
+    def build(self, *args, **kwargs):
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        return ops.add(self.layer(inputs, *args, **kwargs), self.delta)
+
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        # The delta has the concrete batch size; symbolically the output is the layer's.
+        return self.layer.compute_output_spec(inputs, *args, **kwargs)
 
 
 def signal_propagation(
@@ -160,8 +188,10 @@ def signal_propagation(
       `exploding_gradients` if it is above `1 / backward_ratio`;
     * `non_finite` for a layer whose activation or gradient std is not finite.
 
-    Gradients come from `tf.GradientTape` (TensorFlow backend). Layers run with
-    `training=False`; the model is not changed.
+    `dF/dh_l` is measured as the gradient with respect to a zero added to `h_l` (a probe on
+    a clone that shares the model's layers), computed by the backend's own differentiation
+    through `keras_nnperf.diagnostics.gradients.value_and_gradients`, so it works on
+    TensorFlow, JAX and PyTorch. Layers run with `training=False`; the model is not changed.
 
     Args:
         model: A Sequential or functional model with one output.
@@ -208,33 +238,43 @@ def signal_propagation(
             "signal_propagation measures single-output models. "
             f"Received: a model with {len(model.outputs)} outputs"
         )
-    tensors = [layer.output for layer in layers]
-    # The output layer is normally the last one; if not (a nested model at the end), probe the
-    # model's output too.
-    index = next((i for i, t in enumerate(tensors) if t is model.outputs[0]), None)
-    if index is None:
-        tensors.append(model.outputs[0])
-        index = len(tensors) - 1
+    output = model.outputs[0]
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    probe = keras.Model(inputs, tensors)
-    with tf.GradientTape() as tape:
-        outputs = probe(x, training=False)
-        prediction = outputs[index]
+    forward = keras.Model(inputs, [layer.output for layer in layers])(x, training=False)
+    forward = list(forward) if isinstance(forward, (list, tuple)) else [forward]
+    # Keras computes the crossentropy of a sigmoid or softmax output from its logits on
+    # TensorFlow; a probe on the output layer would hide the logits and change every gradient
+    # below it, so with a loss such an output layer gets none.
+    skip = output if loss_fn is not None and output_activation(model)[0] in _SQUASHED else None
+    probed = {
+        id(layer): _Probe(layer, tuple(value.shape), value.dtype)
+        for layer, value in zip(layers, forward, strict=True)
+        if layer.output is not skip
+    }
+    clone = keras.models.clone_model(
+        model, clone_function=lambda layer: probed.get(id(layer), layer)
+    )
+    rng = np.random.default_rng(seed)
+    batch = (int(forward[0].shape[0]), *output.shape[1:])
+    r = None if loss_fn is not None else rng.standard_normal(batch)
+
+    def objective():
+        prediction = ops.cast(clone(x, training=False), "float32")
         if loss_fn is None:
-            rng = np.random.default_rng(seed)
-            r = rng.standard_normal(tuple(prediction.shape))
-            value = ops.sum(ops.cast(prediction, "float32") * ops.cast(r, "float32"))
-        else:
-            value = loss_fn(y, ops.cast(prediction, "float32"))
-    gradients = tape.gradient(value, outputs)
+            return ops.sum(prediction * ops.cast(r, "float32"))
+        return loss_fn(y, prediction)
+
+    probes = list(probed.values())
+    _, gradients = value_and_gradients(objective, [probe.delta for probe in probes])
+    by_layer = {id(probe.layer): g for probe, g in zip(probes, gradients, strict=True)}
     rows = tuple(
         LayerSignal(
             layer.name,
             type(layer).__name__,
             _std(out),
-            None if grad is None else _std(grad),
+            _std(by_layer[id(layer)]) if id(layer) in by_layer else None,
         )
-        for layer, out, grad in zip(layers, outputs, gradients, strict=False)
+        for layer, out in zip(layers, forward, strict=True)
     )
     # The output layer is the last one with a kernel; layers after it (Activation, Dropout)
     # belong to the output, not to the hidden stack.

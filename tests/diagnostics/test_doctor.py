@@ -4,9 +4,10 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
-from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_breast_cancer, load_digits
 
 from keras_nnperf.diagnostics.doctor import diagnose
+from keras_nnperf.initializers import initialize_at_baseline
 
 _RAW_X, _Y = load_breast_cancer(return_X_y=True)
 RAW_X = _RAW_X.astype("float32")
@@ -142,3 +143,152 @@ def test_rejects_bad_arguments():
             diagnose(model, X, Y, **kwargs)
     with pytest.raises(ValueError, match="same number of samples"):
         diagnose(model, X, Y[:10])
+
+
+# ---- no false alarms on healthy models, the real problems still caught -------------------------
+
+_DIGITS_X, _DIGITS_Y = load_digits(return_X_y=True)
+DIGITS_X = (_DIGITS_X / 16.0).astype("float32")  # already in [0, 1]: no standardization needed
+
+
+def _digits_mlp(activation, init, hidden=(32, 32), bias="zeros"):
+    keras.utils.set_random_seed(0)
+    layers = [keras.Input((64,))]
+    for units in hidden:
+        layers.append(
+            keras.layers.Dense(units, activation, kernel_initializer=init, bias_initializer=bias)
+        )
+    model = keras.Sequential([*layers, keras.layers.Dense(10, "softmax")])
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    return model
+
+
+HEALTHY = {
+    "sigmoid_net_inputs_in_0_1": (lambda: _digits_mlp("sigmoid", "glorot_uniform"), DIGITS_X),
+    "tanh_net_inputs_in_0_1": (lambda: _digits_mlp("tanh", "glorot_uniform"), DIGITS_X),
+    "relu_he_net_inputs_in_0_1": (lambda: _digits_mlp("relu", "he_normal"), DIGITS_X),
+    "plain_dense_softmax": (lambda: _digits_mlp("relu", "he_normal", hidden=()), DIGITS_X),
+    "plain_dense_sigmoid": (lambda: _mlp(hidden=()), X),
+    "relu_he_net_standardized": (lambda: _mlp(), X),
+    "tanh_net_standardized": (lambda: _mlp((32, 16), "tanh", "glorot_uniform"), X),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEALTHY))
+def test_healthy_models_get_no_warning_or_error(name):
+    build, x = HEALTHY[name]
+    y = _DIGITS_Y if x is DIGITS_X else Y
+    report = diagnose(build(), x, y, run_lr_finder=False)  # the float64 gradient check runs
+    assert report.healthy, report
+
+
+def test_vanishing_gradients_are_not_mistaken_for_wrong_ones():
+    # Notebook 02's broken network: six sigmoid layers, weights with std 0.01, biases -0.5. Its
+    # first layers' gradients (~1e-13) are below what float64 finite differences resolve.
+    init = keras.initializers.RandomNormal(stddev=0.01, seed=0)
+    model = _digits_mlp("sigmoid", init, hidden=(64,) * 6, bias=keras.initializers.Constant(-0.5))
+    report = diagnose(model, DIGITS_X, _DIGITS_Y, run_lr_finder=False)
+    assert report.has("vanishing_gradients") and report.has("saturating_deep_net")
+    assert not report.has("wrong_gradients") and not report.has("unscaled_inputs"), report
+
+
+def test_a_dead_relu_net_is_caught():
+    model = _digits_mlp("relu", "he_normal", bias=keras.initializers.Constant(-10.0))
+    report = diagnose(model, DIGITS_X, _DIGITS_Y, run_lr_finder=False, run_gradient_check=False)
+    assert {"vanishing_activations", "vanishing_gradients"} <= set(report.codes), report
+
+
+def test_unscaled_inputs_in_the_thousands_tiny_or_offset_are_caught_unit_ranges_are_not():
+    x = DIGITS_X.copy()
+    x[:, 10] *= 5000.0  # thousands
+    x[:, 20] *= 1e-5  # a range of 1e-5
+    x[:, 30] += 40.0  # an offset of 40 with std < 1
+    report = diagnose(
+        _digits_mlp("relu", "he_normal"),
+        x,
+        _DIGITS_Y,
+        run_lr_finder=False,
+        run_gradient_check=False,
+    )
+    (finding,) = [f for f in report.findings if f.code == "unscaled_inputs"]
+    assert finding.evidence["columns"] == [10, 20, 30]
+    assert finding.severity == "warning"
+
+
+def _regression_mlp():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((30,)),
+            keras.layers.Dense(64, "relu", kernel_initializer="he_normal"),
+            keras.layers.Dense(64, "relu", kernel_initializer="he_normal"),
+            keras.layers.Dense(1, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0)),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(1e-3), "mse")
+    return model
+
+
+TARGET = ((X[:, 0] + X[:, 1] ** 2) - (X[:, 0] + X[:, 1] ** 2).mean()) / (
+    (X[:, 0] + X[:, 1] ** 2).std()
+)
+
+
+def test_reports_the_initial_loss_against_the_baseline_and_the_fix_brings_it_to_one():
+    model = _regression_mlp()
+    report = diagnose(model, X, TARGET, run_lr_finder=False, run_gradient_check=False)
+    (finding,) = [f for f in report.findings if f.code == "initial_loss_above_baseline"]
+    # Independent check: the loss of always predicting the mean is the target's variance.
+    head = TARGET[:256]
+    assert finding.evidence["baseline_loss"] == pytest.approx(float(head.var()), rel=1e-4)
+    predictions = np.asarray(model.predict(X[:256], verbose=0))[:, 0]
+    initial = float(np.mean((predictions - head) ** 2))
+    assert finding.evidence["initial_loss"] == pytest.approx(initial, rel=1e-4)
+    assert finding.evidence["ratio"] == pytest.approx(initial / head.var(), rel=1e-4)
+    assert finding.severity == ("error" if initial / head.var() > 10 else "warning")
+    assert "initialize_at_baseline" in finding.fix
+
+    initialize_at_baseline(model, TARGET)
+    report = diagnose(model, X, TARGET, run_lr_finder=False, run_gradient_check=False)
+    assert not report.has("initial_loss_above_baseline"), report
+    assert report.summary["loss_vs_baseline"] == pytest.approx(1.0, abs=0.02)
+
+
+def test_baseline_severity_follows_the_ratio():
+    from keras_nnperf.diagnostics import doctor
+
+    assert doctor.BASELINE_INFO_RATIO < doctor.BASELINE_WARNING_RATIO < doctor.BASELINE_ERROR_RATIO
+    model = _mlp(head=[keras.layers.Dense(1, "sigmoid")])
+    model.layers[-1].bias.assign([8.0])  # predicts "positive" for all: BCE far above entropy
+    report = diagnose(model, X, Y, run_lr_finder=False, run_gradient_check=False)
+    (finding,) = [f for f in report.findings if f.code == "initial_loss_above_baseline"]
+    ratio = finding.evidence["ratio"]
+    assert ratio > doctor.BASELINE_WARNING_RATIO
+    assert finding.severity == ("error" if ratio > doctor.BASELINE_ERROR_RATIO else "warning")
+
+
+def test_a_head_without_a_baseline_is_skipped_with_an_info():
+    model = _mlp(head=[keras.layers.Dense(1, "tanh")], loss="mse")
+    report = diagnose(model, X, Y, run_lr_finder=False, run_gradient_check=False)
+    assert [f.severity for f in report.findings if f.code == "baseline_check_skipped"] == ["info"]
+
+
+def test_the_lr_check_uses_lr_finds_own_suggestion(monkeypatch):
+    from keras_nnperf.diagnostics import doctor
+
+    class Result:
+        suggestion, reason = 0.05, "stub"
+
+    calls = []
+
+    def fake_lr_find(model, x, y, **kwargs):
+        calls.append(kwargs)
+        return Result()
+
+    monkeypatch.setattr(doctor, "lr_find", fake_lr_find)
+    for lr, flagged in ((1e-3, False), (0.6, True), (1e-4, True), (6e-4, False)):
+        model = _mlp(optimizer=keras.optimizers.Adam(lr))
+        report = diagnose(model, X, Y, lr_finder_steps=10, run_gradient_check=False)
+        assert report.has("lr_far_from_range_test") == flagged, (lr, report)
+        assert report.summary["suggested_lr"] == 0.05
+    assert all("suggestion" not in kwargs for kwargs in calls)  # the default rule, always

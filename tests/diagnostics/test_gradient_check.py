@@ -115,3 +115,36 @@ def test_y_without_a_loss_raises():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="loss"):
         gradient_check(model, _x(2, 3), np.zeros((2, 1)))
+
+
+def test_vanishing_gradients_below_the_rounding_error_pass():
+    # Six sigmoid layers with std-0.01 weights: the first layers' gradients are ~1e-13, below
+    # what central differences resolve (u |f| / eps ~ 1e-10 in float64). They used to "fail".
+    init = keras.initializers.RandomNormal(stddev=0.01, seed=0)
+    layers = [keras.Input((8,))]
+    for _ in range(6):
+        layers.append(
+            keras.layers.Dense(
+                16,
+                "sigmoid",
+                kernel_initializer=init,
+                bias_initializer=keras.initializers.Constant(-0.5),
+            )
+        )
+    model = keras.Sequential([*layers, keras.layers.Dense(3, "softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).uniform(size=(16, 8)).astype("float32")
+    result = gradient_check(model, x, np.arange(16) % 3, max_elements_per_variable=4, seed=0)
+    assert result.passed, result
+    first = result.variables[0]
+    assert first.max_absolute_error <= first.rounding_error  # all of it is rounding
+
+
+def test_default_dtype_is_the_most_precise_the_backend_computes_in():
+    layer = ScaledSquare()
+    result = gradient_check(layer, _x(4, 3), seed=0)
+    expected = "float64" if keras.backend.backend() == "tensorflow" else "float32"
+    assert result.dtype == expected
+    if expected != "float64":  # Keras maps float64 results to float32 on JAX and PyTorch
+        with pytest.raises(ValueError, match="float32"):
+            gradient_check(layer, _x(4, 3), dtype="float64")

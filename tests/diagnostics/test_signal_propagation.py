@@ -78,3 +78,41 @@ def test_rejects_bad_ratios():
     for kwargs in ({"forward_ratio": 0.0}, {"backward_ratio": 1.5}):
         with pytest.raises(ValueError, match="Received"):
             signal_propagation(model, X, **kwargs)
+
+
+def test_functional_model_with_a_skip_connection_matches_numpy():
+    # The gradient at h1 has two paths (through Dense 2 and straight into the Add): the probe
+    # measures their sum on every backend.
+    inputs = keras.Input((16,))
+    h1 = keras.layers.Dense(8, "relu", name="h1")(inputs)
+    h2 = keras.layers.Dense(8, name="h2")(h1)
+    added = keras.layers.Add(name="add")([h1, h2])
+    out = keras.layers.Dense(3, name="out")(added)
+    model = keras.Model(inputs, out)
+    result = signal_propagation(model, X, seed=0)
+    w1, b1, w2, b2, w3, b3 = model.get_weights()
+    a1 = np.maximum(X @ w1 + b1, 0)
+    a2 = a1 @ w2 + b2
+    a3 = a1 + a2
+    r = np.random.default_rng(0).standard_normal((len(X), 3))
+    g3 = r @ w3.T
+    g2 = g3
+    g1 = g3 + g2 @ w2.T
+    rows = {row.name: row for row in result.rows}
+    assert list(rows) == ["h1", "h2", "add", "out"]
+    np.testing.assert_allclose(
+        [rows[n].forward_std for n in ("h1", "h2", "add")], [a1.std(), a2.std(), a3.std()], 1e-5
+    )
+    np.testing.assert_allclose(
+        [rows[n].backward_std for n in ("h1", "h2", "add", "out")],
+        [g1.std(), g2.std(), g3.std(), r.std()],
+        1e-5,
+    )
+
+
+def test_a_single_layer_model_has_one_row():
+    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(1, "sigmoid")])
+    model.compile("adam", "binary_crossentropy")
+    result = signal_propagation(model, X, Y)
+    assert len(result.rows) == 1 and result.healthy
+    assert result.rows[0].backward_std is None  # a sigmoid output measured with its loss
