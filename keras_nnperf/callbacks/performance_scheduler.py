@@ -1,28 +1,20 @@
 """Reduce the learning rate when a metric stops improving, whatever the optimizer holds.
 
 Keras's `ReduceLROnPlateau` assigns a new float, so it raises `TypeError` as soon as the optimizer
-holds a schedule, guesses the metric's direction from the substring "acc", and cuts the rate in
-the middle of a warm-up. This one scales the optimizer's rate (float or schedule) through a
-multiplier variable assigned between epochs, shares the metric rules of `MetricMonitor`, and
-waits until every warm-up in the schedule is over.
+holds a schedule, and cuts the rate in the middle of a warm-up. This one fills the multiplier slot
+of the optimizer's composed learning rate (`keras_nnperf.callbacks.learning_rate_slots`): a
+multiplier variable assigned between epochs scales the rate (float, schedule, warm-up or cycle),
+it shares the metric rules of `MetricMonitor`, and it waits until every warm-up is over.
 """
 
 from __future__ import annotations
 
-from keras import ops
-
-from keras_nnperf.callbacks._learning_rate import (
-    CopyByConfig,
-    ScaledSchedule,
-    current_learning_rate,
-    install_schedule,
-    learning_rate_as_schedule,
-    log_hyperparameters,
-    warmup_active,
-)
+from keras_nnperf.callbacks import learning_rate_slots as slots
+from keras_nnperf.callbacks.copy_by_config import CopyByConfig
+from keras_nnperf.callbacks.hyperparameters import current_learning_rate, log_hyperparameters
 from keras_nnperf.callbacks.monitor import MetricMonitor
-from keras_nnperf.optimizers.gradient_hooks import refresh_train_function, unscaled_optimizer
 from keras_nnperf.registry import register
+from keras_nnperf.validation import check_choice, check_integer, check_number
 
 
 @register("callback")
@@ -34,11 +26,13 @@ class PerformanceScheduler(CopyByConfig, MetricMonitor):
     (`"relative"`), in the direction `mode` gives (see `keras_nnperf.callbacks.monitor`). After
     `patience` epochs in a row without one, the multiplier `m` becomes `m * factor`, then
     `cooldown` epochs pass before epochs count again. The rate applied is
-    `lr(t) = max(m * s(t), min(s(t), min_lr))` with `s` whatever the optimizer held (a float or a
-    schedule), so reductions never go below `min_lr` and a schedule keeps its shape. While a warm-up
-    (`keras_nnperf.schedules.WarmUp`, or `WarmUp(kind="gradient")`) anywhere in the optimizer's
-    schedule is still ramping, epochs neither count nor reduce; `best` is still tracked.
-    `learning_rate` is written into `logs` at every epoch end, before any reduction.
+    `lr(t) = max(m * s(t), min(s(t), min_lr))` with `s` the rate without it (the optimizer's own
+    float or schedule, warmed up by a `WarmUp` and replaced by a `OneCycle` in the same `fit`),
+    so reductions never go below `min_lr` and a schedule keeps its shape. While a warm-up
+    (a `WarmUp` callback, or a `keras_nnperf.schedules.WarmUp` in the optimizer's schedule) is
+    still ramping, epochs neither count nor reduce; `best` is still tracked. `learning_rate` is
+    written into `logs` at every epoch end, before any reduction. `m` is kept from one `fit` to
+    the next with the same callback; the optimizer gets its own rate back when `fit` ends.
 
     Args:
         monitor: Metric to watch, e.g. `"val_loss"`, `"val_auc"`.
@@ -80,17 +74,11 @@ class PerformanceScheduler(CopyByConfig, MetricMonitor):
         super().__init__(
             monitor=monitor, mode=mode, min_delta=min_delta, min_delta_mode=min_delta_mode
         )
-        if not isinstance(factor, (int, float)) or not 0 < factor < 1:
-            raise ValueError(f"Argument factor must be in (0, 1). Received: factor={factor!r}")
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(
-                    f"Argument {name} must be an integer >= 0. Received: {name}={value!r}"
-                )
-        if not isinstance(min_lr, (int, float)) or not min_lr >= 0:
-            raise ValueError(f"Argument min_lr must be >= 0. Received: min_lr={min_lr!r}")
-        if verbose not in (0, 1):
-            raise ValueError(f"Argument verbose must be 0 or 1. Received: verbose={verbose!r}")
+        factor = check_number("factor", factor, low=0.0, high=1.0, low_open=True, high_open=True)
+        patience = check_integer("patience", patience, low=0)
+        cooldown = check_integer("cooldown", cooldown, low=0)
+        min_lr = check_number("min_lr", min_lr, low=0.0)
+        check_choice("verbose", verbose, (0, 1))
         self._config = dict(
             monitor=monitor,
             factor=factor,
@@ -104,7 +92,7 @@ class PerformanceScheduler(CopyByConfig, MetricMonitor):
         )
         self.factor, self.patience, self.cooldown = float(factor), patience, cooldown
         self.min_lr, self.verbose = float(min_lr), verbose
-        self.schedule = None
+        self._multiplier = 1.0
         self._reset()
 
     def _reset(self):
@@ -114,33 +102,24 @@ class PerformanceScheduler(CopyByConfig, MetricMonitor):
 
     @property
     def multiplier(self) -> float:
-        """The current multiplier `m` (1.0 before training)."""
-        if self.schedule is None:
-            return 1.0
-        return float(ops.convert_to_numpy(self.schedule.multiplier))
+        """The current multiplier `m` (1.0 before training; kept from one `fit` to the next)."""
+        return self._multiplier
 
     def on_train_begin(self, logs=None):
         self._reset()
-        optimizer = unscaled_optimizer(self.model.optimizer)
-        if self.schedule is None or optimizer._learning_rate is not self.schedule:
-            with self.model.distribute_strategy.scope():
-                self.schedule = ScaledSchedule(
-                    learning_rate_as_schedule(optimizer), 1.0, self.min_lr
-                )
-            install_schedule(optimizer, self.schedule)
-            refresh_train_function(self.model)
+        composition = slots.claim(self.model, "multiplier", self)
+        composition.assign(multiplier=self._multiplier, min_lr=self.min_lr)
 
     def on_epoch_end(self, epoch, logs=None):
-        log_hyperparameters(self.model.optimizer, logs)
+        if logs is not None and "learning_rate" not in logs:
+            log_hyperparameters(self.model.optimizer, logs)
         current = self.get_monitor_value(logs)
         if current is None:
             return
-        optimizer = unscaled_optimizer(self.model.optimizer)
-        step = int(ops.convert_to_numpy(optimizer.iterations))
         improved = self.is_improvement(current, self.best)
         if improved:
             self.best = current
-        if warmup_active(self.schedule, step):
+        if slots.warming_up(self.model.optimizer):
             self.wait = 0
             return
         # Unlike Keras (which tests the counter after decrementing it, so cooldown=1 waits no
@@ -154,18 +133,23 @@ class PerformanceScheduler(CopyByConfig, MetricMonitor):
         elif not in_cooldown:
             self.wait += 1
             if self.wait >= self.patience:
-                self._reduce(epoch, optimizer)
+                self._reduce(epoch)
 
-    def _reduce(self, epoch, optimizer):
+    def _reduce(self, epoch):
         self.wait = 0
         self.cooldown_counter = self.cooldown
+        optimizer = self.model.optimizer
         old = current_learning_rate(optimizer)
         if old <= self.min_lr:
             return
-        self.schedule.multiplier.assign(self.multiplier * self.factor)
+        self._multiplier *= self.factor
+        slots.installed(optimizer).assign(multiplier=self._multiplier)
         if self.verbose:
             new = current_learning_rate(optimizer)
             print(
                 f"\nEpoch {epoch + 1}: PerformanceScheduler reducing learning rate "
                 f"from {old:.3g} to {new:.3g}."
             )
+
+    def on_train_end(self, logs=None):
+        slots.release(self.model, self)

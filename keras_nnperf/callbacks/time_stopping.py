@@ -7,6 +7,7 @@ import time
 import keras
 
 from keras_nnperf.registry import register
+from keras_nnperf.validation import check_choice, check_number
 
 GRANULARITIES = ("epoch", "batch")
 
@@ -30,7 +31,8 @@ class TimeStopping(keras.callbacks.Callback):
         stopped_epoch: The epoch at which training was stopped, or `None`.
 
     Raises:
-        ValueError: if `seconds` is not positive or `granularity` is unknown.
+        ValueError: if `seconds` is not a finite number > 0 (NaN, inf and booleans are refused;
+            NumPy scalars are numbers), or `granularity` or `verbose` is unknown.
 
     Example:
     ```python
@@ -40,14 +42,9 @@ class TimeStopping(keras.callbacks.Callback):
 
     def __init__(self, seconds: float = 86400.0, granularity: str = "epoch", verbose: int = 0):
         super().__init__()
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
-            raise ValueError(f"Argument seconds must be > 0. Received: seconds={seconds!r}")
-        if granularity not in GRANULARITIES:
-            raise ValueError(
-                f"Argument granularity must be one of {list(GRANULARITIES)}. "
-                f"Received: granularity={granularity!r}"
-            )
-        self.seconds = float(seconds)
+        self.seconds = check_number("seconds", seconds, low=0.0, low_open=True)
+        check_choice("granularity", granularity, GRANULARITIES)
+        check_choice("verbose", verbose, (0, 1))
         self.granularity = granularity
         self.verbose = verbose
         # Reading the host clock is thread-safe, so Keras may keep dispatching batch callbacks

@@ -1,8 +1,9 @@
 """Learning-rate warm-up for whatever the optimizer holds, added with one callback.
 
-The callback only wraps the optimizer's learning rate (a float or any schedule) once, in
-`on_train_begin`; the ramp itself is a schedule evaluated in-graph at every step. The adaptive
-kind advances through a gradient hook that runs inside the compiled train step.
+The callback fills the warm-up slot of the optimizer's composed learning rate
+(`keras_nnperf.callbacks.learning_rate_slots`) in `on_train_begin`; the ramp itself is evaluated
+in-graph at every step. The adaptive kind advances through a gradient hook that runs inside the
+compiled train step.
 """
 
 from __future__ import annotations
@@ -10,90 +11,16 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_nnperf.callbacks._learning_rate import (
-    CopyByConfig,
-    StepOffset,
-    install_schedule,
-    learning_rate_as_schedule,
-    log_hyperparameters,
-)
-from keras_nnperf.optimizers.gradient_hooks import (
-    add_gradient_hook,
-    refresh_train_function,
-    remove_gradient_hook,
-    unscaled_optimizer,
-)
+from keras_nnperf.callbacks import learning_rate_slots as slots
+from keras_nnperf.callbacks.copy_by_config import CopyByConfig
+from keras_nnperf.callbacks.hyperparameters import log_hyperparameters
+from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
 from keras_nnperf.registry import register
+from keras_nnperf.schedules.adaptive_warmup import AdaptiveWarmUp
+from keras_nnperf.schedules.composed import WARMUP_KINDS
+from keras_nnperf.validation import check_choice, check_integer, check_number
 
-WARMUP_KINDS = ("linear", "exponential", "gradient")
-
-
-@register("schedule")
-class AdaptiveWarmUp(keras.optimizers.schedules.LearningRateSchedule):
-    """Warm-up driven by a progress variable: `lr(t) = init + (schedule(t) - init) * min(p/w, 1)`.
-
-    `p` (a non-trainable variable, `self.progress`) is advanced by `WarmUp(kind="gradient")`'s
-    gradient hook only on stable steps; once `p >= w` this is exactly `schedule(t)`.
-
-    Args:
-        schedule: The schedule to warm up.
-        warmup_steps: `w`, the number of stable steps the ramp needs, > 0.
-        init_learning_rate: The rate at `p = 0`, >= 0.
-        progress: Initial value of `p`.
-
-    Raises:
-        ValueError: for a non-schedule, `warmup_steps <= 0`, or a negative rate or progress.
-
-    Example:
-    ```python
-    schedule = AdaptiveWarmUp(keras_nnperf.schedules.Constant(1e-3), warmup_steps=100)
-    ```
-
-    Reference:
-        Goyal et al., 2017, "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour".
-    """
-
-    def __init__(self, schedule, warmup_steps: int, init_learning_rate: float = 0.0, progress=0.0):
-        if isinstance(schedule, dict):
-            schedule = keras.optimizers.schedules.deserialize(schedule)
-        if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
-            raise ValueError(
-                f"Argument schedule must be a LearningRateSchedule. Received: schedule={schedule!r}"
-            )
-        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps <= 0:
-            raise ValueError(
-                f"Argument warmup_steps must be > 0. Received: warmup_steps={warmup_steps!r}"
-            )
-        for name, value in (("init_learning_rate", init_learning_rate), ("progress", progress)):
-            if not isinstance(value, (int, float)) or not value >= 0:
-                raise ValueError(f"Argument {name} must be >= 0. Received: {name}={value!r}")
-        self.schedule = schedule
-        self.warmup_steps = warmup_steps
-        self.init_learning_rate = float(init_learning_rate)
-        self.progress = keras.Variable(
-            float(progress),
-            dtype="float32",
-            trainable=False,
-            name="warmup_progress",
-            aggregation="only_first_replica",
-        )
-
-    def __call__(self, step):
-        target = ops.cast(self.schedule(step), "float32")
-        fraction = ops.minimum(ops.cast(self.progress, "float32") / self.warmup_steps, 1.0)
-        return self.init_learning_rate + (target - self.init_learning_rate) * fraction
-
-    def is_warming_up(self) -> bool:
-        """True until `warmup_steps` stable steps were seen (one host read)."""
-        return float(ops.convert_to_numpy(self.progress)) < self.warmup_steps
-
-    def get_config(self):
-        return {
-            "schedule": keras.optimizers.schedules.serialize(self.schedule),
-            "warmup_steps": self.warmup_steps,
-            "init_learning_rate": self.init_learning_rate,
-            "progress": float(ops.convert_to_numpy(self.progress)),
-        }
+__all__ = ["AdaptiveWarmUp", "WarmUp"]
 
 
 def _global_norm(grads):
@@ -105,9 +32,10 @@ def _global_norm(grads):
 class WarmUp(CopyByConfig, keras.callbacks.Callback):
     """Warm up whatever learning rate the optimizer holds (a float or any schedule).
 
-    The optimizer's learning rate `s(t)` is wrapped once, at the start of training, so that the
-    `w` steps from the optimizer's current `iterations` `t0` ramp up to it (overlay semantics:
-    `s` keeps counting through the warm-up):
+    With `s(t)` the rate the optimizer would apply without the warm-up (its own float or
+    schedule, or the cycle of a `OneCycle` in the same `fit`), the `w` steps from the optimizer's
+    current `iterations` `t0` ramp up to it (overlay semantics: `s` keeps counting through the
+    warm-up):
 
     * `"linear"`: `lr(t) = init + (s(t0 + w) - init) * (t - t0) / w` for `t < t0 + w`, then `s(t)`.
     * `"exponential"`: `lr(t) = init * (s(t0 + w) / init) ** ((t - t0) / w)`, then `s(t)`.
@@ -120,9 +48,11 @@ class WarmUp(CopyByConfig, keras.callbacks.Callback):
       norm is still absorbed). `p` is updated before the step's learning rate is read, so a spike
       step never uses a larger rate than the step before it.
 
-    The warm-up is installed once per callback: a second `fit` with the same callback continues
-    (and does not warm up again); pass a new `WarmUp` to warm up again. `learning_rate` is
-    written into `logs` at every epoch end.
+    A `PerformanceScheduler` multiplier applies on top (`keras_nnperf.callbacks.learning_rate_slots`
+    has the whole formula); the result does not depend on the order of the callbacks. A second
+    `fit` with the same callback continues (and does not warm up again); pass a new `WarmUp` to
+    warm up again. `learning_rate` is written into `logs` at every epoch end. When `fit` ends
+    (normally or by an exception) the optimizer holds its own learning rate again.
 
     Args:
         steps: Warm-up length in optimizer steps, > 0. Exactly one of `steps` and `epochs`.
@@ -137,9 +67,13 @@ class WarmUp(CopyByConfig, keras.callbacks.Callback):
         backoff: `"gradient"` only: progress steps lost on a spike, >= 0 (0 holds).
         verbose: 0 or 1: print when the warm-up is installed.
 
+    Attributes:
+        warmup_steps: `w`, once training began.
+        progress: `"gradient"`: the stable steps seen so far (a float; `w` when done).
+
     Raises:
         ValueError: for a bad argument, or (in `fit`) `epochs` when the steps per epoch are
-            unknown.
+            unknown, or another callback warming up the same optimizer.
 
     Example:
     ```python
@@ -168,36 +102,18 @@ class WarmUp(CopyByConfig, keras.callbacks.Callback):
                 "Pass exactly one of steps and epochs. "
                 f"Received: steps={steps!r}, epochs={epochs!r}"
             )
-        if steps is not None and (
-            isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0
-        ):
-            raise ValueError(f"Argument steps must be an integer > 0. Received: steps={steps!r}")
-        if epochs is not None and (not isinstance(epochs, (int, float)) or not epochs > 0):
-            raise ValueError(f"Argument epochs must be > 0. Received: epochs={epochs!r}")
-        if kind not in WARMUP_KINDS:
-            raise ValueError(
-                f"Argument kind must be one of {list(WARMUP_KINDS)}. Received: kind={kind!r}"
-            )
-        if init_lr is not None and (
-            not isinstance(init_lr, (int, float))
-            or not init_lr >= 0
-            or (kind == "exponential" and init_lr == 0)
-        ):
-            raise ValueError(
-                f"Argument init_lr must be >= 0 (> 0 for kind='exponential'). Received: "
-                f"init_lr={init_lr!r}"
-            )
-        if not isinstance(tolerance, (int, float)) or not tolerance > 0:
-            raise ValueError(f"Argument tolerance must be > 0. Received: tolerance={tolerance!r}")
-        if not isinstance(average_decay, (int, float)) or not 0 <= average_decay < 1:
-            raise ValueError(
-                "Argument average_decay must be in [0, 1). "
-                f"Received: average_decay={average_decay!r}"
-            )
-        if not isinstance(backoff, (int, float)) or not backoff >= 0:
-            raise ValueError(f"Argument backoff must be >= 0. Received: backoff={backoff!r}")
-        if verbose not in (0, 1):
-            raise ValueError(f"Argument verbose must be 0 or 1. Received: verbose={verbose!r}")
+        steps = check_integer("steps", steps, low=1, allow_none=True)
+        epochs = check_number("epochs", epochs, low=0.0, low_open=True, allow_none=True)
+        check_choice("kind", kind, WARMUP_KINDS)
+        init_lr = check_number(
+            "init_lr", init_lr, low=0.0, low_open=kind == "exponential", allow_none=True
+        )
+        tolerance = check_number("tolerance", tolerance, low=0.0, low_open=True)
+        average_decay = check_number(
+            "average_decay", average_decay, low=0.0, high=1.0, high_open=True
+        )
+        backoff = check_number("backoff", backoff, low=0.0)
+        check_choice("verbose", verbose, (0, 1))
         self._config = dict(
             steps=steps,
             epochs=epochs,
@@ -209,9 +125,11 @@ class WarmUp(CopyByConfig, keras.callbacks.Callback):
             verbose=verbose,
         )
         self.kind = kind
-        self.schedule = None
         self.warmup_steps = None
-        self._average = None
+        self.progress = 0.0
+        self._plan = None
+        self._average = -1.0  # the gradient-norm average; -1 until the first step
+        self._optimizer = None
 
     def _resolve_steps(self) -> int:
         if self._config["steps"] is not None:
@@ -225,78 +143,68 @@ class WarmUp(CopyByConfig, keras.callbacks.Callback):
             )
         return max(1, round(self._config["epochs"] * per_epoch))
 
-    def _build_schedule(self, optimizer):
-        target = learning_rate_as_schedule(optimizer)
-        start = int(ops.convert_to_numpy(optimizer.iterations))
+    def _new_plan(self, start: int) -> dict:
         init = self._config["init_lr"]
-        if self.kind == "gradient":
-            with self.model.distribute_strategy.scope():
-                return AdaptiveWarmUp(target, self.warmup_steps, init or 0.0)
-        from keras_nnperf.schedules import WarmUp as WarmUpSchedule
-
-        if start == 0:
-            return WarmUpSchedule(target, self.warmup_steps, self.kind, init)
-        # Start the ramp at `start`: evaluate the warm-up on a clock shifted back by `start`, and
-        # the wrapped schedule on the optimizer's own clock.
-        ramp = WarmUpSchedule(StepOffset(target, start), self.warmup_steps, self.kind, init)
-        return StepOffset(ramp, -start)
+        self.warmup_steps = self._resolve_steps()
+        self.progress = 0.0
+        self._average = -1.0
+        if self._config["verbose"]:
+            print(f"WarmUp: {self.kind} warm-up over {self.warmup_steps} steps from step {start}.")
+        return {
+            "warmup_on": 1.0,
+            "warmup_start": start,
+            "warmup_steps": self.warmup_steps,
+            "warmup_init": init or 0.0,
+            # Exponential from 0 is impossible: its default start is 1/100 of the target.
+            "warmup_init_fraction": 0.01 if self.kind == "exponential" and init is None else 0.0,
+            "warmup_kind": float(WARMUP_KINDS.index(self.kind)),
+        }
 
     def on_train_begin(self, logs=None):
         optimizer = unscaled_optimizer(self.model.optimizer)
-        if self.schedule is None or optimizer._learning_rate is not self.schedule:
-            self.warmup_steps = self._resolve_steps()
-            self.schedule = self._build_schedule(optimizer)
-            install_schedule(optimizer, self.schedule)
-            if self._config["verbose"]:
-                print(f"WarmUp: {self.kind} warm-up over {self.warmup_steps} steps installed.")
-        if self.kind == "gradient" and self.schedule.is_warming_up():
-            self._add_hook(optimizer)
-        refresh_train_function(self.model)
+        if self._plan is None or self._optimizer is not optimizer:
+            self._plan = self._new_plan(int(ops.convert_to_numpy(optimizer.iterations)))
+            self._optimizer = optimizer
+        composition = slots.claim(self.model, "warmup", self)
+        composition.assign(**self._plan, warmup_progress=self.progress)
+        if self.kind == "gradient" and self.progress < self.warmup_steps:
+            self._add_hook(composition)
 
-    def _add_hook(self, optimizer):
-        schedule = self.schedule
-        if self._average is None:
-            with self.model.distribute_strategy.scope():
-                # -1 marks "no step seen yet": the first norm seeds the average.
-                self._average = keras.Variable(
-                    -1.0,
-                    dtype="float32",
-                    trainable=False,
-                    name="warmup_gradient_norm_average",
-                    aggregation="only_first_replica",
-                )
-        average, progress = self._average, schedule.progress
+    def _add_hook(self, composition):
+        progress = composition.parameters["warmup_progress"]
+        average = composition.variable("warmup_gradient_norm_average", -1.0)
+        average.assign(self._average)
         limit_factor = 1.0 + self._config["tolerance"]
         decay, backoff = self._config["average_decay"], self._config["backoff"]
         steps = float(self.warmup_steps)
 
         def advance(grads, variables):
+            # Tensors, not variables, go into `ops.where` (JAX cannot abstract a variable there).
+            mean, done = ops.cast(average, "float32"), ops.cast(progress, "float32")
             norm = _global_norm(grads)
-            first = average < 0.0
+            first = mean < 0.0
             finite = ops.isfinite(norm)
-            limit = limit_factor * average
+            limit = limit_factor * mean
             stable = ops.logical_and(finite, ops.logical_or(first, norm <= limit))
             progress.assign(
-                ops.where(
-                    stable,
-                    ops.minimum(progress + 1.0, steps),
-                    ops.maximum(progress - backoff, 0.0),
-                )
+                ops.where(stable, ops.minimum(done + 1.0, steps), ops.maximum(done - backoff, 0.0))
             )
-            updated = decay * average + (1.0 - decay) * ops.minimum(norm, limit)
-            seeded = ops.where(finite, norm, average)
-            average.assign(ops.where(first, seeded, ops.where(finite, updated, average)))
+            updated = decay * mean + (1.0 - decay) * ops.minimum(norm, limit)
+            seeded = ops.where(finite, norm, mean)
+            average.assign(ops.where(first, seeded, ops.where(finite, updated, mean)))
 
-        add_gradient_hook(optimizer, self._hook_name, advance)
-
-    @property
-    def _hook_name(self) -> str:
-        return f"gradient_warmup_{id(self)}"
+        self._average_variable = average
+        key = ("warmup_gradient", id(progress), id(average), limit_factor, decay, backoff, steps)
+        composition.add_hook("warmup_gradient", advance, key=key)
 
     def on_epoch_end(self, epoch, logs=None):
-        log_hyperparameters(self.model.optimizer, logs)
+        if logs is not None and "learning_rate" not in logs:
+            log_hyperparameters(self.model.optimizer, logs)
 
     def on_train_end(self, logs=None):
-        if self.kind == "gradient":
-            remove_gradient_hook(self.model.optimizer, self._hook_name)
-            refresh_train_function(self.model)
+        composition = slots.installed(self.model.optimizer)
+        if composition is not None and self.kind == "gradient":
+            self.progress = composition.read("warmup_progress")
+            if "warmup_gradient" in composition.hooks:
+                self._average = float(ops.convert_to_numpy(self._average_variable))
+        slots.release(self.model, self)

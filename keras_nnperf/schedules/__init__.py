@@ -4,6 +4,10 @@ Step convention, the same for every schedule here: `step` is the optimizer's `it
 0-based. Keras reads the learning rate before it increments `iterations`, so the k-th update
 (k = 0, 1, ...) uses `schedule(k)`. Schedules with an end hold their final value after it.
 Warm-up is a composition (`WarmUp(schedule, ...)`, `join`), never a flag of one schedule.
+
+The schedules the callbacks install are registered but not exported here: `composed`
+(`ComposedLearningRate`, what WarmUp, OneCycle and PerformanceScheduler drive together),
+`step_offset` (`StepOffset`), `scaled` (`ScaledSchedule`) and `adaptive_warmup` (`AdaptiveWarmUp`).
 """
 
 from keras_nnperf.schedules.basic import (

@@ -62,14 +62,21 @@ def cosine_restarts(
         # Cycle i starts at (1 - t_mul**i) / (1 - t_mul) first-cycle units; invert that sum.
         cycle = ops.floor(ops.log(1.0 - progress * (1.0 - t_mul)) / math.log(t_mul))
 
+        def cycle_length(i):
+            # A vectorized float32 pow is not exact (3 ** 4 gave 81.0000076, moving the restart
+            # at step 40 by one step in `evaluate` but not in a scalar call). For an integral
+            # t_mul the powers are integers: rounding makes them exact (below 2 ** 24).
+            power = ops.power(t_mul, i)
+            return ops.round(power) if float(t_mul).is_integer() else power
+
         def cycle_start(i):
-            return (1.0 - ops.power(t_mul, i)) / (1.0 - t_mul)
+            return (1.0 - cycle_length(i)) / (1.0 - t_mul)
 
         # The log can land a hair below an integer exactly at a restart; correct by one either way.
         cycle = ops.where(cycle_start(cycle + 1.0) <= progress, cycle + 1.0, cycle)
         cycle = ops.where(cycle_start(cycle) > progress, cycle - 1.0, cycle)
         start = cycle_start(cycle)
-        length = ops.power(t_mul, cycle)
+        length = cycle_length(cycle)
     fraction = ops.clip((progress - start) / length, 0.0, 1.0)
     cosine = 0.5 * ops.power(m_mul, cycle) * (1.0 + ops.cos(math.pi * fraction))
     return initial_learning_rate * ((1.0 - alpha) * cosine + alpha)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 from keras import ops
 
@@ -18,14 +19,15 @@ def evaluate(schedule, steps, jit_compile: bool = False) -> np.ndarray:
         schedule: A `LearningRateSchedule` (or callable `step -> value`) built from elementwise
             ops.
         steps: Non-negative integer steps, e.g. `range(total_steps)`.
-        jit_compile: Evaluate inside `tf.function(jit_compile=True)`, as XLA-compiled training
-            does. This option needs the TensorFlow backend.
+        jit_compile: Evaluate XLA-compiled, as compiled training does: `jax.jit` on JAX,
+            `tf.function(jit_compile=True)` on TensorFlow. PyTorch has no XLA here and raises.
 
     Returns:
         A 1-D float32 array with one value per step.
 
     Raises:
-        ValueError: if the schedule does not return one float32 value per step.
+        ValueError: if the schedule does not return one float32 value per step, or
+            `jit_compile=True` on a backend without XLA.
 
     Example:
     ```python
@@ -37,11 +39,7 @@ def evaluate(schedule, steps, jit_compile: bool = False) -> np.ndarray:
     Reference:
         Smith, 2017, "Cyclical Learning Rates" (look at the curve before you train).
     """
-    call = schedule
-    if jit_compile:
-        import tensorflow as tf  # XLA compilation of a single function is TensorFlow's feature.
-
-        call = tf.function(schedule, jit_compile=True)
+    call = _xla_compiled(schedule) if jit_compile else schedule
     step_vector = ops.convert_to_tensor(np.asarray(list(steps), dtype=np.int64))
     values = call(step_vector)
     if ops.shape(values) != ops.shape(step_vector) or ops.dtype(values) != "float32":
@@ -51,3 +49,20 @@ def evaluate(schedule, steps, jit_compile: bool = False) -> np.ndarray:
             f"for {ops.shape(step_vector)[0]} steps"
         )
     return ops.convert_to_numpy(values)
+
+
+def _xla_compiled(function):
+    """`function` compiled with XLA by the backend's own compiler."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.jit(function)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, jit_compile=True)
+    raise ValueError(
+        "evaluate(jit_compile=True) needs the JAX or TensorFlow backend. "
+        f"Received: backend={backend!r}"
+    )

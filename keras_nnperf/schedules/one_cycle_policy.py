@@ -1,12 +1,18 @@
 """The 1cycle policy: one ramp up and one long anneal, with the mirrored momentum curve.
 
-Both curves are two annealing phases joined at the peak step (a composition, as in optax), with
-fastai/PyTorch `OneCycleLR` semantics for a run of `total_steps` updates (steps `0 .. T-1`):
+Both curves are two annealing phases joined at the peak step (a composition, as in optax), for a
+run of `total_steps` updates (steps `0 .. T-1`):
 
 * step 0: `max_lr / div_factor`, momentum `max_momentum`;
 * step `p = int(pct_start * T)`: `max_lr`, momentum `base_momentum`;
 * step `T - 1` (the last update of the run): `max_lr / div_factor / final_div_factor`, momentum
   `max_momentum`; both values are held after it.
+
+PyTorch's `OneCycleLR(total_steps=T)` peaks one step earlier (at `pct_start * T - 1`): with
+`pct_start * T` an integer it is `OneCycle(max_lr, T, pct_start=(pct_start * T - 1) / T)`.
+fastai's `fit_one_cycle(N)` never reaches its floor: it is `OneCycle(max_lr, N + 1,
+final_div_factor=4000)` over `N` updates (exact when `pct_start * N` is an integer). optax's
+`cosine_onecycle_schedule(T)` is `OneCycle(max_lr, T + 1)`.
 
 `step` is the optimizer's `iterations` (0-based: the k-th update uses `schedule(k)`).
 """
@@ -149,8 +155,8 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     `lr(t) = anneal(lr_start -> max_lr, t / p)` for `t < p`,
     `lr(t) = anneal(max_lr -> lr_end, (t - p) / (T - 1 - p))` for `p <= t <= T - 1`, and `lr_end`
     after; `anneal` is half a cosine (`"cos"`) or a straight line (`"linear"`). `total_steps`
-    includes the ramp, and the last update of the run (step `T - 1`) uses `lr_end`, as in
-    PyTorch's `OneCycleLR`.
+    includes the ramp, and the last update of the run (step `T - 1`) uses `lr_end` (PyTorch's
+    `OneCycleLR` peaks one step earlier, fastai never reaches `lr_end`: see the module docstring).
 
     `step` is the optimizer's `iterations` (0-based: the k-th update uses `schedule(k)`). Pair it
     with `OneCycleMomentum` (through the OneCycle callback) for the full policy.

@@ -67,7 +67,18 @@ def build(runtime):
     return model
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize(
+    "runtime",
+    [
+        pytest.param(
+            runtime,
+            marks=pytest.mark.tensorflow_only("tf.distribute.MirroredStrategy is TensorFlow's"),
+        )
+        if runtime == "mirrored"
+        else runtime
+        for runtime in RUNTIMES
+    ],
+)
 @pytest.mark.parametrize("name", list(CALLBACKS))
 def test_contract(name, runtime):
     factory, expected = CALLBACKS[name]
@@ -82,9 +93,10 @@ def test_contract(name, runtime):
     x, y = data()
     recorder = AppliedHyperparameters(capacity=4 * TOTAL)
     before = [w.copy() for w in model.get_weights()]
-    history = model.fit(
-        x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[callback, recorder]
-    )
+    # LRFinder restores every optimizer variable it saw at its start; the recorder's variables
+    # come later (lr_finder.py would need to restore by identity to allow that).
+    callbacks = [callback] if name == "lr_finder" else [callback, recorder]
+    history = model.fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=callbacks)
     optimizer = unscaled_optimizer(model.optimizer)
     if name == "lr_finder":
         assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))

@@ -67,8 +67,17 @@ def test_generous_budget_never_stops_and_a_copy_starts_a_fresh_clock():
         ({"seconds": 0}, "seconds"),
         ({"seconds": -5}, "seconds"),
         ({"granularity": "step"}, "granularity"),
+        ({"seconds": float("nan")}, "seconds"),
+        ({"seconds": float("inf")}, "seconds"),
+        ({"seconds": True}, "seconds"),
+        ({"verbose": 2}, "verbose"),
     ],
 )
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=f"Argument {name} "):
         TimeStopping(**kwargs)
+
+
+def test_numpy_scalars_are_numbers():
+    assert TimeStopping(seconds=np.int64(60)).seconds == 60.0
+    assert type(TimeStopping(seconds=np.float32(1.5)).seconds) is float

@@ -64,3 +64,18 @@ def test_cosine_restarts_jumps_back_exactly_at_each_restart():
 def test_bad_arguments_raise(factory, argument):
     with pytest.raises(ValueError, match=f"Argument {argument}"):
         factory()
+
+
+@pytest.mark.parametrize("t_mul", [3, 6, 7, 10, np.int64(3)])
+def test_cosine_restarts_evaluate_equals_scalar_calls_at_every_restart(t_mul):
+    # Regression: a vectorized float32 pow gave 3 ** 4 = 81.0000076, so `evaluate` put the
+    # restart at step 40 (t_mul=3) or 259 (t_mul=6) one step late, unlike a scalar call.
+    schedule = CosineRestarts(1.0, 1, t_mul=t_mul)
+    restarts = [(int(t_mul) ** i - 1) // (int(t_mul) - 1) for i in range(1, 7)]
+    steps = sorted({step + d for step in restarts for d in (-1, 0, 1)})
+    vector = evaluate(schedule, steps)
+    scalar = [float(schedule(step)) for step in steps]
+    reference = [sgdr_reference(step, 1.0, 1, float(t_mul), 1.0, 0.0) for step in steps]
+    np.testing.assert_allclose(vector, scalar, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(vector, reference, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(evaluate(schedule, restarts), 1.0)

@@ -17,6 +17,7 @@ def test_evaluate_matches_step_by_step_calls(jit_compile):
 
 def test_evaluate_rejects_wrong_dtype_or_shape():
     with pytest.raises(ValueError, match="one float32 value per step"):
-        evaluate(lambda step: keras.ops.cast(step, "float64"), [0, 1])
+        # int32, not float64: JAX (without x64) turns float64 into float32.
+        evaluate(lambda step: keras.ops.cast(step, "int32"), [0, 1])
     with pytest.raises(ValueError, match="one float32 value per step"):
         evaluate(lambda step: keras.ops.ones(()), [0, 1])

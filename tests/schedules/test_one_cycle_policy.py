@@ -96,3 +96,48 @@ def test_bad_arguments_raise(factory, argument):
     prefix = "" if argument.startswith("Arguments") else "Argument "
     with pytest.raises(ValueError, match=f"{prefix}{argument}"):
         factory()
+
+
+def _cos(start, end, fraction):
+    return end + (start - end) / 2.0 * (np.cos(np.pi * fraction) + 1)
+
+
+def pytorch_one_cycle(max_lr, total, pct_start=0.25, div=25.0, final_div=1e4):
+    """PyTorch `OneCycleLR` (two phases, cos), transcribed from torch/optim/lr_scheduler.py."""
+    initial, floor = max_lr / div, max_lr / div / final_div
+    phase_end = float(pct_start * total) - 1
+    lrs = []
+    for step in range(total):
+        if step <= phase_end:
+            lrs.append(_cos(initial, max_lr, step / phase_end))
+        else:
+            lrs.append(_cos(max_lr, floor, (step - phase_end) / (total - 1 - phase_end)))
+    return np.array(lrs)
+
+
+def fastai_one_cycle(max_lr, n, pct_start=0.25, div=25.0, div_final=1e5):
+    """fastai `fit_one_cycle(n)`: `combined_cos` at `pos = i / n` for the n updates."""
+    lrs = []
+    for i in range(n):
+        pos = i / n
+        if pos < pct_start:
+            lrs.append(_cos(max_lr / div, max_lr, pos / pct_start))
+        else:
+            lrs.append(_cos(max_lr, max_lr / div_final, (pos - pct_start) / (1 - pct_start)))
+    return np.array(lrs)
+
+
+def test_how_to_get_pytorch_and_fastai_curves():
+    # The docs' claims, checked against transcriptions of the two libraries' formulas (a run of
+    # the real torch.optim.lr_scheduler.OneCycleLR, T=40, agreed with the first to 4e-6).
+    total = 40
+    torch_curve = pytorch_one_cycle(0.1, total)
+    assert np.argmax(torch_curve) == 0.25 * total - 1  # one step before ours
+    assert np.argmax(evaluate(OneCycle(0.1, total), range(total))) == 0.25 * total
+    ours = evaluate(OneCycle(0.1, total, pct_start=(0.25 * total - 1) / total), range(total))
+    np.testing.assert_allclose(ours, torch_curve, rtol=1e-5)
+    n = 40
+    fastai_curve = fastai_one_cycle(0.1, n)
+    ours = evaluate(OneCycle(0.1, n + 1, final_div_factor=4000), range(n))
+    np.testing.assert_allclose(ours, fastai_curve, rtol=1e-5)
+    assert fastai_curve[-1] > 0.1 / 1e5  # fastai's last update never reaches its floor

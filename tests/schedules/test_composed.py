@@ -1,0 +1,99 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_nnperf.schedules import Constant, CosineDecay, OneCycle, OneCycleMomentum, evaluate
+from keras_nnperf.schedules.composed import (
+    PARAMETERS,
+    ComposedLearningRate,
+    cycle_learning_rate,
+    cycle_momentum,
+)
+
+STEPS = np.arange(40)
+
+
+def cycle(total=30, start=5, max_lr=0.1, pct=0.25, div=25.0, final=1e4):
+    peak = start + int(pct * total)
+    return {
+        "cycle_on": 1.0,
+        "cycle_start": start,
+        "cycle_peak": peak,
+        "cycle_fall_start": peak,
+        "cycle_end": start + total - 1,
+        "cycle_initial": max_lr / div,
+        "cycle_max": max_lr,
+        "cycle_fall_from": max_lr,
+        "cycle_floor": max_lr / div / final,
+        "cycle_cosine": 1.0,
+    }
+
+
+@pytest.mark.parametrize("base", [0.03, CosineDecay(0.05, 20)])
+def test_every_slot_off_is_the_users_rate(base):
+    expected = evaluate(base if callable(base) else Constant(base), STEPS)
+    np.testing.assert_array_equal(evaluate(ComposedLearningRate(base), STEPS), expected)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_cycle_is_the_shifted_one_cycle_schedule(jit_compile):
+    schedule = ComposedLearningRate(0.5, cycle())
+    pure = evaluate(OneCycle(0.1, 30), np.maximum(STEPS - 5, 0))
+    np.testing.assert_allclose(evaluate(schedule, STEPS, jit_compile)[5:], pure[5:], rtol=1e-5)
+    momentum = {**cycle(), "momentum_user": 0.9, "momentum_max": 0.95}
+    momentum.update(momentum_base=0.85, momentum_fall_from=0.85)
+    values = np.asarray(cycle_momentum(STEPS, momentum))
+    pure = evaluate(OneCycleMomentum(30), np.maximum(STEPS - 5, 0))
+    np.testing.assert_allclose(values[5:], pure[5:], rtol=1e-5)
+
+
+def test_warmup_multiplier_and_floor_formula():
+    parameters = {
+        **cycle(start=0),
+        "warmup_on": 1.0,
+        "warmup_start": 0.0,
+        "warmup_steps": 6.0,
+        "warmup_kind": 1.0,  # exponential, from 1/100 of the target
+        "warmup_init_fraction": 0.01,
+        "multiplier": 0.25,
+        "min_lr": 0.01,
+    }
+    values = evaluate(ComposedLearningRate(0.5, parameters), STEPS).astype("float64")
+    s = np.asarray(cycle_learning_rate(STEPS, parameters), "float64")
+    target = s[6]
+    warmed = np.where(STEPS < 6, 0.01 * target * 100.0 ** (STEPS / 6), s)
+    expected = np.maximum(0.25 * warmed, np.minimum(warmed, 0.01))
+    np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-10)
+
+
+def test_a_jump_anneals_from_the_current_rate():
+    parameters = cycle(start=0)
+    at = 10
+    now = float(cycle_learning_rate(np.float32(at), parameters))
+    parameters.update(cycle_fall_start=at, cycle_fall_from=now, cycle_end=at + 5)
+    values = evaluate(ComposedLearningRate(0.5, parameters), STEPS)
+    assert values[at] == pytest.approx(now)
+    assert values[at + 5] == pytest.approx(0.1 / 25 / 1e4)
+    assert np.all(np.diff(values[at : at + 6]) < 0)
+
+
+def test_config_round_trip_freezes_the_variables():
+    variables = {name: keras.Variable(value) for name, value in PARAMETERS.items()}
+    variables["multiplier"].assign(0.5)
+    schedule = ComposedLearningRate(CosineDecay(0.1, 10), variables)
+    restored = keras.optimizers.schedules.deserialize(
+        keras.optimizers.schedules.serialize(schedule)
+    )
+    np.testing.assert_allclose(evaluate(restored, STEPS), evaluate(schedule, STEPS), rtol=1e-6)
+    assert restored.get_config()["parameters"]["multiplier"] == 0.5
+
+
+@pytest.mark.parametrize("base", [float("nan"), float("inf"), True, "0.1"])
+def test_bad_base(base):
+    with pytest.raises(ValueError, match="base"):
+        ComposedLearningRate(base)
+
+
+def test_unknown_parameter():
+    with pytest.raises(ValueError, match="parameters"):
+        ComposedLearningRate(0.1, {"cycle_length": 3.0})
