@@ -99,8 +99,12 @@ class _Snapshot:
         if not optimizer.built:
             optimizer.build(model.trainable_variables)
         self.model = model
-        self.model_values = _values(model.variables)  # weights, and random-seed states
-        self.optimizer_values = _values(optimizer.variables)
+        # Captured with their variables: callbacks running beside the finder may add (and
+        # remove) optimizer state variables during the test, so restore by identity, not order.
+        self.model_variables = list(model.variables)  # weights, and random-seed states
+        self.model_values = _values(self.model_variables)
+        self.optimizer_variables = list(optimizer.variables)
+        self.optimizer_values = _values(self.optimizer_variables)
         self.learning_rate = _held_learning_rate(optimizer)
         self.rate_value = (
             np.array(ops.convert_to_numpy(self.learning_rate))
@@ -116,12 +120,12 @@ class _Snapshot:
 
     def restore_values(self) -> None:
         """The values of the model's and the optimizer's variables, bit for bit."""
-        model, optimizer = self.model, self.model.optimizer
+        model = self.model
         # First flush JAX's in-flight state, or a later sync would overwrite what is restored.
         _sync_training_state(model)
-        for variable, value in zip(model.variables, self.model_values, strict=True):
+        for variable, value in zip(self.model_variables, self.model_values, strict=True):
             variable.assign(value)
-        for variable, value in zip(optimizer.variables, self.optimizer_values, strict=True):
+        for variable, value in zip(self.optimizer_variables, self.optimizer_values, strict=True):
             variable.assign(value)
         model.stop_training = False
         model.reset_metrics()
