@@ -14,6 +14,11 @@ from keras_nnperf.tuning._validation import (
 from keras_nnperf.tuning.recipe import RecipeHyperModel
 
 _POOLING = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}
+HEADS = {
+    "flatten": keras.layers.Flatten,
+    "global_avg": keras.layers.GlobalAveragePooling2D,
+    "global_max": keras.layers.GlobalMaxPooling2D,
+}
 
 
 class HyperCNN(RecipeHyperModel):
@@ -45,6 +50,8 @@ class HyperCNN(RecipeHyperModel):
         augmentation: Whether `augment` is searched (`True`) or fixed off (`False`, default).
         initializer: `"auto"` (the initializer follows the activation) or `"searched"`.
         jit_compile: Passed to `model.compile`.
+        start_at_baseline: Start every fresh trial's output layer at the trivial baseline
+            (the class prior or target mean; see `RecipeHyperModel`). Defaults to `True`.
         name: Optional name of the hypermodel.
         tunable: Whether the hyperparameters defined here are tunable.
 
@@ -76,6 +83,7 @@ class HyperCNN(RecipeHyperModel):
         augmentation=False,
         initializer="auto",
         jit_compile="auto",
+        start_at_baseline=True,
         name=None,
         tunable=True,
     ):
@@ -84,6 +92,7 @@ class HyperCNN(RecipeHyperModel):
             lr_schedules=lr_schedules,
             batch_sizes=batch_sizes,
             jit_compile=jit_compile,
+            start_at_baseline=start_at_baseline,
             name=name,
             tunable=tunable,
         )
@@ -117,8 +126,14 @@ class HyperCNN(RecipeHyperModel):
         """The search objective: validation accuracy."""
         return "val_accuracy"
 
-    def build(self, hp):
-        """Build and compile the CNN for the trial's hyperparameters."""
+    declares_complete_space = True
+
+    def declare_hyperparameters(self, hp):
+        """Declare the whole space on `hp` without building a model (keras-tuner's hook)."""
+        self._declare_network(hp)
+        self.declare_recipe(hp)
+
+    def _declare_network(self, hp):
         if self.augmentation:
             augment = hp.Boolean("augment", default=False)
         else:
@@ -136,21 +151,42 @@ class HyperCNN(RecipeHyperModel):
                 continue
             with hp.conditional_scope("num_blocks", list(range(i + 1, self.max_blocks + 1))):
                 filters.append(hp.Choice(f"filters_{i}", [16, 32, 64, 128], default=default))
-        kernel_size = hp.Choice("kernel_size", [3, 5], default=3)
-        convs_per_block = hp.Int("convs_per_block", 1, 2, default=1)
-        batch_norm = hp.Boolean("batch_norm", default=True)
-        activation = hp.Choice(
-            "activation", self.activations, default=prefer(self.activations, "relu")
-        )
-        initializer = hp.Choice(
-            "kernel_initializer",
-            blocks.initializer_choices(self.initializer),
-            default="for_activation",
-        )
-        pooling = hp.Choice("pooling", ["max", "avg"], default="max")
-        residual = hp.Boolean("residual", default=False)
-        dropout = hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.0)
-        global_pooling = hp.Choice("global_pooling", ["avg", "max"], default="avg")
+        values = {
+            "augment": augment,
+            "flip": flip,
+            "rotation": rotation,
+            "translation": translation,
+            "filters": filters[:num_blocks],
+            "kernel_size": hp.Choice("kernel_size", [3, 5], default=3),
+            "convs_per_block": hp.Int("convs_per_block", 1, 2, default=1),
+            "batch_norm": hp.Boolean("batch_norm", default=True),
+            "activation": hp.Choice(
+                "activation", self.activations, default=prefer(self.activations, "relu")
+            ),
+            "initializer": hp.Choice(
+                "kernel_initializer",
+                blocks.initializer_choices(self.initializer),
+                default="for_activation",
+            ),
+            "pooling": hp.Choice("pooling", ["max", "avg"], default="max"),
+            "residual": hp.Boolean("residual", default=False),
+            # Small images keep their layout through a flattened head; global pooling throws
+            # away where a stroke is, which is most of what tells an 8x8 digit apart.
+            "head": hp.Choice("head", list(HEADS), default="flatten"),
+            "head_units": hp.Choice("head_units", [0, 64, 128, 256], default=128),
+            "dropout": hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.25),
+        }
+        return values
+
+    def build(self, hp):
+        """Build and compile the CNN for the trial's hyperparameters."""
+        values = self._declare_network(hp)
+        augment, flip = values["augment"], values["flip"]
+        rotation, translation = values["rotation"], values["translation"]
+        kernel_size, convs_per_block = values["kernel_size"], values["convs_per_block"]
+        batch_norm, activation = values["batch_norm"], values["activation"]
+        initializer, pooling = values["initializer"], values["pooling"]
+        residual, dropout = values["residual"], values["dropout"]
 
         inputs = keras.Input(self.input_shape, name="images")
         x = inputs
@@ -163,7 +199,7 @@ class HyperCNN(RecipeHyperModel):
                 x = keras.layers.RandomTranslation(
                     translation, translation, name="random_translation"
                 )(x)
-        for i, width in enumerate(filters[:num_blocks]):
+        for i, width in enumerate(values["filters"]):
             shortcut = x
             for j in range(convs_per_block):
                 x = keras.layers.Conv2D(
@@ -185,12 +221,14 @@ class HyperCNN(RecipeHyperModel):
                 x = keras.layers.Add(name=f"residual_{i}")([x, shortcut])
             if min(x.shape[1], x.shape[2]) >= 2:
                 x = _POOLING[pooling](2, name=f"pool_{i}")(x)
-        head = (
-            keras.layers.GlobalAveragePooling2D
-            if global_pooling == "avg"
-            else keras.layers.GlobalMaxPooling2D
-        )
-        x = head(name="global_pool")(x)
+        x = HEADS[values["head"]](name=f"head_{values['head']}")(x)
+        if values["head_units"]:
+            x = keras.layers.Dense(
+                values["head_units"],
+                kernel_initializer=blocks.kernel_initializer(initializer, activation),
+                name="head_dense",
+            )(x)
+            x = blocks.activation_layer(activation, "head_activation")(x)
         if dropout > 0:
             x = blocks.dropout_layer(dropout, activation, "dropout")(x)
         # float32 output: under mixed_float16 a float16 softmax loses the loss's precision.

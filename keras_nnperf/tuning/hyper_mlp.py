@@ -52,6 +52,8 @@ class HyperMLP(RecipeHyperModel):
         initializer: `"auto"` (the initializer follows the activation) or `"searched"` (also try
             Glorot, He, LeCun and orthogonal).
         jit_compile: Passed to `model.compile`.
+        start_at_baseline: Start every fresh trial's output layer at the trivial baseline
+            (the class prior or target mean; see `RecipeHyperModel`). Defaults to `True`.
         name: Optional name of the hypermodel.
         tunable: Whether the hyperparameters defined here are tunable.
 
@@ -85,6 +87,7 @@ class HyperMLP(RecipeHyperModel):
         max_layers=10,
         initializer="auto",
         jit_compile="auto",
+        start_at_baseline=True,
         name=None,
         tunable=True,
     ):
@@ -93,6 +96,7 @@ class HyperMLP(RecipeHyperModel):
             lr_schedules=lr_schedules,
             batch_sizes=batch_sizes,
             jit_compile=jit_compile,
+            start_at_baseline=start_at_baseline,
             name=name,
             tunable=tunable,
         )
@@ -124,8 +128,14 @@ class HyperMLP(RecipeHyperModel):
         """`"val_accuracy"` for classification, `"val_loss"` for regression."""
         return "val_loss" if self.task == "regression" else "val_accuracy"
 
-    def build(self, hp):
-        """Build and compile the MLP for the trial's hyperparameters."""
+    declares_complete_space = True
+
+    def declare_hyperparameters(self, hp):
+        """Declare the whole space on `hp` without building a model (keras-tuner's hook)."""
+        self._declare_network(hp)
+        self.declare_recipe(hp)
+
+    def _declare_network(self, hp):
         num_layers = hp.Int("num_layers", 1, self.max_layers, default=min(2, self.max_layers))
         widths = []
         for i in range(self.max_layers):
@@ -134,25 +144,35 @@ class HyperMLP(RecipeHyperModel):
                 continue
             with hp.conditional_scope("num_layers", list(range(i + 1, self.max_layers + 1))):
                 widths.append(hp.Int(f"units_{i}", 16, 512, step=16, default=128))
-        activation = hp.Choice(
-            "activation", self.activations, default=prefer(self.activations, "relu")
-        )
-        initializer = hp.Choice(
-            "kernel_initializer",
-            blocks.initializer_choices(self.initializer),
-            default="for_activation",
-        )
-        batch_norm = hp.Choice("batch_norm", list(BATCH_NORM), default="none")
-        dropout = hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.0)
-        l1 = hp.Choice("l1", [0.0, 1e-5, 1e-4, 1e-3], default=0.0)
-        l2 = hp.Choice("l2", [0.0, 1e-5, 1e-4, 1e-3], default=0.0)
-        residual = hp.Boolean("residual", default=False)
+        return {
+            "widths": widths[:num_layers],
+            "activation": hp.Choice(
+                "activation", self.activations, default=prefer(self.activations, "relu")
+            ),
+            "initializer": hp.Choice(
+                "kernel_initializer",
+                blocks.initializer_choices(self.initializer),
+                default="for_activation",
+            ),
+            "batch_norm": hp.Choice("batch_norm", list(BATCH_NORM), default="none"),
+            "dropout": hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.0),
+            "l1": hp.Choice("l1", [0.0, 1e-5, 1e-4, 1e-3], default=0.0),
+            "l2": hp.Choice("l2", [0.0, 1e-5, 1e-4, 1e-3], default=0.0),
+            "residual": hp.Boolean("residual", default=False),
+        }
+
+    def build(self, hp):
+        """Build and compile the MLP for the trial's hyperparameters."""
+        values = self._declare_network(hp)
+        activation, initializer = values["activation"], values["initializer"]
+        batch_norm, dropout, residual = values["batch_norm"], values["dropout"], values["residual"]
+        l1, l2 = values["l1"], values["l2"]
 
         inputs = keras.Input(self.input_shape, name="features")
         x = inputs
         if len(self.input_shape) > 1:
             x = keras.layers.Flatten(name="flatten")(x)
-        for i, units in enumerate(widths[:num_layers]):
+        for i, units in enumerate(values["widths"]):
             shortcut = x
             x = keras.layers.Dense(
                 units,

@@ -20,6 +20,7 @@ initial_epoch)`, warm-up included, counted by `optimizer.iterations`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import keras
@@ -63,6 +64,10 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         lr_schedules: Restrict the `lr_schedule` choices (from `LR_SCHEDULES`).
         batch_sizes: The `batch_size` choices, positive integers. Defaults to 16-256.
         jit_compile: Passed to `model.compile`: `"auto"`, `True` or `False`.
+        start_at_baseline: Before training a fresh trial, set the output layer so the first
+            loss is the trivial baseline's
+            (`keras_nnperf.initializers.baseline.initialize_at_baseline` with the training
+            targets). Needs a sigmoid, softmax or linear `Dense` output and array targets.
         name: Optional name of the hypermodel.
         tunable: Whether the hyperparameters defined here are tunable.
 
@@ -90,10 +95,12 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         lr_schedules=None,
         batch_sizes=None,
         jit_compile="auto",
+        start_at_baseline=False,
         name=None,
         tunable=True,
     ):
         super().__init__(name=name, tunable=tunable)
+        self.start_at_baseline = check_one_of("start_at_baseline", start_at_baseline, (True, False))
         self.optimizers = check_choices("optimizers", optimizers, OPTIMIZERS)
         self.lr_schedules = check_choices("lr_schedules", lr_schedules, LR_SCHEDULES)
         if batch_sizes is None:
@@ -109,6 +116,10 @@ class RecipeHyperModel(keras_tuner.HyperModel):
             )
         self.batch_sizes = sorted(set(batch_sizes))
         self.jit_compile = check_one_of("jit_compile", jit_compile, JIT_COMPILE)
+
+    #: Whether `declare_hyperparameters` declares the whole space (every conditional branch),
+    #: so a search can skip keras-tuner's exploratory builds (one model per conditional branch).
+    declares_complete_space = False
 
     @property
     def objective(self) -> str:
@@ -127,41 +138,28 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         Returns:
             `model`, compiled.
         """
-        optimizer = self._declare_optimizer(hp)
-        self._declare_schedule(hp)
-        hp.Choice("batch_size", self.batch_sizes, default=_closest(self.batch_sizes, 32))
-        hp.Int("early_stopping_patience", 2, 10, default=5)
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=self.jit_compile)
+        self.declare_recipe(hp)
+        recipe = TrainingRecipe.from_values(hp.values)
+        model.compile(
+            optimizer=recipe.make_optimizer(),
+            loss=loss,
+            metrics=metrics,
+            jit_compile=self.jit_compile,
+        )
         return model
 
-    def _declare_optimizer(self, hp):
-        name = hp.Choice("optimizer", self.optimizers, default=prefer(self.optimizers, "adam"))
-        learning_rate = hp.Float("learning_rate", 1e-4, 1e-1, sampling="log", default=1e-3)
+    def declare_recipe(self, hp):
+        """Declare every recipe hyperparameter on `hp` (conditional ones under their scope)."""
+        hp.Choice("optimizer", self.optimizers, default=prefer(self.optimizers, "adam"))
+        hp.Float("learning_rate", 1e-4, 1e-1, sampling="log", default=1e-3)
         with hp.conditional_scope("optimizer", ["sgd"]):
-            momentum = hp.Float("momentum", 0.5, 0.99, default=0.9)
-            nesterov = hp.Boolean("nesterov", default=True)
+            hp.Float("momentum", 0.5, 0.99, default=0.9)
+            hp.Boolean("nesterov", default=True)
         with hp.conditional_scope("optimizer", ["adamw", "lamb"]):
-            weight_decay = hp.Float("weight_decay", 1e-5, 1e-1, sampling="log", default=1e-4)
-        clip = hp.Boolean("clip_gradients", default=False)
+            hp.Float("weight_decay", 1e-5, 1e-1, sampling="log", default=1e-4)
+        hp.Boolean("clip_gradients", default=False)
         with hp.conditional_scope("clip_gradients", [True]):
-            global_clipnorm = hp.Choice("global_clipnorm", [0.5, 1.0, 5.0], default=1.0)
-        common = {
-            "learning_rate": learning_rate,
-            "global_clipnorm": global_clipnorm if clip else None,
-        }
-        if name == "sgd":
-            return keras.optimizers.SGD(momentum=momentum, nesterov=nesterov, **common)
-        if name == "adamw":
-            return keras.optimizers.AdamW(weight_decay=weight_decay, **common)
-        if name == "lamb":
-            return keras.optimizers.Lamb(weight_decay=weight_decay, **common)
-        return {
-            "adam": keras.optimizers.Adam,
-            "nadam": keras.optimizers.Nadam,
-            "rmsprop": keras.optimizers.RMSprop,
-        }[name](**common)
-
-    def _declare_schedule(self, hp):
+            hp.Choice("global_clipnorm", [0.5, 1.0, 5.0], default=1.0)
         schedules = self.lr_schedules
         hp.Choice("lr_schedule", schedules, default=prefer(schedules, "warmup_cosine"))
         with hp.conditional_scope("lr_schedule", ["warmup_cosine"]):
@@ -171,6 +169,8 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         with hp.conditional_scope("lr_schedule", ["performance"]):
             hp.Choice("plateau_factor", [0.1, 0.2, 0.5], default=0.5)
             hp.Int("plateau_patience", 1, 5, default=2)
+        hp.Choice("batch_size", self.batch_sizes, default=_closest(self.batch_sizes, 32))
+        hp.Int("early_stopping_patience", 2, 10, default=5)
 
     def fit(self, hp, model, *args, **kwargs):
         """Train `model` with the trial's batch size, schedule and early stopping.
@@ -191,23 +191,30 @@ class RecipeHyperModel(keras_tuner.HyperModel):
                 "hp.Fixed('batch_size', ...) instead of passing it to fit. "
                 f"Received: batch_size={kwargs['batch_size']!r}"
             )
-        values = hp.values
-        batch_size = values["batch_size"]
+        recipe = TrainingRecipe.from_values(hp.values)
         x = args[0] if args else kwargs.get("x")
         is_dataset = hasattr(x, "cardinality")
         steps = kwargs.get("steps_per_epoch") or _steps_per_epoch(
-            x, batch_size, kwargs.get("validation_split", 0.0)
+            x, recipe.batch_size, kwargs.get("validation_split", 0.0)
         )
         epochs = kwargs.get("epochs", 1) - kwargs.get("initial_epoch", 0)
         total_steps = max(3, steps * max(epochs, 1))
         callbacks = list(kwargs.pop("callbacks", None) or [])
-        callbacks.extend(self.recipe_callbacks(values, model, total_steps))
+        callbacks.extend(recipe.callbacks(model, total_steps))
+        y = args[1] if len(args) > 1 else kwargs.get("y")
+        # A Hyperband continuation (initial_epoch > 0) starts from trained weights: keep them.
+        if self.start_at_baseline and not kwargs.get("initial_epoch") and hasattr(y, "shape"):
+            from keras_nnperf.initializers.baseline import initialize_at_baseline
+
+            initialize_at_baseline(model, y)
         if not is_dataset:
-            kwargs["batch_size"] = batch_size
+            kwargs["batch_size"] = recipe.batch_size
         return model.fit(*args, callbacks=callbacks, **kwargs)
 
     def recipe_callbacks(self, values, model, total_steps):
         """Install the schedule on `model.optimizer` and return the callbacks it needs.
+
+        The same as `TrainingRecipe.from_values(values).callbacks(model, total_steps)`.
 
         Args:
             values: The trial's hyperparameter values (`hp.values`).
@@ -217,40 +224,163 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         Returns:
             A list of callbacks: early stopping plus the schedule's callback, if any.
         """
-        learning_rate = values["learning_rate"]
-        schedule = values["lr_schedule"]
-        callbacks = []
+        return TrainingRecipe.from_values(values).callbacks(model, total_steps)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingRecipe:
+    """How one trial trained: optimizer, rate, schedule, batch size, epochs, early stopping.
+
+    `TrainingRecipe.from_values(hp.values)` reads it from a trial's hyperparameters (or
+    `SearchResult.best_recipe()` from the best trial, with its epochs). Training a fresh model of
+    the same architecture with `model.compile(optimizer=recipe.make_optimizer(), ...)` and
+    `model.fit(..., batch_size=recipe.batch_size, epochs=recipe.epochs,
+    callbacks=recipe.callbacks(model, steps_per_epoch * recipe.epochs))` repeats the trial's
+    training: the same optimizer and settings, the same schedule over the same number of steps
+    (`total_steps`, warm-up included, counted by `optimizer.iterations`), the same early stopping.
+
+    Attributes:
+        optimizer: `"adam"`, `"adamw"`, `"nadam"`, `"rmsprop"`, `"sgd"` or `"lamb"`.
+        learning_rate: The constant rate, or the schedule's peak.
+        schedule: `"constant"`, `"warmup_cosine"`, `"one_cycle"` or `"performance"`.
+        batch_size: The batch size.
+        epochs: The epochs the trial was planned for (the schedule's length), or `None` when
+            unknown (`from_values` without `epochs`).
+        best_epoch: The trial's best epoch, 1-based, or `None`.
+        early_stopping_patience: Patience of the `val_loss` early stopping.
+        options: The branch-only settings that apply: `momentum`, `nesterov` (SGD),
+            `weight_decay` (AdamW, Lamb), `global_clipnorm` (clipping on), `warmup_fraction`,
+            `one_cycle_pct_start`, `plateau_factor`, `plateau_patience` (by schedule).
+
+    Example:
+    ```python
+    recipe = TrainingRecipe.from_values({"optimizer": "adam", "learning_rate": 3e-3,
+                                         "lr_schedule": "constant", "batch_size": 64})
+    model.compile(optimizer=recipe.make_optimizer(), loss="mse")
+    ```
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    schedule: str = "constant"
+    batch_size: int = 32
+    epochs: int | None = None
+    best_epoch: int | None = None
+    early_stopping_patience: int = 5
+    options: dict = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_values(cls, values, epochs=None, best_epoch=None):
+        """The recipe of a trial from its hyperparameter values (`hp.values`).
+
+        Args:
+            values: A dict of hyperparameter values; missing recipe entries take the
+                template's defaults (Adam at 1e-3, constant, batch 32, patience 5).
+            epochs: The trial's planned epochs, or `None`.
+            best_epoch: The trial's best epoch (1-based), or `None`.
+
+        Returns:
+            A `TrainingRecipe`.
+
+        Raises:
+            ValueError: for an unknown optimizer or schedule name.
+        """
+        optimizer = check_one_of("optimizer", values.get("optimizer", "adam"), OPTIMIZERS)
+        schedule = check_one_of("lr_schedule", values.get("lr_schedule", "constant"), LR_SCHEDULES)
+        options = {}
+        if optimizer == "sgd":
+            options["momentum"] = float(values.get("momentum", 0.9))
+            options["nesterov"] = bool(values.get("nesterov", True))
+        if optimizer in ("adamw", "lamb"):
+            options["weight_decay"] = float(values.get("weight_decay", 1e-4))
+        if values.get("clip_gradients", False):
+            options["global_clipnorm"] = float(values.get("global_clipnorm", 1.0))
         if schedule == "warmup_cosine":
+            options["warmup_fraction"] = float(values.get("warmup_fraction", 0.05))
+        elif schedule == "one_cycle":
+            options["one_cycle_pct_start"] = float(values.get("one_cycle_pct_start", 0.25))
+        elif schedule == "performance":
+            options["plateau_factor"] = float(values.get("plateau_factor", 0.5))
+            options["plateau_patience"] = int(values.get("plateau_patience", 2))
+        return cls(
+            optimizer=optimizer,
+            learning_rate=float(values.get("learning_rate", 1e-3)),
+            schedule=schedule,
+            batch_size=int(values.get("batch_size", 32)),
+            epochs=None if epochs is None else int(epochs),
+            best_epoch=None if best_epoch is None else int(best_epoch),
+            early_stopping_patience=int(values.get("early_stopping_patience", 5)),
+            options=options,
+        )
+
+    def make_optimizer(self) -> keras.optimizers.Optimizer:
+        """A new optimizer with this recipe's settings, at `learning_rate` (the schedule's peak)."""
+        common = {
+            "learning_rate": self.learning_rate,
+            "global_clipnorm": self.options.get("global_clipnorm"),
+        }
+        if self.optimizer == "sgd":
+            return keras.optimizers.SGD(
+                momentum=self.options["momentum"], nesterov=self.options["nesterov"], **common
+            )
+        if self.optimizer == "adamw":
+            return keras.optimizers.AdamW(weight_decay=self.options["weight_decay"], **common)
+        if self.optimizer == "lamb":
+            return keras.optimizers.Lamb(weight_decay=self.options["weight_decay"], **common)
+        return {
+            "adam": keras.optimizers.Adam,
+            "nadam": keras.optimizers.Nadam,
+            "rmsprop": keras.optimizers.RMSprop,
+        }[self.optimizer](**common)
+
+    def callbacks(self, model, total_steps):
+        """Install the schedule on `model.optimizer` and return the callbacks the run needs.
+
+        Args:
+            model: The model, compiled with `make_optimizer()`.
+            total_steps: The optimizer updates in the run, warm-up included
+                (`ceil(n_train / batch_size) * epochs`).
+
+        Returns:
+            A list: the schedule's callback, if any, then `EarlyStopping(monitor="val_loss",
+            restore_best_weights=True)` with the recipe's patience.
+        """
+        total_steps = max(3, int(total_steps))
+        callbacks = []
+        if self.schedule == "warmup_cosine":
             from keras_nnperf.schedules.warmup import warmup_cosine
 
-            warmup_steps = min(int(values["warmup_fraction"] * total_steps), total_steps - 1)
-            model.optimizer.learning_rate = warmup_cosine(learning_rate, total_steps, warmup_steps)
-        elif schedule == "one_cycle":
+            fraction = self.options["warmup_fraction"]
+            warmup_steps = min(int(fraction * total_steps), total_steps - 1)
+            model.optimizer.learning_rate = warmup_cosine(
+                self.learning_rate, total_steps, warmup_steps
+            )
+        elif self.schedule == "one_cycle":
             from keras_nnperf.callbacks.one_cycle import OneCycle
 
             callbacks.append(
                 OneCycle(
-                    max_lr=learning_rate,
+                    max_lr=self.learning_rate,
                     steps=total_steps,
-                    pct_start=values["one_cycle_pct_start"],
+                    pct_start=self.options["one_cycle_pct_start"],
                     # RMSprop has no momentum term to cycle.
-                    cycle_momentum=values["optimizer"] != "rmsprop",
+                    cycle_momentum=self.optimizer != "rmsprop",
                 )
             )
-        elif schedule == "performance":
+        elif self.schedule == "performance":
             from keras_nnperf.callbacks.performance_scheduler import PerformanceScheduler
 
             callbacks.append(
                 PerformanceScheduler(
                     monitor="val_loss",
-                    factor=values["plateau_factor"],
-                    patience=values["plateau_patience"],
+                    factor=self.options["plateau_factor"],
+                    patience=self.options["plateau_patience"],
                 )
             )
         callbacks.append(
             EarlyStopping(
                 monitor="val_loss",
-                patience=values["early_stopping_patience"],
+                patience=self.early_stopping_patience,
                 restore_best_weights=True,
             )
         )

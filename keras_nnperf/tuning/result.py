@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,17 +16,26 @@ from keras_nnperf.tuning.tuner import TIMING_FILE
 class SearchResult:
     """The outcome of `keras_nnperf.tuning.search`.
 
+    `best_model` is the best trial's own model, rebuilt and loaded with the weights of that
+    trial's best epoch (the epoch whose objective is the trial's score): evaluated on the search's
+    validation data it scores what the search recorded, not a retrained approximation.
+    `best_recipe()` gives how that trial trained (optimizer, rate, schedule, batch size,
+    epochs), to train the same architecture again, e.g. on more data.
+
     Attributes:
         best_model: The best trial's model with its best epoch's weights, or `None` when no trial
             completed (or on a distributed worker, which does not own the results).
         best_hyperparameters: The best trial's `keras_tuner.HyperParameters`, or `None`.
         results: One dict per trial, in trial order: `trial_id`, `status` (`"COMPLETED"`,
             `"FAILED"`, `"INVALID"`, `"RUNNING"`), `score`, `best_step`, `hyperparameters`
-            (the values used), `elapsed_seconds`, and `error` (the last line of the failure's
-            message, else `None`).
+            (the values used), `elapsed_seconds`, `stopped_at` (the rung epoch at which
+            successive halving stopped the trial, else `None`), and `error` (the last line of
+            the failure's message, else `None`).
         objective: The objective's name.
         direction: `"max"` or `"min"`.
         tuner: The keras-tuner tuner, for anything else (`None` for a distributed search).
+        best_trial_id: The best trial's id, or `None`.
+        epochs: The epochs per trial the search was given (Hyperband trials record their own).
 
     Example:
     ```python
@@ -41,6 +51,41 @@ class SearchResult:
     objective: str = "val_loss"
     direction: str = "min"
     tuner: Any = None
+    best_trial_id: str | None = None
+    epochs: int | None = None
+
+    @property
+    def best_trial(self) -> dict | None:
+        """The best trial's result dict (see `results`), or `None` when no trial completed."""
+        for result in self.results:
+            if result["trial_id"] == self.best_trial_id:
+                return result
+        return None
+
+    def best_recipe(self):
+        """How the best trial trained, as a `keras_nnperf.tuning.recipe.TrainingRecipe`.
+
+        Its `epochs` is the length the trial's schedule was planned for (Hyperband's
+        `tuner/epochs` for a Hyperband trial, else the search's `epochs`) and `best_epoch` the
+        1-based epoch whose weights `best_model` holds.
+
+        Raises:
+            ValueError: when no trial completed.
+        """
+        from keras_nnperf.tuning.recipe import TrainingRecipe
+
+        best = self.best_trial
+        if best is None:
+            raise ValueError(
+                "No trial completed, so there is no best recipe. "
+                f"Received: {len(self.results)} trial(s), none COMPLETED with a score"
+            )
+        values = best["hyperparameters"]
+        epochs = values.get("tuner/epochs", self.epochs)
+        best_step = best["best_step"]
+        return TrainingRecipe.from_values(
+            values, epochs=epochs, best_epoch=None if best_step is None else best_step + 1
+        )
 
     @property
     def completed(self) -> list[dict]:
@@ -138,8 +183,9 @@ def trial_results(trials: dict, project_dir: str) -> list[dict]:
                 "score": None if trial.score is None else float(trial.score),
                 "best_step": trial.best_step,
                 "hyperparameters": dict(trial.hyperparameters.values),
-                "elapsed_seconds": _elapsed(project_dir, trial_id),
-                "error": message.splitlines()[-1] if message else None,
+                "elapsed_seconds": _timing(project_dir, trial_id).get("elapsed_seconds"),
+                "stopped_at": _timing(project_dir, trial_id).get("stopped_at"),
+                "error": _error_line(message),
             }
         )
     return results
@@ -158,12 +204,28 @@ def load_trials(project_dir: str) -> dict:
     return trials
 
 
-def _elapsed(project_dir, trial_id):
+def _error_line(message: str) -> str | None:
+    """The exception line of a failure's message (`ValueError: ...`), else its last line.
+
+    JAX appends a note after the exception line ("For simplicity, JAX has removed its internal
+    frames ..."), so the last line alone is not the error on every backend.
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if _EXCEPTION_LINE.match(line):
+            return line
+    return lines[-1] if lines else None
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exhausted|Interrupt)\b")
+
+
+def _timing(project_dir, trial_id) -> dict:
     path = os.path.join(project_dir, f"trial_{trial_id}", TIMING_FILE)
     if not os.path.exists(path):
-        return None
+        return {}
     with open(path) as file:
-        return json.load(file)["elapsed_seconds"]
+        return json.load(file)
 
 
 def _is_number(value) -> bool:

@@ -24,8 +24,9 @@ EXPECTED_DEFAULTS = {
     "kernel_initializer": "for_activation",
     "pooling": "max",
     "residual": False,
-    "dropout": 0.0,
-    "global_pooling": "avg",
+    "head": "flatten",
+    "head_units": 128,
+    "dropout": 0.25,
     "optimizer": "adam",
     "learning_rate": 1e-3,
     "momentum": 0.9,
@@ -78,14 +79,14 @@ def test_fixed_values_build_augmentation_residual_and_three_blocks():
     hp.Fixed("num_blocks", 3)
     hp.Fixed("residual", True)
     hp.Fixed("pooling", "avg")
-    hp.Fixed("global_pooling", "max")
+    hp.Fixed("head", "global_max")
     model = HyperCNN((8, 8, 1), 10, augmentation=True).build(hp)
     names = [layer.name for layer in model.layers]
     assert {"random_flip", "random_rotation", "random_translation"} <= set(names)
     assert {"conv_0_0", "conv_1_0", "conv_2_0", "projection_0", "residual_2"} <= set(names)
     # 8x8 halves to 4, 2, 1: every block pools once.
     assert isinstance(model.get_layer("pool_2"), keras.layers.AveragePooling2D)
-    assert isinstance(model.get_layer("global_pool"), keras.layers.GlobalMaxPooling2D)
+    assert isinstance(model.get_layer("head_global_max"), keras.layers.GlobalMaxPooling2D)
     assert model.output.dtype == "float32"
 
 
@@ -101,6 +102,34 @@ def test_builds_and_fits_one_epoch():
     history = hypermodel.fit(hp, model, x, y, epochs=1, validation_split=0.25, verbose=0)
     assert set(history.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert hypermodel.objective == "val_accuracy"
+
+
+def test_default_head_keeps_the_layout_of_small_images():
+    # Global pooling of an 8x8 digit's 2x2 map loses where the strokes are; the default head
+    # flattens it into a Dense layer, as a hand-built small-image CNN does.
+    model = HyperCNN((8, 8, 1), 10).build(kt.HyperParameters())
+    assert isinstance(model.get_layer("head_flatten"), keras.layers.Flatten)
+    assert model.get_layer("head_dense").units == 128
+    assert model.get_layer("dropout").rate == 0.25
+
+
+def test_fit_starts_the_output_at_the_class_prior():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 8, 8, 1)).astype("float32")
+    y = np.array([0] * 30 + [1] * 6 + [2] * 4)
+    hypermodel = HyperCNN((8, 8, 1), 3)
+    hp = kt.HyperParameters()
+    hp.Fixed("num_blocks", 1)
+    model = hypermodel.build(hp)
+    seen = {}
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen["bias"] = keras.ops.convert_to_numpy(self.model.get_layer("output").bias)
+
+    hypermodel.fit(hp, model, x, y, epochs=1, validation_split=0.25, verbose=0, callbacks=[Probe()])
+    # The fit uses all of y (validation rows included) for the prior, as Keras splits after.
+    np.testing.assert_allclose(seen["bias"], np.log([30 / 40, 6 / 40, 4 / 40]), rtol=1e-5)
 
 
 def test_template_is_picklable():

@@ -104,6 +104,43 @@ def test_builds_and_fits_every_task(task):
     assert hypermodel.objective == ("val_loss" if task == "regression" else "val_accuracy")
 
 
+def test_fit_starts_the_regression_output_at_the_target_mean():
+    x, y = _data("regression")
+    y = y + 3.0
+    hypermodel = HyperMLP(num_features=4, task="regression", max_layers=1)
+    hp = kt.HyperParameters()
+    model = hypermodel.build(hp)
+    kernel = keras.ops.convert_to_numpy(model.get_layer("output").kernel)
+    seen = {}
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            output = self.model.get_layer("output")
+            seen["bias"] = keras.ops.convert_to_numpy(output.bias)
+            seen["kernel"] = keras.ops.convert_to_numpy(output.kernel)
+
+    hypermodel.fit(hp, model, x, y, epochs=1, verbose=0, callbacks=[Probe()])
+    np.testing.assert_allclose(seen["bias"], [y.mean()], rtol=1e-5)
+    np.testing.assert_allclose(seen["kernel"], 0.01 * kernel, rtol=1e-5)
+
+
+def test_start_at_baseline_can_be_turned_off():
+    x, y = _data("binary")
+    hypermodel = HyperMLP(num_features=4, max_layers=1, start_at_baseline=False)
+    hp = kt.HyperParameters()
+    model = hypermodel.build(hp)
+    seen = {}
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen["bias"] = keras.ops.convert_to_numpy(self.model.get_layer("output").bias)
+
+    hypermodel.fit(hp, model, x, y, epochs=1, verbose=0, callbacks=[Probe()])
+    np.testing.assert_array_equal(seen["bias"], [0.0])  # Keras's zeros, untouched
+    with pytest.raises(ValueError, match="start_at_baseline"):
+        HyperMLP(num_features=4, start_at_baseline="yes")
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_every_activation_builds_with_its_initializer(activation):
     hp = kt.HyperParameters()

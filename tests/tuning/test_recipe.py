@@ -14,6 +14,7 @@ from keras_nnperf.tuning.recipe import (
     OPTIMIZERS,
     RECIPE_HYPERPARAMETERS,
     RecipeHyperModel,
+    TrainingRecipe,
     _steps_per_epoch,
 )
 
@@ -136,3 +137,51 @@ def test_restricting_choices_changes_only_the_values():
     TinyRegression(optimizers=["sgd"], lr_schedules=["constant"], batch_sizes=[8]).build(hp)
     assert hp.values["optimizer"] == "sgd" and hp.values["batch_size"] == 8
     assert {p.name for p in hp.space} == set(RECIPE_HYPERPARAMETERS)
+
+
+def test_training_recipe_reads_only_the_active_branch():
+    recipe = TrainingRecipe.from_values(
+        {
+            "optimizer": "sgd",
+            "learning_rate": 0.05,
+            "momentum": 0.8,
+            "nesterov": False,
+            "weight_decay": 0.3,  # inactive for SGD: ignored
+            "clip_gradients": True,
+            "global_clipnorm": 5.0,
+            "lr_schedule": "one_cycle",
+            "one_cycle_pct_start": 0.3,
+            "batch_size": 64,
+            "early_stopping_patience": 7,
+        },
+        epochs=12,
+        best_epoch=9,
+    )
+    assert (recipe.optimizer, recipe.schedule, recipe.batch_size) == ("sgd", "one_cycle", 64)
+    assert (recipe.epochs, recipe.best_epoch, recipe.early_stopping_patience) == (12, 9, 7)
+    assert recipe.options == {
+        "momentum": 0.8,
+        "nesterov": False,
+        "global_clipnorm": 5.0,
+        "one_cycle_pct_start": 0.3,
+    }
+    optimizer = recipe.make_optimizer()
+    assert isinstance(optimizer, keras.optimizers.SGD) and not optimizer.nesterov
+    assert optimizer.global_clipnorm == 5.0
+    assert float(optimizer.learning_rate) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_training_recipe_builds_the_optimizer_the_template_compiles(name):
+    hp = kt.HyperParameters()
+    hp.Fixed("optimizer", name)
+    model = TinyRegression().build(hp)
+    rebuilt = TrainingRecipe.from_values(hp.values).make_optimizer()
+    assert rebuilt.get_config() == model.optimizer.get_config() | {"name": rebuilt.name}
+
+
+def test_training_recipe_rejects_unknown_names():
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainingRecipe.from_values({"optimizer": "adagrad"})
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainingRecipe.from_values({"lr_schedule": "step"})

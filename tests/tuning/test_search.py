@@ -4,13 +4,12 @@ import keras
 import keras_tuner as kt
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from keras_nnperf.testing import two_cpu_strategy
 from keras_nnperf.tuning.hyper_mlp import HyperMLP
+from keras_nnperf.tuning.recipe import TrainingRecipe
 from keras_nnperf.tuning.result import SearchResult
 from keras_nnperf.tuning.search import search
-from keras_nnperf.tuning.tuner import DeadlineStopping
+from keras_nnperf.tuning.tuner import DeadlineStopping, checkpoint_path
 
 
 def _template(**kwargs):
@@ -90,12 +89,15 @@ def test_rerun_resumes_without_losing_or_repeating_trials(tmp_path):
 
 class OutOfMemoryForElu(HyperMLP):
     def build(self, hp):
+        import tensorflow as tf
+
         model = super().build(hp)
         if hp.values.get("activation") == "elu":
             raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
         return model
 
 
+@pytest.mark.tensorflow_only("raises TensorFlow's ResourceExhaustedError, the OOM it recognizes")
 def test_out_of_memory_trial_is_recorded_failed_and_the_search_goes_on(tmp_path):
     x, y = _data()
     hp = kt.HyperParameters()
@@ -160,7 +162,10 @@ def test_mixed_precision_builds_a_float32_output_and_restores_the_policy(tmp_pat
     assert keras.config.dtype_policy().name == "float32"
 
 
+@pytest.mark.tensorflow_only("tf.distribute.MirroredStrategy")
 def test_mirrored_strategy_over_two_cpus(tmp_path):
+    from keras_nnperf.testing import two_cpu_strategy
+
     x, y = _data()
     strategy = two_cpu_strategy()
     result = search(
@@ -178,6 +183,66 @@ def test_mirrored_strategy_over_two_cpus(tmp_path):
     assert result.best_model.distribute_strategy is strategy
 
 
+def _split(n=160, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    y = (x[:, 0] + 0.5 * x[:, 1] + 0.5 * rng.normal(size=n) > 0).astype("float32")
+    return x[:112], y[:112], x[112:], y[112:]
+
+
+def test_best_model_scores_the_best_trials_recorded_score(tmp_path):
+    x, y, x_val, y_val = _split()
+    result = search(
+        _template(),
+        x,
+        y,
+        validation_data=(x_val, y_val),
+        max_trials=3,
+        epochs=4,
+        directory=tmp_path,
+        seed=1,
+        verbose=0,
+    )
+    best = result.best_trial
+    assert best is not None and best["score"] == max(r["score"] for r in result.completed)
+    # The best trial's best epoch, not a retrained model: the same validation accuracy exactly
+    # (up to float32 accumulation in the metric).
+    _, accuracy, _ = result.best_model.evaluate(x_val, y_val, verbose=0)
+    assert accuracy == pytest.approx(best["score"], abs=1e-6)
+    assert os.path.exists(checkpoint_path(result.tuner, best["trial_id"]))
+
+
+def test_best_recipe_is_the_best_trials_training(tmp_path):
+    x, y, x_val, y_val = _split()
+    hp = kt.HyperParameters()
+    hp.Fixed("learning_rate", 3e-3)
+    result = search(
+        HyperMLP(num_features=4, max_layers=1, lr_schedules=["warmup_cosine"]),
+        x,
+        y,
+        validation_data=(x_val, y_val),
+        max_trials=1,
+        epochs=3,
+        directory=tmp_path,
+        hyperparameters=hp,
+        verbose=0,
+    )
+    recipe = result.best_recipe()
+    values = result.best_hyperparameters.values
+    assert isinstance(recipe, TrainingRecipe)
+    assert (recipe.optimizer, recipe.schedule) == (values["optimizer"], "warmup_cosine")
+    assert recipe.learning_rate == pytest.approx(3e-3)
+    assert recipe.batch_size == values["batch_size"]
+    assert recipe.epochs == 3
+    assert recipe.best_epoch == result.best_trial["best_step"] + 1
+    assert recipe.options == {"warmup_fraction": values["warmup_fraction"]}
+
+
+def test_best_recipe_without_a_completed_trial_raises():
+    with pytest.raises(ValueError, match="No trial completed"):
+        SearchResult(best_model=None, best_hyperparameters=None).best_recipe()
+
+
 def test_spent_time_budget_starts_no_trial(tmp_path, capsys):
     x, y = _data()
     result = search(
@@ -187,12 +252,21 @@ def test_spent_time_budget_starts_no_trial(tmp_path, capsys):
     assert "Time budget spent" in capsys.readouterr().out
 
 
-def test_deadline_stops_training_at_an_epoch_end():
+def test_deadline_stops_training_after_the_first_batch_past_it():
     x, y = _data()
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
-    history = model.fit(x, y, epochs=5, verbose=0, callbacks=[DeadlineStopping(0.0)])
-    assert len(history.history["loss"]) == 1
+    history = model.fit(
+        x,
+        y,
+        epochs=5,
+        batch_size=8,
+        validation_split=0.25,
+        verbose=0,
+        callbacks=[DeadlineStopping(0.0)],
+    )
+    assert len(history.history["loss"]) == 1 and "val_loss" in history.history
+    assert int(model.optimizer.iterations) == 1  # one batch of the 5 in the epoch
 
 
 @pytest.mark.parametrize(

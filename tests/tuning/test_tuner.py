@@ -1,0 +1,178 @@
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+from keras_nnperf.tuning.hyper_cnn import HyperCNN
+from keras_nnperf.tuning.hyper_mlp import HyperMLP
+from keras_nnperf.tuning.search import search
+from keras_nnperf.tuning.tuner import (
+    DefaultsFirstOracle,
+    KeepBestEpoch,
+    RungStopping,
+    checkpoint_path,
+    rung_epochs,
+)
+
+ACCURACY = kt.Objective("val_accuracy", "max")
+
+
+def _model():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    return model
+
+
+@pytest.mark.parametrize(
+    "epochs, rungs",
+    [(1, []), (2, [1]), (10, [1, 3, 9]), (20, [1, 3, 9]), (50, [2, 6, 18]), (100, [4, 12, 36])],
+)
+def test_rung_epochs(epochs, rungs):
+    assert rung_epochs(epochs) == rungs
+
+
+def _rung(record, value, epoch=0):
+    callback = RungStopping(ACCURACY, record, rungs=[1, 3])
+    callback.set_model(_model())
+    callback.on_epoch_end(epoch, {"val_accuracy": value})
+    return callback
+
+
+def test_rung_stopping_keeps_the_best_third_and_stops_the_rest():
+    record = {}
+    # Fewer than eta = 3 trials at the rung: no decision yet.
+    assert not _rung(record, 0.5).model.stop_training
+    assert not _rung(record, 0.9).model.stop_training
+    # Third trial: ceil(3 / 3) = 1 kept, the best (0.9); 0.7 is below it and stops.
+    third = _rung(record, 0.7)
+    assert third.model.stop_training and third.stopped_at == 1
+    # Fourth: ceil(4 / 3) = 2 kept, 0.9 and 0.8: 0.8 goes on; a tie with the cutoff goes on too.
+    assert not _rung(record, 0.8).model.stop_training
+    assert not _rung(record, 0.8).model.stop_training
+    assert record[1] == [0.5, 0.9, 0.7, 0.8, 0.8]
+    # Not a rung epoch (epoch index 1 is epoch 2): nothing recorded, never stopped.
+    assert not _rung(record, 0.0, epoch=1).model.stop_training
+    assert 2 not in record
+
+
+def test_rung_stopping_minimizes_for_a_loss_objective():
+    record = {1: [0.2, 0.3]}
+    callback = RungStopping(kt.Objective("val_loss", "min"), record, rungs=[1])
+    callback.set_model(_model())
+    callback.on_epoch_end(0, {"val_loss": 0.25})
+    assert callback.model.stop_training  # ceil(3 / 3) = 1 kept: 0.2
+
+
+def test_keep_best_epoch_writes_the_best_epochs_weights_once(tmp_path):
+    path = str(tmp_path / "best.weights.h5")
+    model = _model()
+    keeper = KeepBestEpoch(ACCURACY, path)
+    keeper.set_model(model)
+    weights = []
+    for epoch, accuracy in enumerate([0.5, 0.8, 0.6]):
+        model.set_weights([np.full((2, 1), float(epoch), "float32"), np.zeros(1, "float32")])
+        weights.append(model.get_weights())
+        keeper.on_epoch_end(epoch, {"val_accuracy": accuracy})
+        assert not (tmp_path / "best.weights.h5").exists()  # nothing written during training
+    keeper.on_train_end()
+    # The model keeps its last weights; the file holds epoch 1's (accuracy 0.8).
+    np.testing.assert_array_equal(model.get_weights()[0], weights[2][0])
+    loaded = _model()
+    loaded.load_weights(path)
+    np.testing.assert_array_equal(loaded.get_weights()[0], weights[1][0])
+
+
+def test_checkpoint_path_is_where_keras_tuner_reads_the_best_model(tmp_path):
+    # Fails if keras-tuner renames the private method we isolate in checkpoint_path.
+    tuner = kt.RandomSearch(
+        lambda hp: _model(), objective="loss", max_trials=1, directory=tmp_path, project_name="p"
+    )
+    assert checkpoint_path(tuner, "0").startswith(tuner.get_trial_dir("0"))
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        HyperMLP(num_features=4, max_layers=3),
+        HyperCNN((8, 8, 1), 10, max_blocks=3, augmentation=True),
+    ],
+    ids=["HyperMLP", "HyperCNN"],
+)
+def test_declared_space_is_the_space_keras_tuner_explores(tmp_path, template):
+    # keras-tuner discovers the space by building the model once per conditional branch; our
+    # templates declare it without building. Both must give the same hyperparameters.
+    explored = kt.RandomSearch(
+        template, objective="val_accuracy", max_trials=1, directory=tmp_path, project_name="kt"
+    ).oracle.hyperparameters
+    declared = kt.HyperParameters()
+    template.declare_hyperparameters(declared)
+
+    def describe(hps):
+        return {p.name: (p.get_config(), [c.get_config() for c in p.conditions]) for p in hps.space}
+
+    assert describe(declared) == describe(explored)
+
+
+def test_first_trial_of_the_default_search_is_the_templates_defaults(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    template = HyperMLP(num_features=4, max_layers=2, batch_sizes=[32])
+    result = search(template, x, y, max_trials=2, epochs=1, directory=tmp_path, verbose=0)
+    defaults = kt.HyperParameters()
+    template.declare_hyperparameters(defaults)
+    assert result.results[0]["hyperparameters"] == defaults.values
+    assert result.results[1]["hyperparameters"] != defaults.values
+    assert isinstance(result.tuner.oracle, DefaultsFirstOracle)
+    assert result.tuner.rungs == ()  # one epoch: nothing to halve
+
+
+class ScriptedQuality(HyperMLP):
+    """A HyperMLP whose validation accuracy is set by a `quality` hyperparameter."""
+
+    def declare_hyperparameters(self, hp):
+        super().declare_hyperparameters(hp)
+        hp.Choice("quality", [0.9, 0.1, 0.2, 0.3, 0.4, 0.5], default=0.9)
+
+    def build(self, hp):
+        hp.Choice("quality", [0.9, 0.1, 0.2, 0.3, 0.4, 0.5], default=0.9)
+        return super().build(hp)
+
+    def fit(self, hp, model, *args, callbacks=None, **kwargs):
+        quality = hp.values["quality"]
+
+        class Script(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                logs["val_accuracy"] = quality
+
+        return super().fit(hp, model, *args, callbacks=[Script(), *callbacks], **kwargs)
+
+
+def test_unpromising_trials_stop_at_a_rung(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    template = ScriptedQuality(num_features=4, max_layers=1, lr_schedules=["constant"])
+    result = search(
+        template,
+        x,
+        y,
+        validation_split=0.25,
+        max_trials=5,
+        epochs=3,
+        directory=tmp_path,
+        seed=0,
+        verbose=0,
+    )
+    assert result.tuner.rungs == (1,)
+    scores = [r["score"] for r in result.completed]
+    assert scores[0] == pytest.approx(0.9)  # the defaults come first
+    # Replay the rule: from the third trial at the rung on, a trial goes on only if it is among
+    # the best ceil(n / 3) of the n trials that reached epoch 1.
+    seen = []
+    for r in result.completed:
+        seen.append(r["score"])
+        cutoff = sorted(seen, reverse=True)[-(-len(seen) // 3) - 1]
+        expected = 1 if len(seen) >= 3 and r["score"] < cutoff else None
+        assert r["stopped_at"] == expected, (r, seen)
+    assert any(r["stopped_at"] == 1 for r in result.completed), scores
