@@ -8,6 +8,12 @@ Policies (Adam, batch 32, 30% validation, scikit-learn's digits scaled to [0, 1]
   cosine over the epoch budget.
 * `lr_find_one_cycle`: `lr_find` (100 steps), then `OneCycle()` taking `max_lr` from it (not
   tuned by hand), one cycle over `--cycle-epochs`; the lr_find time is included.
+* `recipe`: what `nnperf fit` does, `keras_nnperf.recipe`: the output layer started at the
+  trivial baseline, `lr_find`'s robust rule picks the peak, then `train_with_recipe` (warm-up,
+  1Cycle planned over the whole `--max-epochs` budget that jumps to its annealing phase when
+  `val_loss` stops improving, best weights kept, monitors attached); lr_find time included.
+* `recipe_short`: the same with a budget of `--cycle-epochs` epochs, as `nnperf fit --epochs`
+  would give it.
 
 Each run stops at the first epoch whose `val_accuracy` reaches the target. Prints one table per
 model with the epochs per seed, their median, the median wall time, and the median ratio of
@@ -31,7 +37,10 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 
 from keras_nnperf.callbacks.lr_finder import lr_find  # noqa: E402
 from keras_nnperf.callbacks.one_cycle import OneCycle  # noqa: E402
+from keras_nnperf.recipe.model import start_at_baseline  # noqa: E402
+from keras_nnperf.recipe.training import choose_learning_rate, train_with_recipe  # noqa: E402
 from keras_nnperf.schedules import warmup_cosine  # noqa: E402
+from keras_nnperf.tabular import TabularData  # noqa: E402
 
 BATCH_SIZE = 32
 
@@ -102,6 +111,13 @@ def run(policy, build, seed, args):
     if policy == "lr_find_one_cycle":
         lr_find(model, x_train, y_train, batch_size=BATCH_SIZE, num_steps=100)
         callbacks.append(OneCycle(steps=args.cycle_epochs * steps_per_epoch))
+    if policy.startswith("recipe"):
+        start_at_baseline(model, y_train, "multiclass")
+        data = TabularData(x_train, y_train, x_val, y_val, preprocessor=None)
+        choice = choose_learning_rate(model, data, BATCH_SIZE)
+        budget = args.max_epochs if policy == "recipe" else args.cycle_epochs
+        train_with_recipe(model, data, budget, BATCH_SIZE, choice.rate, 0, callbacks)
+        return callbacks[0].reached, time.perf_counter() - start
     model.fit(
         x_train,
         y_train,
@@ -124,7 +140,14 @@ def main():
     args = parser.parse_args()
     seeds = [0] if args.quick else list(range(args.seeds))
     models = {"mlp_2x256": build_mlp} if args.quick else {"mlp_2x256": build_mlp, "cnn": build_cnn}
-    policies = ["default", "plateau", "warmup_cosine", "lr_find_one_cycle"]
+    policies = [
+        "default",
+        "plateau",
+        "warmup_cosine",
+        "lr_find_one_cycle",
+        "recipe",
+        "recipe_short",
+    ]
     print(
         f"digits, batch {BATCH_SIZE}, 30% validation, target val_accuracy {args.target}, "
         f"max {args.max_epochs} epochs, seeds {seeds}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import math
 import os
 import sys
 import warnings
@@ -25,6 +26,7 @@ import keras
 from keras_nnperf import __version__, pipeline
 from keras_nnperf.callbacks.alerts import TrainingAlert
 from keras_nnperf.pipeline import PipelineError
+from keras_nnperf.recipe.training import RecipeWarning
 from keras_nnperf.tabular import DataError, DataWarning, load_training_data
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -90,11 +92,17 @@ def _data_args(p: argparse.ArgumentParser) -> None:
         choices=["auto", "binary", "multiclass", "regression"],
         help="what to predict (default: inferred from the target column)",
     )
-    p.add_argument("--batch-size", type=_positive, default=32, help="default: 32")
+    p.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=None,
+        help="default: 32 up to 4,096 training rows, then larger (about 128 steps per epoch, "
+        "at most 256)",
+    )
     p.add_argument(
         "--validation-split", type=float, default=0.2, help="share held out (default: 0.2)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
 
 
 def _out_args(p: argparse.ArgumentParser, default: str) -> None:
@@ -105,8 +113,41 @@ def _out_args(p: argparse.ArgumentParser, default: str) -> None:
 def _train_args(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--epochs", type=_positive, default=epochs, help=f"at most (default: {epochs})")
     p.add_argument(
-        "--lr-find-steps", type=_positive, default=100, help="LR range test steps (default: 100)"
+        "--lr-find-steps", type=_at_least_5, default=100, help="LR range test steps (default: 100)"
     )
+    p.add_argument(
+        "--lr",
+        type=_rate,
+        metavar="RATE",
+        help="peak learning rate; skips the LR range test (default: its suggestion)",
+    )
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite rate > 0, got {text}")
+    return value
+
+
+def _at_least_5(text: str) -> int:
+    value = _positive(text)
+    if value < 5:
+        raise argparse.ArgumentTypeError(f"expected a number >= 5, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 2**32), got {value}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -134,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _out_args(demo, DEMO_DIR)
     _train_args(demo, 40)
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
     demo.set_defaults(handler=_demo)
 
     fit = commands.add_parser("fit", help="diagnose, LR range test, train (or tune), report")
@@ -156,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lr_find = commands.add_parser("lr-find", help="LR range test: suggest a learning rate")
     _data_args(lr_find)
-    lr_find.add_argument("--steps", type=_positive, default=100, help="default: 100")
+    lr_find.add_argument("--steps", type=_at_least_5, default=100, help="default: 100")
     _out_args(lr_find, LR_FIND_DIR)
     lr_find.set_defaults(handler=_lr_find)
 
@@ -171,10 +212,22 @@ def _demo(args) -> int:
     make_out_dir(args.out)
     path = pipeline.write_demo_csv(os.path.join(args.out, "breast_cancer.csv"))
     print(f"Demo data: scikit-learn's breast-cancer set (569 rows) written to {path}")
-    return _train(args, path, "target", "auto", batch_size=32, validation_split=0.2, tune=None)
+    result = _train(args, path, "target", "auto", None, validation_split=0.2, tune=None)
+    print(result.summary())
+    return EXIT_OK
 
 
 def _fit(args) -> int:
+    print(run_fit(args).summary())
+    return EXIT_OK
+
+
+def run_fit(args):
+    """Run `nnperf fit` for parsed `args` and return its `PipelineResult` (benchmarks call this).
+
+    Raises:
+        UsageError, DataError: for bad input.
+    """
     check_out_dir(args.out, args.overwrite)
     if not 0.0 < args.validation_split < 1.0:
         raise UsageError(f"--validation-split must be in (0, 1); got {args.validation_split}")
@@ -185,11 +238,11 @@ def _fit(args) -> int:
     )
 
 
-def _train(args, path, target, task, batch_size, validation_split, tune) -> int:
+def _train(args, path, target, task, batch_size, validation_split, tune):
     data = load_training_data(path, target, task, validation_split, args.seed)
     make_out_dir(args.out)
     keras.utils.set_random_seed(args.seed)
-    result = pipeline.train_tabular(
+    return pipeline.train_tabular(
         data,
         args.out,
         epochs=args.epochs,
@@ -199,9 +252,8 @@ def _train(args, path, target, task, batch_size, validation_split, tune) -> int:
         workers=getattr(args, "workers", 1),
         seed=args.seed,
         data_path=path,
+        learning_rate=args.lr,
     )
-    print(result.summary())
-    return EXIT_OK
 
 
 def _predict(args) -> int:
@@ -236,8 +288,9 @@ def _lr_find(args) -> int:
     data = load_training_data(args.data, args.target, args.task, args.validation_split, args.seed)
     make_out_dir(args.out)
     keras.utils.set_random_seed(args.seed)
-    suggestion, path = pipeline.lr_range_test(data, args.out, args.batch_size, args.steps)
-    print(f"Suggested learning rate: {suggestion:.3g}")
+    finder, path = pipeline.lr_range_test(data, args.out, args.batch_size, args.steps)
+    print(f"Suggested learning rate: {finder.suggestion:.3g} (rule: {finder.rule})")
+    print(f"Why: {finder.reason}")
     print(f"Plot: {path}")
     return EXIT_OK
 
@@ -255,7 +308,7 @@ def _warnings_to_stderr():
     original = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, DataWarning):
+        if issubclass(category, (DataWarning, RecipeWarning)):
             print(f"nnperf: warning: {message}", file=sys.stderr)
         elif issubclass(category, TrainingAlert):
             print(f"nnperf: alert: {message}", file=sys.stderr)

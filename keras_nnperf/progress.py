@@ -58,10 +58,16 @@ class Stages:
         self.print(f"      done in {time.perf_counter() - start:.1f} s")
 
 
+#: Without a terminal (output redirected to a file), one plain line every this many epochs.
+PLAIN_EVERY = 10
+
+
 class EpochProgress(keras.callbacks.Callback):
     """One progress bar over all epochs of `fit`, showing the latest epoch's logs.
 
-    Use with `fit(..., verbose=0)`. The bar stops where training stops (early stopping).
+    Use with `fit(..., verbose=0)`. The bar stops where training stops (early stopping). When
+    standard output is not a terminal, no bar (its carriage returns and colour codes would land in
+    the file): a plain line for the first epoch, every `PLAIN_EVERY`-th and the last.
 
     Args:
         epochs: The `epochs` passed to `fit`.
@@ -89,17 +95,41 @@ class EpochProgress(keras.callbacks.Callback):
         self.bar = None
 
     def on_train_begin(self, logs=None):
-        self.bar = keras.utils.Progbar(
-            self.epochs, verbose=self.verbose, unit_name="epoch", stateful_metrics=self.metrics
-        )
+        self._last = None
+        self._interactive = _is_terminal(sys.stdout)
+        self.bar = None
+        if self._interactive:
+            self.bar = keras.utils.Progbar(
+                self.epochs, verbose=self.verbose, unit_name="epoch", stateful_metrics=self.metrics
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         values = [(k, float(logs[k])) for k in self.metrics if k in logs]
-        self.bar.update(epoch + 1, values=values, finalize=epoch + 1 >= self.epochs)
+        self._last = (epoch, values)
+        if self.bar is not None:
+            self.bar.update(epoch + 1, values=values, finalize=epoch + 1 >= self.epochs)
+        elif self.verbose and (epoch == 0 or (epoch + 1) % PLAIN_EVERY == 0):
+            self._print_plain(epoch, values)
+
+    def _print_plain(self, epoch, values):
+        shown = " - ".join(f"{k}: {v:.4g}" for k, v in values)
+        sys.stdout.write(f"      epoch {epoch + 1}/{self.epochs} - {shown}\n")
+        sys.stdout.flush()
 
     def on_train_end(self, logs=None):
-        # Early stopping ends before the bar's target: finish the line so the next print is clean.
-        if self.bar is not None and self.verbose and self.bar._seen_so_far < self.epochs:
+        if not self.verbose or self._last is None:
+            return
+        epoch, values = self._last
+        if self.bar is None:
+            if epoch != 0 and (epoch + 1) % PLAIN_EVERY != 0:
+                self._print_plain(epoch, values)
+        elif epoch + 1 < self.epochs:
+            # Stopped before the bar's target: finish the line so the next print is clean.
             sys.stdout.write("\n")
             sys.stdout.flush()
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

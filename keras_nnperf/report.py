@@ -123,6 +123,8 @@ def plot_history(history: dict, best_epoch: int | None = None):
     Returns:
         A matplotlib `Figure`.
     """
+    from matplotlib.ticker import MaxNLocator
+
     metrics = [k for k in history if not k.startswith("val_") and f"val_{k}" in history]
     metrics.sort(key=lambda k: k != "loss")
     metrics = metrics[:3] or [k for k in history if k in ("loss",)]
@@ -136,6 +138,7 @@ def plot_history(history: dict, best_epoch: int | None = None):
         if best_epoch is not None:
             ax.axvline(best_epoch + 1, color="gray", linestyle="--", label="kept weights")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(name)
         ax.grid(alpha=0.3)
         ax.legend()

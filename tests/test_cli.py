@@ -67,8 +67,11 @@ def test_fit_then_predict(tmp_path, capsys, task):
     assert code == 0, stderr
     assert "nnperf: warning: missing values in column(s) a" in stderr
     assert "Validation:" in stdout
-    report = check_report(out, FIGURES + (("tuner_trials",) if extra else ()))
+    # With --tune the best trial's model is kept as it is: no range test, no retraining.
+    report = check_report(out, ("tuner_trials",) if extra else FIGURES)
     assert f"task: **{task}**" in report
+    if extra:
+        assert "Kept the best trial's model" in report and "Kept the best tuning" in stdout
 
     model = keras.models.load_model(os.path.join(out, "model.keras"))
     assert model.input_shape == (None, 2 + 3)
@@ -95,6 +98,56 @@ def test_fit_then_predict(tmp_path, capsys, task):
     # The same model predicts the same thing through the CLI and in Python.
     code, stdout, _ = run(["predict", out, new], capsys)
     assert code == 0 and stdout.splitlines()[0].startswith("prediction")
+
+
+def test_lr_overrides_the_range_test(tmp_path, capsys):
+    data = generated(tmp_path, "binary")
+    out = str(tmp_path / "report")
+    code, stdout, stderr = run(
+        ["fit", data, "--target", "y", "--out", out, "--epochs", "3", "--lr", "0.02"], capsys
+    )
+    assert code == 0, stderr
+    assert "LR range test" not in stdout
+    assert "peak learning rate 0.02 (given with --lr)" in stdout
+    report = open(os.path.join(out, "report.md")).read()
+    assert "Peak learning rate 0.02, given with --lr" in report
+    assert not os.path.exists(os.path.join(out, "lr_finder.png"))
+
+
+def test_the_report_names_the_rule_that_chose_the_rate(tmp_path, capsys):
+    data = generated(tmp_path, "regression")
+    out = str(tmp_path / "report")
+    code, stdout, stderr = run(["fit", data, "--target", "y", "--out", out, *FAST], capsys)
+    assert code == 0, stderr
+    report = open(os.path.join(out, "report.md")).read()
+    assert "LR range test, rule `" in report
+    assert "(rule: " in stdout
+    assert "trivial baseline" in report and "trivial baseline" in stdout
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--epochs", "1"], ["--batch-size", "100000", "--epochs", "2"]],
+    ids=["1-epoch", "huge-batch"],
+)
+def test_tiny_data_and_short_runs_train(tmp_path, capsys, extra):
+    data = generated(tmp_path, "binary", n=60)
+    out = str(tmp_path / "report")
+    argv = ["fit", data, "--target", "y", "--out", out, "--lr-find-steps", "5", *extra]
+    code, stdout, stderr = run(argv, capsys)
+    assert code == 0, stderr
+    assert "Validation: accuracy" in stdout
+    report = open(os.path.join(out, "report.md")).read()
+    assert "too few for a 1Cycle" in report
+
+
+def test_no_progress_bar_codes_when_output_is_not_a_terminal(tmp_path, capsys):
+    data = generated(tmp_path, "binary")
+    out = str(tmp_path / "report")
+    code, stdout, _ = run(["fit", data, "--target", "y", "--out", out, *FAST], capsys)
+    assert code == 0
+    assert "\x1b[" not in stdout and "\r" not in stdout
+    assert "epoch 1/2" in stdout
 
 
 def test_demo_writes_the_full_report(tmp_path, capsys):
@@ -168,6 +221,11 @@ def _bad_inputs(tmp_path):
         "bad argument": (["fit", ok, "--target", "y", "--epochs", "0"], "--epochs"),
         "unknown command": (["train"], "invalid choice"),
         "workers without tune": (["fit", ok, "--target", "y", "--workers", "2"], "needs --tune"),
+        "zero rate": (["fit", ok, "--target", "y", "--lr", "0"], "--lr"),
+        "NaN rate": (["fit", ok, "--target", "y", "--lr", "nan"], "--lr"),
+        "text rate": (["fit", ok, "--target", "y", "--lr", "fast"], "--lr"),
+        "one LR-test step": (["fit", ok, "--target", "y", "--lr-find-steps", "1"], "--lr-find"),
+        "negative seed": (["fit", ok, "--target", "y", "--seed", "-1"], "--seed"),
     }
 
 
@@ -187,6 +245,11 @@ CASES = [
     "bad argument",
     "unknown command",
     "workers without tune",
+    "zero rate",
+    "NaN rate",
+    "text rate",
+    "one LR-test step",
+    "negative seed",
 ]
 
 

@@ -89,6 +89,143 @@ def test_write_demo_csv(tmp_path):
     assert len(lines) == 570 and lines[0].endswith(",target") and lines[0].startswith("mean radius")
 
 
+def test_baseline_metrics_are_the_trivial_predictions():
+    y_train = np.array([0, 0, 0, 1, 2, 2], "int32")
+    pre = TabularPreprocessor("y", "multiclass", [], ["a", "b", "c"])
+    x = np.zeros((6, 2), "float32")
+    data = TabularData(x, y_train, x[:3], np.array([0, 1, 2], "int32"), pre)
+    m = pipeline.baseline_metrics(data)
+    assert m["accuracy"] == pytest.approx(1 / 3)  # always the majority class 0
+    prior = np.array([3, 1, 2]) / 6
+    assert m["log_loss"] == pytest.approx(-np.mean(np.log(prior)), rel=1e-6)
+
+    pre = TabularPreprocessor("y", "regression", [], None, 5.0, 2.0)
+    y = np.array([[1.0], [-1.0], [0.5]], "float32")
+    data = TabularData(x[:3], y, x[:3], np.array([[0.0], [2.0], [-2.0]], "float32"), pre)
+    m = pipeline.baseline_metrics(data)
+    # Predicting the training mean (1/6 standardized) on a validation set of mean 0.
+    assert m["r2"] == pytest.approx(1 - (8 + 3 * (1 / 6) ** 2) / 8, rel=1e-5)
+
+
+def test_linear_metrics_match_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3)).astype("float32")
+    y = (x[:, 0] + 0.3 * rng.normal(size=200) > 0).astype("float32")[:, None]
+    pre = TabularPreprocessor("y", "binary", [], ["0", "1"])
+    data = TabularData(x[:150], y[:150], x[150:], y[150:], pre)
+    m = pipeline.linear_metrics(data)
+    reference = LogisticRegression(max_iter=1000).fit(x[:150], y[:150].ravel())
+    assert m["accuracy"] == pytest.approx(reference.score(x[150:], y[150:].ravel()))
+
+
+@pytest.mark.parametrize(
+    "task, y",
+    [
+        ("binary", np.array([[0.0], [0.0], [0.0], [1.0]] * 10, "float32")),
+        ("multiclass", np.array([0, 1, 1, 2, 2, 2, 2, 2] * 5, "int32")),
+        ("regression", np.linspace(-1.5, 3.0, 40, dtype="float32")[:, None]),
+    ],
+)
+def test_the_default_network_starts_at_the_trivial_baseline(task, y):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(len(y), 6)).astype("float32")
+    classes = 3 if task == "multiclass" else None
+    model = pipeline.build_model(6, task, classes, seed=0, y_train=y)
+    first = float(model.evaluate(x, y, verbose=0, return_dict=True)["loss"])
+    if task == "regression":
+        baseline = float(np.var(y))
+    else:
+        labels = y.reshape(-1).astype(int)
+        prior = np.bincount(labels) / len(labels)
+        baseline = float(-np.sum(prior * np.log(prior)))
+    assert first == pytest.approx(baseline, rel=0.03)
+    # Without the targets the output starts far from it (the old behaviour).
+    cold = pipeline.build_model(6, task, classes, seed=0)
+    assert abs(float(cold.evaluate(x, y, verbose=0)[0]) - baseline) > 0.05
+
+
+def test_effective_batch_size():
+    assert pipeline.effective_batch_size(None, 20) == 20
+    assert pipeline.effective_batch_size(None, 4096) == 32
+    assert pipeline.effective_batch_size(None, 10_866) == 64
+    assert pipeline.effective_batch_size(None, 22_524) == 128
+    assert pipeline.effective_batch_size(None, 10**6) == 256
+    assert pipeline.effective_batch_size(100_000, 48) == 48
+    assert pipeline.effective_batch_size(16, 480) == 16
+
+
+def _table(n=160, seed=0, task="binary"):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    score = x[:, 0] - x[:, 1] + 0.3 * rng.normal(size=n)
+    features = [
+        {"name": f"x{i}", "kind": "numeric", "mean": 0.0, "std": 1.0, "fill": 0.0} for i in range(4)
+    ]
+    if task == "binary":
+        y = (score > 0).astype("float32")[:, None]
+        pre = TabularPreprocessor("y", "binary", features, ["0", "1"])
+    else:
+        y = ((score - score.mean()) / score.std()).astype("float32")[:, None]
+        pre = TabularPreprocessor("y", "regression", features, None, 0.0, 1.0)
+    split = int(0.8 * n)
+    return TabularData(x[:split], y[:split], x[split:], y[split:], pre)
+
+
+def test_given_rate_skips_the_range_test():
+    data = _table()
+    model = pipeline.build_model(4, "binary", seed=0, y_train=data.y_train)
+    choice = pipeline.choose_learning_rate(model, data, 32, learning_rate=0.02)
+    assert (choice.rate, choice.rule, choice.finder) == (0.02, "given", None)
+    assert choice.source == "given with --lr"
+
+
+def test_the_recipe_anneals_before_it_stops_and_keeps_the_best_weights():
+    keras.utils.set_random_seed(0)
+    data = _table(n=200, task="regression")
+    model = pipeline.build_model(4, "regression", seed=0, y_train=data.y_train)
+    run = pipeline.train_with_recipe(model, data, 40, batch_size=16, learning_rate=3e-3, verbose=0)
+    rates = run.callbacks["schedule"].learning_rates
+    rates = rates[~np.isnan(rates)]
+    assert run.schedule == "1cycle" and len(rates) == run.steps
+    # Every run of the recipe ends annealed to at most 1/100 of its peak.
+    assert rates[-1] <= rates.max() / 100
+    assert rates.max() == pytest.approx(3e-3, rel=1e-4)
+    stopper = run.callbacks["early_stopping"]
+    val = run.history["val_loss"]
+    assert stopper.best_epoch == int(np.argmin(val))
+    kept = float(model.evaluate(data.x_val, data.y_val, verbose=0)[0])
+    assert kept == pytest.approx(min(val), rel=1e-4)
+
+
+def test_a_run_too_short_for_a_cycle_trains_at_a_constant_rate():
+    data = _table(n=40)
+    model = pipeline.build_model(4, "binary", seed=0, y_train=data.y_train)
+    run = pipeline.train_with_recipe(model, data, 2, batch_size=1000, learning_rate=1e-2, verbose=0)
+    assert run.schedule == "constant" and run.planned_steps == 2
+    assert len(run.history["loss"]) == 2
+
+
+def test_tuning_keeps_the_best_trial(tmp_path):
+    keras.utils.set_random_seed(0)
+    data = _table(n=200)
+    result = pipeline.train_tabular(data, str(tmp_path), epochs=3, tune_trials=2, verbose=0)
+    search = result.search
+    pick = max if search.direction == "max" else min
+    best = pick(r["score"] for r in search.completed)
+    scores = result.model.evaluate(data.x_val, data.y_val, verbose=0, return_dict=True)
+    final = float(scores[search.objective.removeprefix("val_")])
+    # The final model is the best trial's, at its best epoch: the same score, not a retrained one.
+    assert final == pytest.approx(best, rel=1e-3, abs=1e-4)
+    assert result.lr_rule == "tuned" and result.learning_rate is None
+    assert "Kept the best tuning trial" in result.summary()
+    saved = keras.models.load_model(str(tmp_path / "model.keras"))
+    np.testing.assert_allclose(
+        saved.predict(data.x_val, verbose=0), result.model.predict(data.x_val, verbose=0), atol=1e-6
+    )
+
+
 def test_predict_csv_needs_a_model(tmp_path):
     with pytest.raises(DataError, match="has no model.keras"):
         pipeline.predict_csv(str(tmp_path), "x.csv")

@@ -77,3 +77,47 @@ def test_plot_unit_fractions():
     lines = fig.axes[0].get_lines()
     assert [line.get_label() for line in lines] == ["d1 (dead)", "d2 (saturated)"]
     np.testing.assert_allclose(lines[0].get_ydata(), [0.5, 0.75])
+
+
+def test_comparison_says_when_the_network_loses():
+    from keras_nnperf.recipe.report_text import comparison_markdown
+
+    trivial = {"accuracy": 0.68, "log_loss": 0.63}
+    linear = {"accuracy": 0.74, "log_loss": 0.52}
+    baselines = {"trivial": trivial, "linear": linear}
+    text = comparison_markdown({"accuracy": 0.70, "log_loss": 0.6}, baselines)
+    assert "| **this network** | 0.7 | 0.6 |" in text
+    assert "**The network loses:**" in text and "below the linear." in text
+    text = comparison_markdown({"accuracy": 0.735}, {"trivial": trivial, "linear": linear})
+    assert "about even" in text and "loses" not in text
+    text = comparison_markdown({"r2": 0.6}, {"trivial": {"r2": 0.0}, "linear": {"r2": 0.5}})
+    assert "at or above every baseline" in text
+
+
+def test_schedule_summary_reads_the_applied_rates():
+    from keras_nnperf.recipe.report_text import schedule_summary
+
+    rates = np.concatenate([np.linspace(0.0, 1.0, 30), np.linspace(1.0, 0.001, 10), [np.nan] * 5])
+    summary = schedule_summary(rates, steps_per_epoch=10)
+    assert summary == {"peak": 1.0, "final": 0.001, "fall_epoch": 3, "steps": 40}
+    assert schedule_summary([np.nan], 10) == {}
+
+
+def test_epoch_progress_prints_plain_lines_without_a_terminal(capsys):
+    import keras
+
+    from keras_nnperf.progress import EpochProgress
+
+    progress = EpochProgress(25)
+    progress.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    progress.on_train_begin()
+    for epoch in range(13):
+        progress.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1), "val_loss": 0.5})
+    progress.on_train_end()
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" - ")[0].strip() for line in lines] == [
+        "epoch 1/25",
+        "epoch 10/25",
+        "epoch 13/25",
+    ]
+    assert "loss: 0.1" in lines[1] and "\x1b" not in "".join(lines)

@@ -1,0 +1,213 @@
+"""The training recipe: a peak rate (from the LR range test or given), then warm-up + 1Cycle.
+
+The 1Cycle decides when training ends: when the validation loss stops improving it jumps to its
+annealing phase, anneals to at most 1/100 of its peak, and stops. Early stopping only keeps the
+best weights and stops a run whose loss turns non-finite.
+
+Why this shape (measured with `benchmarks/tabular.py` on ten real tables):
+
+* A 1Cycle planned over the whole budget and cut by early stopping never annealed: the run
+  ended near the peak rate, with the weights of an epoch taken at the peak. Jumping to the
+  annealing phase on a plateau keeps the cycle's accuracy from annealing in every run.
+* Early stopping's ratio test of divergence (validation loss 10x its best) fired on small tables
+  (breast cancer, wine), where an overfitting network's validation loss grows 10x from a tiny
+  best at the peak rate: the run stopped before annealing. It is off here; non-finite losses
+  still stop the run at once.
+* Batch 32 on a 28,000-row table is 700 steps per epoch: larger tables get larger batches.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+from keras_nnperf.progress import EpochProgress
+
+#: A run with fewer optimizer steps than this has no room for a rise and a fall: it trains at a
+#: constant rate after a short warm-up instead of a 1Cycle.
+MIN_CYCLE_STEPS = 10
+
+
+class RecipeWarning(UserWarning):
+    """Something the recipe worked around (a fallback learning rate); the CLI shows it as a line."""
+
+
+def plateau_patience(epochs: int) -> int:
+    """Epochs without a better validation loss before the cycle jumps to its annealing phase.
+
+    A tenth of the budget, at least 3: 5 for the default 50 epochs.
+    """
+    return max(3, epochs // 10)
+
+
+@dataclass
+class LearningRateChoice:
+    """The peak learning rate of the run and where it came from.
+
+    Attributes:
+        rate: The peak rate.
+        rule: `"given"` (passed with `--lr`) or the LR range test's rule (`result.rule`).
+        reason: One sentence for the report.
+        finder: The `LRFinderResult`, or `None` when the rate was given.
+    """
+
+    rate: float
+    rule: str
+    reason: str
+    finder: object = None
+
+    @property
+    def source(self) -> str:
+        """How the report names the choice."""
+        if self.finder is None:
+            return "given with --lr"
+        return f"LR range test, rule `{self.rule}`"
+
+
+def choose_learning_rate(model, data, batch_size: int, learning_rate=None, steps: int = 100):
+    """`learning_rate` as given, or the LR range test's robust suggestion on `model`.
+
+    Returns:
+        A `LearningRateChoice`.
+    """
+    if learning_rate is not None:
+        return LearningRateChoice(float(learning_rate), "given", "given with --lr")
+    from keras_nnperf.callbacks.lr_finder import lr_find
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        finder = lr_find(model, data.x_train, data.y_train, batch_size=batch_size, num_steps=steps)
+    for warning in caught:
+        # lr_find's own warning (a fallback rate) reads as one of the recipe's; others pass on.
+        category = RecipeWarning if warning.category is UserWarning else warning.category
+        warnings.warn(str(warning.message), category, stacklevel=2)
+    return LearningRateChoice(float(finder.suggestion), finder.rule, finder.reason, finder)
+
+
+def effective_batch_size(requested: int | None, rows: int) -> int:
+    """The batch size used: `requested` (at most the number of rows), or a default for `rows`.
+
+    The default is 32 up to 4,096 training rows, then the power of two that keeps about 128
+    steps per epoch, at most 256: small tables get many updates per epoch, large ones do not
+    spend minutes on each epoch.
+    """
+    if requested is not None:
+        return max(1, min(int(requested), rows))
+    if rows <= 4096:
+        return min(32, rows)
+    return int(min(256, 2 ** math.floor(math.log2(rows / 128))))
+
+
+def _cycle_momentum(optimizer) -> bool:
+    # OneCycle can only move a momentum the optimizer has: Adam's beta_1 or SGD's momentum > 0.
+    from keras_nnperf.callbacks._learning_rate import momentum_attribute
+    from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
+
+    attribute = momentum_attribute(optimizer)
+    if attribute == "momentum":
+        return float(unscaled_optimizer(optimizer).momentum) > 0
+    return attribute is not None
+
+
+@dataclass
+class TrainingRun:
+    """What `train_with_recipe` did.
+
+    Attributes:
+        history: `History.history`.
+        callbacks: The callbacks by role: `"early_stopping"`, `"gradients"`, `"activations"`,
+            `"schedule"` (the recorder of the applied rate and momentum), `"cycle"` (the
+            `OneCycle`, or `None` for a run too short for one).
+        steps: Optimizer steps run.
+        planned_steps: Steps the run could have taken (`epochs * steps per epoch`).
+        schedule: `"1cycle"` or `"constant"`.
+    """
+
+    history: dict
+    callbacks: dict
+    steps: int
+    planned_steps: int
+    schedule: str
+
+
+def train_with_recipe(
+    model, data, epochs: int, batch_size: int, learning_rate: float, verbose=1, callbacks=()
+):
+    """Fit with warm-up + 1Cycle peaking at `learning_rate`, monitors and best-weight keeping.
+
+    Args:
+        model: A compiled model.
+        data: The arrays (`TabularData`).
+        epochs: At most this many epochs.
+        batch_size: The batch size (at most the number of training rows).
+        learning_rate: The peak rate, > 0.
+        verbose: 0 (silent) or 1 (one progress bar over the epochs).
+        callbacks: More callbacks, run after the recipe's (before the recorder).
+
+    Returns:
+        A `TrainingRun`.
+    """
+    from keras_nnperf.callbacks._recording import AppliedHyperparameters
+    from keras_nnperf.callbacks.activation_monitor import ActivationMonitor, activation_name
+    from keras_nnperf.callbacks.early_stopping import EarlyStopping
+    from keras_nnperf.callbacks.gradient_monitor import GradientMonitor
+    from keras_nnperf.callbacks.one_cycle import OneCycle
+    from keras_nnperf.callbacks.warmup import WarmUp
+
+    steps_per_epoch = -(-len(data.x_train) // batch_size)
+    planned = epochs * steps_per_epoch
+    probe = data.x_train[: min(256, len(data.x_train))]
+    # The output layer is left out: a confident sigmoid or softmax is meant to saturate.
+    hidden = [
+        layer.name
+        for layer in model.layers[:-1]
+        if layer.trainable_weights or activation_name(layer) not in (None, "linear")
+    ]
+    # Patience never runs out: the cycle ends the run. The stopper keeps the best weights and
+    # stops a non-finite run at once. Its ratio test of divergence is off: on a small table the
+    # validation loss of an overfitting network easily grows 10x from a tiny best while the
+    # rate is high, and stopping there would skip the annealing that recovers it.
+    stopper = EarlyStopping(patience=epochs + 1, divergence_factor=None)
+    roles = {
+        "early_stopping": stopper,
+        "gradients": GradientMonitor(every_n_steps=1),
+        "activations": ActivationMonitor(probe, layers=hidden),
+        "schedule": AppliedHyperparameters(capacity=planned),
+        "cycle": None,
+    }
+    model.optimizer.learning_rate = learning_rate
+    schedule = [WarmUp(steps=max(1, min(steps_per_epoch, 50, planned // 5)))]
+    if planned >= MIN_CYCLE_STEPS:
+        roles["cycle"] = OneCycle(
+            max_lr=learning_rate,
+            cycle_momentum=_cycle_momentum(model.optimizer),
+            patience=plateau_patience(epochs),
+        )
+        schedule = [roles["cycle"], *schedule]
+    callbacks = [
+        *schedule,
+        roles["gradients"],
+        roles["activations"],
+        stopper,
+        EpochProgress(epochs, metrics=("loss", "val_loss"), verbose=verbose),
+        *callbacks,
+        roles["schedule"],  # last: it records the rate and momentum after every other hook
+    ]
+    history = model.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    steps = len(history.history.get("loss", [])) * steps_per_epoch
+    return TrainingRun(
+        history.history,
+        roles,
+        steps=steps,
+        planned_steps=planned,
+        schedule="1cycle" if roles["cycle"] is not None else "constant",
+    )
