@@ -1,20 +1,32 @@
-"""Training-time overhead of every callback against a bare `fit`, in one run.
+"""What our callbacks cost in short fits, tracing included: a first and a repeated fit vs bare.
 
-digits (scaled to [0, 1]), an MLP 4x256, Adam, batch 64. After one warm-up run of every case,
-the cases run interleaved (bare, A, bare, B, ...) for `--pairs` rounds; each case's time is
-divided by the bare run right before it, and the table shows the median ratio. Only epochs
-2..N are timed: the first holds the tracing, which is not a per-step cost.
+Notebooks and `lr_find`-then-`fit` call `fit` many times on small models, so a callback that
+forces a retrace on every `fit` costs more than its per-step work. This times, on the backend
+`KERAS_BACKEND` selects (TensorFlow, JAX or PyTorch):
 
-The cases are the learning-rate callbacks below plus the monitors of
-`benchmarks/overhead_diagnostics.py` (and a per-batch GradientTape callback for comparison).
+* **first fit**: a fresh model's first `fit` of `--epochs` epochs, its tracing included;
+* **second fit**: the same model's next `fit` of `--epochs` epochs, with new callback instances
+  (what re-running a notebook cell does);
 
-Usage: python benchmarks/overhead.py [--quick] [--pairs 5] [--epochs 6]
+for a bare `fit`, `GradientMonitor`, `WarmUp + OneCycle`, and Keras's own `EarlyStopping +
+ReduceLROnPlateau` as the yardstick. Data: 2048 x 20 Gaussian inputs, a 10-class target, an MLP
+Dense 64-64, Adam, batch 32 (64 steps per epoch). Each round runs every case right after its
+own bare run (bare, case, bare, case, ...); the table gives, over `--pairs` rounds, the median
+of the case's time divided by that bare run's time. Run-to-run noise of one timing on a shared
+2-core machine is about +-25%, so only the median ratio means something.
+
+`--steady` prints the older table instead: the per-step cost of every callback in epochs 2..N of
+a digits MLP 4x256 (tracing excluded), with the monitor cases of
+`benchmarks/overhead_diagnostics.py`.
+
+Usage: KERAS_BACKEND=jax python benchmarks/overhead.py [--pairs 7] [--epochs 3] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import time
 from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -23,13 +35,25 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from overhead_diagnostics import CASES as DIAGNOSTIC_CASES  # noqa: E402
 from overhead_diagnostics import _EpochClock  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
 
+from keras_nnperf.callbacks.gradient_monitor import GradientMonitor  # noqa: E402
 from keras_nnperf.callbacks.one_cycle import OneCycle  # noqa: E402
 from keras_nnperf.callbacks.performance_scheduler import PerformanceScheduler  # noqa: E402
 from keras_nnperf.callbacks.warmup import WarmUp  # noqa: E402
 
-CASES: dict[str, Callable[[], list[keras.callbacks.Callback]]] = {
+Factory = Callable[[], list[keras.callbacks.Callback]]
+
+SHORT_FIT_CASES: dict[str, Factory] = {
+    "GradientMonitor": lambda: [GradientMonitor()],
+    "WarmUp + OneCycle": lambda: [WarmUp(epochs=1), OneCycle(max_lr=1e-2)],
+    "Keras EarlyStopping + ReduceLROnPlateau": lambda: [
+        keras.callbacks.EarlyStopping(monitor="loss", patience=5),
+        keras.callbacks.ReduceLROnPlateau(monitor="loss", patience=5),
+    ],
+}
+
+# The per-step (steady-state) cases of `--steady`.
+CASES: dict[str, Factory] = {
     "warmup_linear": lambda: [WarmUp(epochs=1)],
     "warmup_gradient": lambda: [WarmUp(epochs=1, kind="gradient")],
     "one_cycle": lambda: [OneCycle(max_lr=1e-2)],
@@ -45,13 +69,111 @@ CASES: dict[str, Callable[[], list[keras.callbacks.Callback]]] = {
         keras.callbacks.CSVLogger(os.devnull),
     ],
 }
-
-
 ALL_CASES = {**CASES, **{k: v for k, v in DIAGNOSTIC_CASES.items() if k != "bare"}}
 
 
+def short_fit_data() -> tuple[np.ndarray, np.ndarray]:
+    """2048 x 20 standard normal inputs and a 10-class target from a fixed linear map."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2048, 20)).astype("float32")
+    y = np.argmax(x @ rng.normal(size=(20, 10)), axis=1).astype("int32")
+    return x, y
+
+
+class CountingSequential(keras.Sequential):
+    """A `Sequential` that counts how often `train_step` runs in Python: once per trace."""
+
+    traces = 0
+
+    def train_step(self, *args, **kwargs):
+        type(self).traces += 1
+        return super().train_step(*args, **kwargs)
+
+
+def short_fit_model() -> keras.Model:
+    """The issue's small MLP: Dense 64-64 and a 10-way output, Adam, compiled."""
+    model = CountingSequential(
+        [
+            keras.Input((20,)),
+            keras.layers.Dense(64, "relu"),
+            keras.layers.Dense(64, "relu"),
+            keras.layers.Dense(10),
+        ]
+    )
+    model.compile(
+        keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
+    return model
+
+
+def first_and_second_fit(factory: Factory, x, y, epochs: int) -> tuple[float, float, list]:
+    """Seconds of a fresh model's first and second fit (new callbacks each time), and traces.
+
+    The traces are how often each fit ran `train_step` in Python: its number of (re)traces on
+    TensorFlow and JAX (PyTorch runs it eagerly, once per step).
+    """
+    keras.utils.set_random_seed(0)
+    model = short_fit_model()
+    seconds, traces = [], []
+    for _ in range(2):
+        callbacks = factory()
+        CountingSequential.traces = 0
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=32, epochs=epochs, verbose=0, callbacks=callbacks)
+        # JAX dispatches asynchronously: wait for the last step, as reading a metric would.
+        keras.ops.convert_to_numpy(model.trainable_weights[-1])
+        seconds.append(time.perf_counter() - start)
+        traces.append(CountingSequential.traces)
+    keras.backend.clear_session()
+    return seconds[0], seconds[1], traces
+
+
+def short_fits(pairs: int, epochs: int, cases: dict[str, Factory] | None = None) -> dict:
+    """Median ratios (first fit, second fit) of each case to a bare fit; prints the table."""
+    cases = dict(cases or SHORT_FIT_CASES)
+    x, y = short_fit_data()
+    bare = lambda: []  # noqa: E731
+    for factory in [bare, *cases.values()]:  # warm-up: imports, XLA/allocator caches
+        first_and_second_fit(factory, x, y, 1)
+    ratios = {name: ([], []) for name in cases}
+    bare_seconds = ([], [])
+    traces = {}
+    for _ in range(pairs):
+        for name, factory in cases.items():
+            reference = first_and_second_fit(bare, x, y, epochs)
+            measured = first_and_second_fit(factory, x, y, epochs)
+            for index in (0, 1):
+                ratios[name][index].append(measured[index] / reference[index])
+                bare_seconds[index].append(reference[index])
+            traces["bare"], traces[name] = reference[2], measured[2]
+    backend = keras.backend.backend()
+    print(
+        f"backend {backend}, keras {keras.__version__}: 2048 x 20, Dense 64-64, batch 32, "
+        f"{epochs} epochs per fit, {pairs} interleaved pairs per case"
+    )
+    print(
+        f"bare fit: first {np.median(bare_seconds[0]):.3f} s, "
+        f"second {np.median(bare_seconds[1]):.3f} s (medians); "
+        f"train_step traces in the first, second fit: {traces['bare']}"
+    )
+    print(
+        "| case | first fit / bare (median) | min-max | second fit / bare (median) | min-max "
+        "| traces (first, second fit) |"
+    )
+    print("|---|---|---|---|---|---|")
+    summary = {}
+    for name, (first, second) in ratios.items():
+        summary[name] = (float(np.median(first)), float(np.median(second)))
+        print(
+            f"| {name} | {summary[name][0]:.3f} | {min(first):.2f}-{max(first):.2f} "
+            f"| {summary[name][1]:.3f} | {min(second):.2f}-{max(second):.2f} "
+            f"| {traces[name][0]}, {traces[name][1]} |"
+        )
+    return summary
+
+
 def time_fit(callbacks, x, y, epochs):
-    """Seconds spent in epochs 2..`epochs` of a fresh fit with `callbacks`."""
+    """Seconds spent in epochs 2..`epochs` of a fresh fit with `callbacks` (`--steady`)."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [keras.Input((64,))]
@@ -66,31 +188,42 @@ def time_fit(callbacks, x, y, epochs):
     return float(sum(times[1:]))
 
 
-def main(cases=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 pairs, 1 epoch, two cases")
-    parser.add_argument("--pairs", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=6)
-    args = parser.parse_args()
+def steady(pairs: int, epochs: int, cases=None) -> None:
+    """The per-step table: every callback, epochs 2..N of a digits MLP 4x256 (`--steady`)."""
+    from sklearn.datasets import load_digits
+
     cases = dict(cases or ALL_CASES)
-    if args.quick:
-        args.pairs, args.epochs = 2, 2
-        cases = {name: cases[name] for name in list(cases)[-2:]}
     digits = load_digits()
     x, y = (digits.data / 16.0).astype("float32"), digits.target
-    for factory in cases.values():  # warm-up: first traces, caches
+    for factory in cases.values():
         time_fit(factory(), x, y, 2)
     time_fit([], x, y, 2)
     ratios = {name: [] for name in cases}
-    for _ in range(args.pairs):
+    for _ in range(pairs):
         for name, factory in cases.items():
-            bare = time_fit([], x, y, args.epochs)
-            ratios[name].append(time_fit(factory(), x, y, args.epochs) / bare)
-    print(f"digits MLP 4x256, Adam, batch 64, epochs 2..{args.epochs} timed, {args.pairs} pairs")
+            bare = time_fit([], x, y, epochs)
+            ratios[name].append(time_fit(factory(), x, y, epochs) / bare)
+    print(f"digits MLP 4x256, Adam, batch 64, epochs 2..{epochs} timed, {pairs} pairs")
     print("| case | median ratio to bare fit | min | max |")
     print("|---|---|---|---|")
     for name, values in ratios.items():
         print(f"| {name} | {np.median(values):.3f} | {min(values):.3f} | {max(values):.3f} |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 pairs, 1 epoch: smoke run")
+    parser.add_argument("--pairs", type=int, default=7)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--steady", action="store_true", help="the per-step table instead")
+    args = parser.parse_args(argv)
+    pairs, epochs = (2, 1) if args.quick else (args.pairs, args.epochs)
+    if pairs < 1 or epochs < 1:
+        parser.error(f"--pairs and --epochs must be >= 1. Received: {pairs}, {epochs}")
+    if args.steady:
+        steady(pairs, max(epochs, 2))
+    else:
+        short_fits(pairs, epochs)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import numpy as np
 
 from keras_nnperf.callbacks.alerts import AlertTracker, dead_unit_alerts, saturation_alerts
 from keras_nnperf.registry import register, snake_case
+from keras_nnperf.validation import check_integer, check_number
 
 #: Activations whose units can die: their output is exactly zero on the whole negative side.
 DYING_ACTIVATIONS = frozenset({"relu", "relu6", "re_lu", "threshold_relu"})
@@ -124,23 +125,14 @@ class ActivationMonitor(keras.callbacks.Callback):
         super().__init__()
         if x_probe is None:
             raise ValueError("Argument x_probe must be a batch of inputs. Received: x_probe=None")
-        if (
-            not isinstance(every_n_epochs, int)
-            or isinstance(every_n_epochs, bool)
-            or every_n_epochs < 1
-        ):
-            raise ValueError(
-                f"Argument every_n_epochs must be an integer >= 1. "
-                f"Received: every_n_epochs={every_n_epochs!r}"
-            )
-        if not isinstance(bins, int) or isinstance(bins, bool) or bins < 2:
-            raise ValueError(f"Argument bins must be an integer >= 2. Received: bins={bins!r}")
-        for name, value in (
-            ("dead_threshold", dead_threshold),
-            ("saturation_threshold", saturation_threshold),
-        ):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1:
-                raise ValueError(f"Argument {name} must be in (0, 1]. Received: {name}={value!r}")
+        every_n_epochs = check_integer("every_n_epochs", every_n_epochs, low=1)
+        bins = check_integer("bins", bins, low=2)
+        dead_threshold = check_number(
+            "dead_threshold", dead_threshold, low=0.0, high=1.0, low_open=True
+        )
+        saturation_threshold = check_number(
+            "saturation_threshold", saturation_threshold, low=0.0, high=1.0, low_open=True
+        )
         if layers is not None and (isinstance(layers, str) or not hasattr(layers, "__iter__")):
             raise ValueError(
                 f"Argument layers must be None or a list of layer names or layers. "

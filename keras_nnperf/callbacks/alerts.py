@@ -17,6 +17,8 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping
 
+from keras_nnperf.validation import check_number, check_positive
+
 
 class TrainingAlert(UserWarning):
     """Base category of every keras_nnperf training alert."""
@@ -97,16 +99,6 @@ class Alert:
 _NOUNS = {"vanishing": "gradients", "exploding": "gradients", "dead": "units", "saturated": "units"}
 
 
-def _check_positive(name: str, value: float) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-        raise ValueError(f"Argument {name} must be a number > 0. Received: {name}={value!r}")
-
-
-def _check_fraction(name: str, value: float) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1:
-        raise ValueError(f"Argument {name} must be in (0, 1]. Received: {name}={value!r}")
-
-
 def vanishing_gradient_alerts(
     grad_norms: Mapping[str, float], floor: float = 1e-7, ratio: float = 1e-2
 ) -> list[Alert]:
@@ -136,8 +128,8 @@ def vanishing_gradient_alerts(
         Glorot & Bengio, 2010, "Understanding the difficulty of training deep feedforward
         neural networks".
     """
-    _check_positive("floor", floor)
-    _check_positive("ratio", ratio)
+    check_positive("floor", floor)
+    check_positive("ratio", ratio)
     names = list(grad_norms)
     last = grad_norms[names[-1]] if names else math.nan
     alerts = []
@@ -190,8 +182,8 @@ def exploding_gradient_alerts(
     Reference:
         Pascanu et al., 2013, "On the difficulty of training recurrent neural networks".
     """
-    _check_positive("ceiling", ceiling)
-    _check_positive("ratio", ratio)
+    check_positive("ceiling", ceiling)
+    check_positive("ratio", ratio)
     grad_norms_max = grad_norms if grad_norms_max is None else grad_norms_max
     names = list(grad_norms)
     last = grad_norms[names[-1]] if names else math.nan
@@ -237,7 +229,7 @@ def dead_unit_alerts(dead_fractions: Mapping[str, float], threshold: float = 0.5
     Reference:
         Lu et al., 2019, "Dying ReLU and Initialization: Theory and Numerical Examples".
     """
-    _check_fraction("threshold", threshold)
+    check_number("threshold", threshold, low=0.0, high=1.0, low_open=True)
     return [
         Alert(
             "dead", name, f"{fraction:.0%} of the units never activate (threshold {threshold:.0%})"
@@ -271,7 +263,7 @@ def saturation_alerts(
         Glorot & Bengio, 2010, "Understanding the difficulty of training deep feedforward
         neural networks".
     """
-    _check_fraction("threshold", threshold)
+    check_number("threshold", threshold, low=0.0, high=1.0, low_open=True)
     return [
         Alert(
             "saturated",

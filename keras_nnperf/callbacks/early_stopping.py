@@ -1,27 +1,23 @@
 """Early stopping that never hands back a worse model than the best one it saw.
 
-Keras's `EarlyStopping` restores the best weights only when asked to, has no notion of a
-non-finite or diverging metric, and guesses the metric's direction from the substring "acc".
-This one restores the best weights whenever training ends (stopped by patience, by a NaN, by
-divergence, by another callback, or by running out of epochs), stops at once on a non-finite
-monitored value or loss, and takes its direction from `MetricMonitor`, the rule every callback in
-this package shares.
+Keras's `EarlyStopping` restores the best weights only when asked to and only when `fit` returns,
+and has no notion of a non-finite or diverging metric. This one restores the best weights
+whenever training ends (stopped by patience, by a NaN, by divergence, by another callback, by
+running out of epochs, or by an exception inside a training step, `KeyboardInterrupt` included),
+stops at once on a non-finite monitored value or loss, and takes its direction from
+`MetricMonitor`, the rule every callback in this package shares.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from keras_nnperf.callbacks.monitor import MetricMonitor
+from keras_nnperf.callbacks.monitor import MetricMonitor, scalar_metric
+from keras_nnperf.optimizers.fit_guard import guard_fit, unguard_fit
 from keras_nnperf.registry import register
+from keras_nnperf.validation import check_integer, check_number
 
-STOP_REASONS = ("patience", "baseline", "non_finite", "divergence", "completed")
-
-
-def _is_non_negative_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
+STOP_REASONS = ("patience", "baseline", "non_finite", "divergence", "completed", "interrupted")
 
 
 @register("callback")
@@ -32,7 +28,11 @@ class EarlyStopping(MetricMonitor):
 
     * `restore_best_weights=True` by default, and the best weights come back whenever training
       ends: patience ran out, the metric became NaN or diverged, another callback stopped
-      training, or the epochs ran out.
+      training, the epochs ran out, or an exception ended `fit` inside a training step
+      (`KeyboardInterrupt` in a notebook, a layer or a data generator raising: see
+      `keras_nnperf.optimizers.fit_guard`; then `stop_reason="interrupted"` and the exception
+      still propagates). An exception between steps (in another callback, or in data that
+      PyTorch fetches outside the step) is not seen, and the weights stay as they were.
     * A non-finite monitored value or training `loss` at an epoch end stops training at once
       (`stop_reason="non_finite"`), whatever `patience` and `start_from_epoch` say.
     * Divergence stops training at once (`stop_reason="divergence"`): the monitored value is
@@ -81,9 +81,9 @@ class EarlyStopping(MetricMonitor):
         best_value: The best monitored value seen, or `None`.
         best_epoch: The (0-based) epoch of `best_value`, or `None`.
         stopped_epoch: The (0-based) epoch at which this callback stopped training, or `None`.
-        stop_reason: `"patience"`, `"baseline"`, `"non_finite"`, `"divergence"`, or
-            `"completed"` when training ended otherwise (epochs ran out, another callback
-            stopped it); `None` while training.
+        stop_reason: `"patience"`, `"baseline"`, `"non_finite"`, `"divergence"`,
+            `"interrupted"` (an exception in a training step), or `"completed"` when training
+            ended otherwise (epochs ran out, another callback stopped it); `None` while training.
         best_weights: Host copy of the best weights, or `None`.
 
     Raises:
@@ -118,32 +118,13 @@ class EarlyStopping(MetricMonitor):
         super().__init__(
             monitor=monitor, mode=mode, min_delta=min_delta, min_delta_mode=min_delta_mode
         )
-        for name, value in (
-            ("patience", patience),
-            ("start_from_epoch", start_from_epoch),
-            ("verbose", verbose),
-        ):
-            if not _is_non_negative_int(value):
-                raise ValueError(
-                    f"Argument {name} must be an integer >= 0. Received: {name}={value!r}"
-                )
-        if baseline is not None and (
-            not isinstance(baseline, (int, float, np.number)) or not math.isfinite(baseline)
-        ):
-            raise ValueError(
-                "Argument baseline must be a finite number or None. "
-                f"Received: baseline={baseline!r}"
-            )
-        if divergence_factor is not None and (
-            not isinstance(divergence_factor, (int, float))
-            or isinstance(divergence_factor, bool)
-            or not divergence_factor > 1
-            or not math.isfinite(divergence_factor)
-        ):
-            raise ValueError(
-                "Argument divergence_factor must be a finite number > 1, or None to disable. "
-                f"Received: divergence_factor={divergence_factor!r}"
-            )
+        patience = check_integer("patience", patience, low=0)
+        start_from_epoch = check_integer("start_from_epoch", start_from_epoch, low=0)
+        verbose = check_integer("verbose", verbose, low=0)
+        baseline = check_number("baseline", baseline, allow_none=True)
+        divergence_factor = check_number(
+            "divergence_factor", divergence_factor, low=1.0, low_open=True, allow_none=True
+        )
         self.patience = int(patience)
         self.verbose = int(verbose)
         self.baseline = None if baseline is None else float(baseline)
@@ -166,6 +147,24 @@ class EarlyStopping(MetricMonitor):
         # A NaN before the first monitored epoch must not leave NaN weights behind.
         if self.restore_best_weights and self.model.built:
             self._fallback_weights = self.model.get_weights()
+        # Restoring makes sense only right at the exception (stale=False): at the start of a
+        # later fit it would overwrite whatever the user did in between.
+        guard_fit(self.model, self._guard_key, self._on_exception, stale=False)
+
+    @property
+    def _guard_key(self) -> str:
+        return f"early_stopping_{id(self)}"
+
+    def _on_exception(self) -> None:
+        """`fit` ended by an exception inside a step: restore the best weights, if any."""
+        self.stop_reason = "interrupted"
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(
+                    "Training interrupted: restoring model weights from the end of the best "
+                    f"epoch: {self.best_epoch + 1}."
+                )
+            self.model.set_weights(self.best_weights)
 
     def diverged(self, current: float) -> bool:
         """True when `current` is `divergence_factor` times worse than the best value."""
@@ -178,8 +177,9 @@ class EarlyStopping(MetricMonitor):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         loss = logs.get("loss")
+        loss = None if loss is None else scalar_metric("loss", loss)
         current = self.get_monitor_value(logs)
-        if any(v is not None and not math.isfinite(float(v)) for v in (loss, current)):
+        if any(v is not None and not math.isfinite(v) for v in (loss, current)):
             self._stop(epoch, "non_finite")
             return
         if epoch < self.start_from_epoch:
@@ -213,6 +213,7 @@ class EarlyStopping(MetricMonitor):
         self.model.stop_training = True
 
     def on_train_end(self, logs=None):
+        unguard_fit(self.model, self._guard_key)
         if self.stop_reason is None:
             self.stop_reason = "completed"
         elif self.verbose > 0:

@@ -2,13 +2,14 @@
 
 `GradientMonitor` installs a gradient hook (`keras_nnperf.optimizers.gradient_hooks`) that sees
 the gradients the optimizer already receives, so there is no second backward pass and no host
-sync per step: the hook adds each step's per-layer norms into a few non-trainable vector
-variables, and the callback reads them once per epoch.
+sync per step: the hook adds each step's per-layer norms into a few optimizer-owned variables
+(`keras_nnperf.optimizers.training_state`, so JAX's `stateless_apply` carries them too), and the
+callback reads them once per epoch. It works the same on TensorFlow, JAX and PyTorch; only the
+TensorBoard output (`log_dir`) needs TensorFlow.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import keras
@@ -20,24 +21,20 @@ from keras_nnperf.callbacks.alerts import (
     exploding_gradient_alerts,
     vanishing_gradient_alerts,
 )
+from keras_nnperf.optimizers.fit_guard import guard_fit, unguard_fit
 from keras_nnperf.optimizers.gradient_hooks import (
     add_gradient_hook,
+    gradient_hook_names,
     refresh_train_function,
     remove_gradient_hook,
     unscaled_optimizer,
 )
+from keras_nnperf.optimizers.training_state import release_state, state_variable
 from keras_nnperf.registry import register
+from keras_nnperf.validation import check_bool, check_positive
 
 _STATS = ("grad_sum", "grad_max", "weight_sum", "ratio_sum", "count")
-
-
-def _check_positive(name, value, kind=float):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-    if not ok or (kind is int and not isinstance(value, int)):
-        raise ValueError(
-            f"Argument {name} must be {'an integer ' if kind is int else ''}> 0. "
-            f"Received: {name}={value!r}"
-        )
+_HOOK = "gradient_monitor"
 
 
 def monitored_layers(model, layers=None) -> list:
@@ -82,40 +79,72 @@ def replica_values(model, variable) -> np.ndarray:
     return np.asarray(variable)[None]
 
 
+def _across_replicas(local_norms):
+    """`(mean, max)` over replicas of each replica's local-batch gradient norms, in-graph.
+
+    Under a `tf.distribute` strategy the hook runs per replica on that replica's share of the
+    gradient (Keras scales each replica's loss by `1 / R`): `R * share` is the replica's
+    local-batch gradient. A gather of one small vector per replica makes every replica hold the
+    same statistics, which the optimizer's variables (`only_first_replica`) then keep.
+    TensorFlow only: other backends have no replica context here and return the norms as-is
+    (JAX's `DataParallel` computes the global gradient before the optimizer sees it).
+    """
+    if keras.backend.backend() != "tensorflow":
+        return local_norms, local_norms
+    import tensorflow as tf
+
+    if not tf.distribute.has_strategy() or tf.distribute.in_cross_replica_context():
+        return local_norms, local_norms
+    context = tf.distribute.get_replica_context()
+    replicas = context.num_replicas_in_sync
+    if replicas == 1:
+        return local_norms, local_norms
+    gathered = context.all_gather(local_norms[None] * float(replicas), axis=0)
+    return tf.reduce_mean(gathered, axis=0), tf.reduce_max(gathered, axis=0)
+
+
 @register("callback")
 class GradientMonitor(keras.callbacks.Callback):
-    """Log per-layer gradient norm, weight norm and update ratio, and warn about bad gradients.
+    """Record per-layer gradient norm, weight norm and update ratio; warn about bad gradients.
 
     For every monitored layer `l` with variables `W_l` and gradient `g_l` (all of the layer's
     trainable variables together), at every `every_n_steps`-th step, in-graph:
 
-    * `grad_norm = ||g_l||` (epoch mean into `logs["grad_norm/<layer>"]`, epoch max into
-      `logs["grad_norm_max/<layer>"]`);
-    * `weight_norm = ||W_l||` before the update (`logs["weight_norm/<layer>"]`);
-    * `update_ratio = lr * ||g_l|| / ||W_l||` (`logs["update_ratio/<layer>"]`): the relative
+    * `grad_norm = ||g_l||` (epoch mean in `history["grad_norm/<layer>"]`, epoch max in
+      `history["grad_norm_max/<layer>"]`);
+    * `weight_norm = ||W_l||` before the update (`history["weight_norm/<layer>"]`);
+    * `update_ratio = lr * ||g_l|| / ||W_l||` (`history["update_ratio/<layer>"]`): the relative
       step plain SGD would take. It costs nothing extra; for Adam-style optimizers, whose step
       is normalized per element, read it as the relative size of the raw gradient step.
 
-    The same values, one per epoch, go into `history` (a dict of lists keyed like `logs`), and
-    `plot()` draws them as a layers x epochs heatmap. When the model's optimizer is one of our
-    clipping wrappers (`AdaptiveGradientClipping`, `AutoClip`), `logs["clipped_fraction"]` is the
-    fraction of this epoch's steps that were clipped.
+    `history` is a dict of lists, one value per epoch, and `plot()` draws it as a layers x
+    epochs heatmap. The per-layer values go into the epoch `logs` (and so into Keras's
+    `History`, the progress bar and other callbacks) only with `log_layers=True`: a deep network
+    would flood the progress bar. When the model's optimizer is one of our clipping wrappers
+    (`AdaptiveGradientClipping`, `AutoClip`), `logs["clipped_fraction"]` is the fraction of this
+    epoch's steps that were clipped.
 
     At each epoch end the alert rules of `keras_nnperf.callbacks.alerts` run on the epoch means:
     a `GradientAlert` warning, with its fix, once per kind and layer.
 
-    Under `tf.distribute`, the hook runs per replica on that replica's share of the gradient;
-    the statistics are those of each replica's local-batch gradient (the share times the
-    replica count), averaged (or, for the max, maximized) over replicas and steps. With one
-    replica they are exactly the gradient's norms.
+    Backends: the statistics live in optimizer-owned variables, so they are the same on
+    TensorFlow, JAX and PyTorch. Under `tf.distribute` the hook runs per replica on that
+    replica's share of the gradient; the statistics are those of each replica's local-batch
+    gradient (the share times the replica count), averaged (for the max, maximized) over
+    replicas and steps. With one replica they are exactly the gradient's norms.
+
+    Cost: nothing per step beyond the norms, no host sync; the callback reads the variables once
+    per epoch. A second `fit` with a `GradientMonitor` on the same layers reuses the traced step
+    (no retrace); the hook and its variables are taken off the optimizer when `fit` ends, however
+    it ends (`keras_nnperf.optimizers.fit_guard`), so a plain `fit` afterwards, or a saved model,
+    is as if the monitor had never been there.
 
     Args:
-        every_n_steps: Gather every n-th optimizer step (an in-graph `cond` on
-            `optimizer.iterations`). Defaults to 1.
+        every_n_steps: Gather every n-th optimizer step (on `optimizer.iterations`). Defaults to 1.
         layers: `None` (every layer with trainable weights) or a list of layer names / objects.
         log_dir: If set, write the epoch statistics as TensorBoard scalars, and histograms of
-            each layer's weights and of its last gathered gradient, at epoch end. This uses
-            `tf.summary` (TensorFlow only) and keeps one copy of the gradients in variables.
+            each layer's weights and of its last gathered gradient, at epoch end. TensorFlow
+            only (`tf.summary`); keeps one copy of the gradients in variables.
         alerts: Raise `GradientAlert` warnings. Defaults to True.
         vanishing_floor: Absolute gradient-norm floor. Defaults to 1e-7.
         vanishing_ratio: Flag a layer whose norm is below this times the last layer's.
@@ -123,9 +152,11 @@ class GradientMonitor(keras.callbacks.Callback):
         exploding_ceiling: Absolute gradient-norm ceiling. Defaults to 1e3.
         exploding_ratio: Flag a layer whose norm is above this times the last layer's.
             Defaults to 1e3.
+        log_layers: Also put the per-layer values into the epoch `logs`. Defaults to False.
 
     Raises:
-        ValueError: for a bad argument, or (at `fit`) a layer that is not in the model.
+        ValueError: for a bad argument, `log_dir` on a backend other than TensorFlow, or (at
+            `fit`) a layer that is not in the model.
 
     Example:
     ```python
@@ -149,51 +180,58 @@ class GradientMonitor(keras.callbacks.Callback):
         vanishing_ratio: float = 1e-2,
         exploding_ceiling: float = 1e3,
         exploding_ratio: float = 1e3,
+        log_layers: bool = False,
     ):
         super().__init__()
-        _check_positive("every_n_steps", every_n_steps, int)
-        for name, value in (
-            ("vanishing_floor", vanishing_floor),
-            ("vanishing_ratio", vanishing_ratio),
-            ("exploding_ceiling", exploding_ceiling),
-            ("exploding_ratio", exploding_ratio),
-        ):
-            _check_positive(name, value)
+        every_n_steps = check_positive("every_n_steps", every_n_steps, integer=True)
+        thresholds = {
+            name: check_positive(name, value)
+            for name, value in (
+                ("vanishing_floor", vanishing_floor),
+                ("vanishing_ratio", vanishing_ratio),
+                ("exploding_ceiling", exploding_ceiling),
+                ("exploding_ratio", exploding_ratio),
+            )
+        }
         if layers is not None and (isinstance(layers, str) or not hasattr(layers, "__iter__")):
             raise ValueError(
                 f"Argument layers must be None or a list of layer names or layers. "
                 f"Received: layers={layers!r}"
             )
+        if log_dir is not None and keras.backend.backend() != "tensorflow":
+            raise ValueError(
+                "Argument log_dir writes TensorBoard summaries with tf.summary, which needs the "
+                f"TensorFlow backend (this is {keras.backend.backend()!r}). Use "
+                "GradientMonitor.history, or keras.callbacks.TensorBoard with log_layers=True. "
+                f"Received: log_dir={log_dir!r}"
+            )
         self._arguments = dict(
             every_n_steps=every_n_steps,
             layers=None if layers is None else list(layers),
             log_dir=log_dir,
-            alerts=bool(alerts),
-            vanishing_floor=vanishing_floor,
-            vanishing_ratio=vanishing_ratio,
-            exploding_ceiling=exploding_ceiling,
-            exploding_ratio=exploding_ratio,
+            alerts=check_bool("alerts", alerts),
+            **thresholds,
+            log_layers=check_bool("log_layers", log_layers),
         )
         self.every_n_steps = every_n_steps
         self.layers = self._arguments["layers"]
         self.log_dir = log_dir
-        self.alerts = bool(alerts)
-        self.thresholds = {
-            k: v for k, v in self._arguments.items() if k.startswith(("vanishing", "exploding"))
-        }
+        self.alerts = self._arguments["alerts"]
+        self.log_layers = self._arguments["log_layers"]
+        self.thresholds = thresholds
         self.history: dict[str, list[float]] = {}
         self.layer_names: list[str] = []
         self.alert_tracker = AlertTracker()
         self._stats = None
+        self._last_grads = {}
         self._writer = None
+        self._installed = None  # (optimizer, hook name) while the hook is on an optimizer
+        self._optimizer = None
 
     def __deepcopy__(self, memo):
         # Keras Tuner deep-copies callbacks for every trial: give it a fresh, unused monitor
         # rather than one holding the previous trial's model, variables and file writer.
         return type(self)(**copy.deepcopy(self._arguments, memo))
-
-    def _hook_name(self) -> str:
-        return f"gradient_monitor_{id(self)}"
 
     def on_train_begin(self, logs=None):
         layers = monitored_layers(self.model, self.layers)
@@ -204,50 +242,100 @@ class GradientMonitor(keras.callbacks.Callback):
                 if id(variable) not in seen:  # a shared variable counts for its first layer
                     seen.add(id(variable))
                     self._slots[id(variable)] = index
-        self._create_variables(layers)
-        add_gradient_hook(self.model.optimizer, self._hook_name(), self._gather)
+        optimizer = self.model.optimizer
+        taken = set(gradient_hook_names(optimizer))
+        name = _HOOK
+        suffix = 1
+        while name in taken:  # another monitor on the same model in this fit
+            suffix += 1
+            name = f"{_HOOK}_{suffix}"
+        self._create_variables(optimizer, name, layers)
+        # Everything the traced hook depends on besides its variables: an equal key lets the
+        # next fit reuse the traced step.
+        key = (
+            _HOOK,
+            self.every_n_steps,
+            len(layers),
+            tuple(sorted(self._slots.items())),
+            tuple(self._last_grads),
+        )
+        # The hook reads the optimizer captured here: on JAX, `Callback.model` syncs the
+        # training state into the variables, which must not happen inside a step.
+        self._optimizer = unscaled_optimizer(optimizer)
+        add_gradient_hook(optimizer, name, self._gather, key=key)
+        self._installed = (optimizer, name)
+        guard_fit(self.model, name, self._uninstall)
         refresh_train_function(self.model)
         if self.log_dir is not None:
             import tensorflow as tf
 
             self._writer = tf.summary.create_file_writer(self.log_dir)
 
-    def _create_variables(self, layers):
-        def variable(shape, name, aggregation="sum"):
-            # On-read variables: each replica accumulates its own copy, no cross-device traffic.
-            return keras.Variable(
-                np.zeros(shape, "float32"),
-                trainable=False,
-                aggregation=aggregation,
-                synchronization="on_read",
-                name=name,
-            )
-
+    def _create_variables(self, optimizer, name, layers):
         count = len(layers)
-        strategy = getattr(self.model, "distribute_strategy", None)
-        scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-        with scope:
-            self._stats = {
-                name: variable(() if name == "count" else (count,), name) for name in _STATS
-            }
-            self._last_grads = {}
-            if self.log_dir is not None:
-                for layer in layers:
-                    for var in layer.trainable_weights:
-                        if self._slots.get(id(var)) is not None:
-                            self._last_grads[id(var)] = variable(var.shape, "last_grad")
+        self._stats = {
+            stat: state_variable(optimizer, f"{name}/{stat}", 0.0, (count,))
+            for stat in _STATS
+            if stat != "count"
+        }
+        self._stats["count"] = state_variable(optimizer, f"{name}/count", 0.0)
+        self._last_grads = {}
+        if self.log_dir is not None:
+            for layer in layers:
+                for var in layer.trainable_weights:
+                    if self._slots.get(id(var)) is not None:
+                        self._last_grads[id(var)] = state_variable(
+                            optimizer, f"{name}/last_grad/{var.path}", 0.0, var.shape
+                        )
+
+    def _uninstall(self):
+        """Take the hook and its variables off the optimizer (idempotent)."""
+        if self._installed is None:
+            return
+        optimizer, name = self._installed
+        self._installed = None
+        remove_gradient_hook(optimizer, name)
+        release_state(optimizer, f"{name}/")
+        # A plain fit next must not run a step traced with the hook; one with a monitor again
+        # reuses it (the check runs before the next step and retraces only on a change).
+        refresh_train_function(self.model)
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def _gather(self, grads, variables):
         """The gradient hook: runs in-graph on every step the optimizer applies."""
-        optimizer = self.model.optimizer
+        optimizer = self._optimizer
+        count = len(self.layer_names)
+        zeros = ops.zeros((count,), "float32")
         if self.every_n_steps == 1:
-            self._accumulate(grads, variables, optimizer)
-            return None
-        due = ops.equal(ops.mod(optimizer.iterations, self.every_n_steps), 0)
-        ops.cond(due, lambda: self._accumulate(grads, variables, optimizer), lambda: None)
+            due = None
+            grad_norm, weight_norm = self._norms(grads, variables)
+        else:
+            due = ops.equal(ops.mod(optimizer.iterations, self.every_n_steps), 0)
+            # The branches only compute: variables are written unconditionally below, since a
+            # write inside a branch is lost under JAX's stateless scope and needs a cross-replica
+            # merge under tf.distribute.
+            grad_norm, weight_norm = ops.cond(
+                due, lambda: self._norms(grads, variables), lambda: (zeros, zeros)
+            )
+        grad_mean, grad_peak = _across_replicas(grad_norm)
+        lr = ops.cast(optimizer.learning_rate, "float32")
+        stats = self._stats
+        stats["grad_sum"].assign_add(grad_mean)
+        stats["grad_max"].assign(ops.maximum(stats["grad_max"].value, grad_peak))
+        stats["weight_sum"].assign_add(weight_norm)
+        stats["ratio_sum"].assign_add(lr * grad_mean / ops.maximum(weight_norm, 1e-12))
+        stats["count"].assign_add(1.0 if due is None else ops.cast(due, "float32"))
+        for grad, variable in zip(grads, variables, strict=True):
+            last = self._last_grads.get(id(variable))
+            if last is not None and grad is not None:
+                grad = ops.cast(grad, "float32")
+                last.assign(grad if due is None else ops.where(due, grad, last.value))
         return None
 
-    def _accumulate(self, grads, variables, optimizer):
+    def _norms(self, grads, variables):
+        """Per-layer `(||g_l||, ||W_l||)` as two float32 vectors."""
         count = len(self.layer_names)
         grad_sq = [[] for _ in range(count)]
         weight_sq = [[] for _ in range(count)]
@@ -255,52 +343,37 @@ class GradientMonitor(keras.callbacks.Callback):
             slot = self._slots.get(id(variable))
             if grad is None or slot is None:
                 continue
-            if hasattr(grad, "indices"):  # IndexedSlices (embeddings): the rows that changed
+            if type(grad).__name__ == "IndexedSlices":  # TensorFlow embeddings: changed rows
                 grad = grad.values
-            grad = ops.cast(grad, "float32")
-            grad_sq[slot].append(ops.sum(ops.square(grad)))
+            grad_sq[slot].append(ops.sum(ops.square(ops.cast(grad, "float32"))))
             weight_sq[slot].append(ops.sum(ops.square(ops.cast(variable, "float32"))))
-            if id(variable) in self._last_grads:
-                self._last_grads[id(variable)].assign(grad)
         zero = ops.zeros((), "float32")
         grad_norm = ops.sqrt(ops.stack([ops.sum(ops.stack(s)) if s else zero for s in grad_sq]))
         weight_norm = ops.sqrt(ops.stack([ops.sum(ops.stack(s)) if s else zero for s in weight_sq]))
-        lr = ops.cast(optimizer.learning_rate, "float32")
-        stats = self._stats
-        stats["grad_sum"].assign_add(grad_norm)
-        stats["grad_max"].assign(ops.maximum(stats["grad_max"], grad_norm))
-        stats["weight_sum"].assign_add(weight_norm)
-        stats["ratio_sum"].assign_add(lr * grad_norm / ops.maximum(weight_norm, 1e-12))
-        stats["count"].assign_add(1.0)
+        return grad_norm, weight_norm
 
     def on_epoch_begin(self, epoch, logs=None):
-        for variable in self._stats.values():
-            variable.assign(ops.zeros(variable.shape, "float32"))
-        for variable in self._last_grads.values():
+        for variable in [*self._stats.values(), *self._last_grads.values()]:
             variable.assign(ops.zeros(variable.shape, "float32"))
         self._clip_start = self._clip_counts()
 
     def _clip_counts(self):
         optimizer = unscaled_optimizer(self.model.optimizer)
-        if not hasattr(optimizer, "clipped_steps"):
+        if not hasattr(optimizer, "clipped_steps") or not optimizer.built:
             return None
         return float(np.asarray(optimizer.clipped_steps)), float(np.asarray(optimizer.iterations))
 
     def epoch_statistics(self) -> dict[str, float]:
         """Read this epoch's statistics from the in-graph accumulators (one host read each)."""
-        values = {name: replica_values(self.model, var) for name, var in self._stats.items()}
-        replicas = values["count"].shape[0]
-        steps = max(float(values["count"][0]), 1.0)
-        # Each replica holds norms of its share (1/R) of the gradient: R * share is its
-        # local-batch gradient, so the mean over replicas of R * share is the sum of shares.
-        grad_mean = values["grad_sum"].sum(axis=0) / steps
-        grad_max = values["grad_max"].max(axis=0) * replicas
-        weight_mean = values["weight_sum"].mean(axis=0) / steps
-        ratio_mean = values["ratio_sum"].sum(axis=0) / steps
+        values = {name: np.asarray(var) for name, var in self._stats.items()}
+        steps = max(float(values["count"]), 1.0)
+        grad_mean = values["grad_sum"] / steps
+        weight_mean = values["weight_sum"] / steps
+        ratio_mean = values["ratio_sum"] / steps
         stats = {}
         for index, name in enumerate(self.layer_names):
             stats[f"grad_norm/{name}"] = float(grad_mean[index])
-            stats[f"grad_norm_max/{name}"] = float(grad_max[index])
+            stats[f"grad_norm_max/{name}"] = float(values["grad_max"][index])
             stats[f"weight_norm/{name}"] = float(weight_mean[index])
             stats[f"update_ratio/{name}"] = float(ratio_mean[index])
         clip_end = self._clip_counts()
@@ -315,7 +388,11 @@ class GradientMonitor(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         stats = self.epoch_statistics()
         if logs is not None:
-            logs.update(stats)
+            logs.update(
+                stats
+                if self.log_layers
+                else {k: v for k, v in stats.items() if k == "clipped_fraction"}
+            )
         for key, value in stats.items():
             self.history.setdefault(key, []).append(value)
         if self.alerts:
@@ -350,12 +427,9 @@ class GradientMonitor(keras.callbacks.Callback):
         self._writer.flush()
 
     def on_train_end(self, logs=None):
-        remove_gradient_hook(self.model.optimizer, self._hook_name())
-        # The next fit must not run a train function that still holds this hook.
-        refresh_train_function(self.model)
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        if self._installed is not None:
+            unguard_fit(self.model, self._installed[1])
+        self._uninstall()
 
     def plot(self, ax=None):
         """Heatmap of log10 mean gradient norm, layers (input at top) x epochs.

@@ -1,11 +1,14 @@
 """The one place that decides whether a monitored metric should go up or down.
 
-Keras guesses the direction from the substring "acc" (so `val_auc` would be minimised by
-`ReduceLROnPlateau` in auto mode). Here a metric name is matched against the names Keras and
-common libraries use; an explicit `mode` always wins, and a name we do not know raises instead
-of guessing. `MetricMonitor` is the base of every callback that watches a metric
-(`PerformanceScheduler`, `EarlyStopping`), so they share the rule, the `min_delta` semantics and
-the reading of `logs`.
+Keras 3.15 takes a metric's direction from the metric object the model was compiled with (its
+private `_direction`), so in `"auto"` mode its callbacks need the compiled model and cannot tell
+a name they do not find there. Here the direction comes from the name alone, so it is known when
+the callback is built and the same for every callback in this package: a metric name is matched
+against the names Keras and common libraries use; an explicit `mode` always wins, and a name we
+do not know raises instead of guessing. `MetricMonitor` is the base of every callback that
+watches a metric (`PerformanceScheduler`, `EarlyStopping`), so they share the rule, the
+`min_delta` semantics and the reading of `logs` (a one-element array, as Keras's `F1Score`
+logs, is read as its value).
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import re
 import warnings
 
 import keras
+import numpy as np
+
+from keras_nnperf.validation import check_number
 
 # Metrics where larger is better.
 MAX_METRICS = frozenset(
@@ -158,8 +164,7 @@ class MetricMonitor(keras.callbacks.Callback):
             raise ValueError(
                 f"Argument monitor must be a non-empty metric name. Received: monitor={monitor!r}"
             )
-        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
-            raise ValueError(f"Argument min_delta must be >= 0. Received: min_delta={min_delta!r}")
+        min_delta = check_number("min_delta", min_delta, low=0.0)
         if min_delta_mode not in MIN_DELTA_MODES:
             raise ValueError(
                 f"Argument min_delta_mode must be one of {list(MIN_DELTA_MODES)}. "
@@ -187,7 +192,12 @@ class MetricMonitor(keras.callbacks.Callback):
         return current > reference + delta
 
     def get_monitor_value(self, logs: dict | None) -> float | None:
-        """The monitored value from `logs` as a float, or `None` (with a warning) if absent."""
+        """The monitored value from `logs` as a float, or `None` (with a warning) if absent.
+
+        Raises:
+            ValueError: when the logged value has more than one element (for example
+                `F1Score(average=None)`, one score per class): nothing says which to follow.
+        """
         logs = logs or {}
         value = logs.get(self.monitor)
         if value is None:
@@ -197,4 +207,23 @@ class MetricMonitor(keras.callbacks.Callback):
                 stacklevel=2,
             )
             return None
-        return float(value)
+        return scalar_metric(self.monitor, value)
+
+
+def scalar_metric(name: str, value) -> float:
+    """`value` (a number, or an array or tensor with one element) as a Python float.
+
+    Keras's `F1Score` and `FBetaScore` log a shape-(1,) array for a binary problem, and a
+    one-element value is that number. A value with several elements (one per class) raises.
+
+    Raises:
+        ValueError: for a value with more than one element.
+    """
+    array = np.asarray(keras.ops.convert_to_numpy(value) if hasattr(value, "shape") else value)
+    if array.size != 1:
+        raise ValueError(
+            f"The monitored metric {name!r} must be one number, but logs hold {array.size} values "
+            f"(shape {array.shape}); for F1Score / FBetaScore pass average='micro', 'macro' or "
+            f"'weighted'. Received: {name}={value!r}"
+        )
+    return float(array.reshape(()))

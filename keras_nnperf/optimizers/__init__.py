@@ -1,7 +1,8 @@
-"""Optimizer wrappers (adaptive gradient clipping) and in-graph gradient hooks."""
+"""Optimizer wrappers (adaptive gradient clipping), in-graph gradient hooks, and fit guards."""
 
 from keras_nnperf.optimizers.adaptive_clipping import AdaptiveGradientClipping
 from keras_nnperf.optimizers.autoclip import AutoClip
+from keras_nnperf.optimizers.fit_guard import guard_fit, unguard_fit
 from keras_nnperf.optimizers.gradient_hooks import (
     add_gradient_hook,
     gradient_hook_names,
@@ -14,6 +15,8 @@ __all__ = [
     "AutoClip",
     "add_gradient_hook",
     "gradient_hook_names",
+    "guard_fit",
     "refresh_train_function",
     "remove_gradient_hook",
+    "unguard_fit",
 ]

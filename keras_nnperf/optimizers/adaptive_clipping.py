@@ -10,10 +10,17 @@ to it see the gradients before clipping.
 
 from __future__ import annotations
 
+import weakref
+
 import keras
 from keras import ops
 
 from keras_nnperf.registry import register
+from keras_nnperf.validation import check_positive
+
+# wrapper -> the variables it was built with; outside the optimizer so TensorFlow's attribute
+# tracking never saves model variables as optimizer dependencies.
+_BUILT_WITH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _global_gradients(grads: list) -> tuple[list, int]:
@@ -84,6 +91,7 @@ class ClippingOptimizer(keras.optimizers.Optimizer):
         )
         self.build_clipping(var_list)
         self.inner_optimizer.build(var_list)
+        _BUILT_WITH[self] = list(var_list)
         super().build(var_list)
 
     def build_clipping(self, var_list):
@@ -99,12 +107,13 @@ class ClippingOptimizer(keras.optimizers.Optimizer):
     def apply(self, grads, trainable_variables=None):
         """Clip `grads` in-graph, then let the inner optimizer apply them."""
         if trainable_variables is None:
+            # JAX's `stateless_apply` passes only the gradients, for the built-with variables.
             if not self.built:
                 raise ValueError(
                     "When passing `grads` without `trainable_variables`, the optimizer must be "
                     "built. Call `optimizer.build(trainable_variables)` first."
                 )
-            variables = self._trainable_variables
+            variables = _BUILT_WITH[self]
         else:
             variables = list(trainable_variables)
             if not self.built:
@@ -114,7 +123,8 @@ class ClippingOptimizer(keras.optimizers.Optimizer):
         present = [
             index
             for index, (grad, variable) in enumerate(zip(grads, variables, strict=True))
-            if grad is not None and not self._overwrite_variable_with_gradient(variable)
+            # Variables Keras overwrites with their "gradient" (e.g. float8 scales) are not clipped.
+            if grad is not None and not getattr(variable, "overwrite_with_gradient", False)
         ]
         clipped, was_clipped = self.clip(
             [grads[index] * replicas for index in present], [variables[index] for index in present]
@@ -130,7 +140,7 @@ class ClippingOptimizer(keras.optimizers.Optimizer):
         if not self.built:
             return ops.convert_to_tensor(0.0)
         steps = ops.maximum(ops.cast(self.iterations, "float32"), 1.0)
-        return ops.divide(ops.convert_to_tensor(self.clipped_steps), steps)
+        return ops.divide(self.clipped_steps.value, steps)
 
     @property
     def variables(self):
@@ -256,12 +266,11 @@ class AdaptiveGradientClipping(ClippingOptimizer):
     """
 
     def __init__(self, optimizer, clip_factor: float = 0.01, eps: float = 1e-3, name=None):
-        for arg, value in (("clip_factor", clip_factor), ("eps", eps)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-                raise ValueError(f"Argument {arg} must be > 0. Received: {arg}={value!r}")
+        clip_factor = check_positive("clip_factor", clip_factor)
+        eps = check_positive("eps", eps)
         super().__init__(optimizer, name=name)
-        self.clip_factor = float(clip_factor)
-        self.eps = float(eps)
+        self.clip_factor = clip_factor
+        self.eps = eps
 
     def clip(self, grads, variables):
         """Apply `adaptive_clip` with this wrapper's `clip_factor` and `eps`."""

@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_nnperf.optimizers.adaptive_clipping import ClippingOptimizer
 from keras_nnperf.registry import register
+from keras_nnperf.validation import check_integer, check_number
 
 
 def global_norm(grads: list):
@@ -76,21 +77,10 @@ class AutoClip(ClippingOptimizer):
     """
 
     def __init__(self, optimizer, percentile: float = 10.0, history_size: int = 1000, name=None):
-        if (
-            not isinstance(percentile, (int, float))
-            or isinstance(percentile, bool)
-            or not 0 < percentile <= 100
-        ):
-            raise ValueError(
-                f"Argument percentile must be in (0, 100]. Received: percentile={percentile!r}"
-            )
-        if not isinstance(history_size, int) or isinstance(history_size, bool) or history_size < 1:
-            raise ValueError(
-                f"Argument history_size must be an integer >= 1. "
-                f"Received: history_size={history_size!r}"
-            )
+        percentile = check_number("percentile", percentile, low=0.0, high=100.0, low_open=True)
+        history_size = check_integer("history_size", history_size, low=1)
         super().__init__(optimizer, name=name)
-        self.percentile = float(percentile)
+        self.percentile = percentile
         self.history_size = history_size
 
     def build_clipping(self, var_list):
@@ -109,26 +99,28 @@ class AutoClip(ClippingOptimizer):
         """Record the global norm of `grads`, then clip it to the history's percentile."""
         norm = global_norm(grads)
         finite = ops.isfinite(norm)
-        slot = ops.mod(self.norm_count, self.history_size)
+        # `.value` reads the variables as tensors: JAX cannot trace a `keras.Variable` in `where`.
+        history, count = self.norm_history.value, self.norm_count.value
+        slot = ops.mod(count, self.history_size)
         written = ops.where(
             ops.logical_and(finite, ops.equal(ops.arange(self.history_size, dtype="int32"), slot)),
             norm,
-            self.norm_history,
+            history,
         )
-        # Unconditional assigns: a `cond` branch must not merge replicas under tf.distribute.
+        # Unconditional assigns: a `cond` branch must not merge replicas under tf.distribute
+        # (and its writes would be lost in JAX's stateless scope).
         self.norm_history.assign(written)
-        self.norm_count.assign_add(ops.cast(finite, "int32"))
-        threshold = history_percentile(written, self.norm_count, self.percentile)
+        count = count + ops.cast(finite, "int32")
+        self.norm_count.assign(count)
+        threshold = history_percentile(written, count, self.percentile)
         clipped = ops.logical_and(finite, norm > threshold)
         scale = ops.where(clipped, threshold / ops.maximum(norm, 1e-12), 1.0)
-        return [grad * ops.cast(scale, grad.dtype) for grad in grads], clipped
+        return [ops.multiply(grad, ops.cast(scale, grad.dtype)) for grad in grads], clipped
 
     @property
     def clip_threshold(self):
         """The current clipping threshold: the `percentile` of the recorded norms."""
-        return history_percentile(
-            ops.convert_to_tensor(self.norm_history), self.norm_count, self.percentile
-        )
+        return history_percentile(self.norm_history.value, self.norm_count.value, self.percentile)
 
     def get_config(self):
         config = super().get_config()

@@ -13,6 +13,12 @@ So each piece of training state here is created with the optimizer's public `add
 then appears in `optimizer.variables`), once per `(optimizer, name)`. `release_state` takes the
 variables off the optimizer again when their owner is done, so a model saved afterwards has
 exactly the optimizer variables Keras expects when it loads it.
+
+A released variable is kept aside, not destroyed: when its owner asks for it again (the same
+callback in the next `fit`, or a new one under the same name), `state_variable` puts the *same*
+variable back, reset to `initial`. A train step traced with it (TensorFlow captures variables,
+JAX maps them by their position in `optimizer.variables`) is then still valid, so the next `fit`
+needs no retrace (`gradient_hooks.refresh_train_function`).
 """
 
 from __future__ import annotations
@@ -21,12 +27,15 @@ import contextlib
 import weakref
 
 import keras
+from keras import ops
 
 from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
 
 # optimizer -> {name: variable}; kept outside the optimizer so that TensorFlow's automatic
 # tracking never wraps the dict, and so that nothing of ours is written into its config.
 _STATE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# optimizer -> {name: variable} taken off the optimizer, kept for `state_variable` to put back.
+_RELEASED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _creation_scope(optimizer):
@@ -62,6 +71,10 @@ def state_variable(optimizer, name: str, initial=0.0, shape=(), dtype: str = "fl
     owned = _STATE.setdefault(target, {})
     variable = owned.get(name)
     if variable is None:
+        variable = _reuse_released(target, name, initial, tuple(shape), dtype)
+        if variable is not None:
+            owned[name] = variable
+    if variable is None:
         with _creation_scope(target):
             variable = target.add_variable(
                 shape=tuple(shape),
@@ -87,8 +100,25 @@ def release_state(optimizer, prefix: str) -> None:
     """
     target = unscaled_optimizer(optimizer)
     owned = _STATE.get(target, {})
+    released = _RELEASED.setdefault(target, {})
     for name in [n for n in owned if n.startswith(prefix)]:
-        untrack_optimizer_variable(target, owned.pop(name))
+        variable = owned.pop(name)
+        untrack_optimizer_variable(target, variable)
+        released[name] = variable
+
+
+def _reuse_released(optimizer, name, initial, shape, dtype):
+    """Put back the variable released under `name`, reset to `initial`, if it still fits."""
+    variable = _RELEASED.get(optimizer, {}).pop(name, None)
+    if variable is None:
+        return None
+    if tuple(variable.shape) != shape or keras.backend.standardize_dtype(
+        variable.dtype
+    ) != keras.backend.standardize_dtype(dtype):
+        return None
+    track_optimizer_variable(optimizer, variable)
+    variable.assign(ops.broadcast_to(ops.cast(initial, dtype), shape))
+    return variable
 
 
 def untrack_optimizer_variable(optimizer, variable) -> None:
@@ -99,3 +129,13 @@ def untrack_optimizer_variable(optimizer, variable) -> None:
     fails if Keras renames it).
     """
     optimizer._untrack_variable(variable)
+
+
+def track_optimizer_variable(optimizer, variable) -> None:
+    """Append an existing `variable` (one we released before) to `optimizer.variables`.
+
+    The counterpart of `untrack_optimizer_variable`: `add_variable` always creates a new
+    variable, and Keras's own `add_variable` ends with the private `_track_variable`, used here
+    only (`tests/optimizers/test_training_state.py` fails if Keras renames it).
+    """
+    optimizer._track_variable(variable)

@@ -252,3 +252,104 @@ def test_rejects_bad_arguments():
     for kwargs in BAD_ARGUMENTS:
         with pytest.raises(ValueError, match="Received"):
             EarlyStopping(**kwargs)
+
+
+class RaiseInStep(keras.layers.Layer):
+    """Identity that raises `error` on its `at_call`-th training call (inside the train step)."""
+
+    def __init__(self, at_call, error, **kwargs):
+        super().__init__(**kwargs)
+        self.at_call, self.error, self.calls = at_call, error, 0
+
+    def call(self, x, training=None):
+        if training:
+            self.calls += 1
+            if self.calls == self.at_call:
+                raise self.error("raised in the step")
+        return x
+
+
+def _interruptible(layer):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], "float32")
+    model = keras.Sequential([keras.Input((3,)), layer, keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.05), "mse", run_eagerly=True)
+    return model, x, y
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_restores_best_weights_when_fit_ends_by_an_exception_in_the_step(error):
+    # Epoch scores: best at epoch 1; the step of epoch 3 (one step per epoch) raises.
+    model, x, y = _interruptible(RaiseInStep(at_call=4, error=error))
+    script = ScriptedMetric("score", [3.0, 1.0, 2.0, 0.5])
+    stopper = EarlyStopping(monitor="score", mode="min", patience=5)
+    with pytest.raises(error, match="raised in the step"):
+        model.fit(x, y, batch_size=32, epochs=4, verbose=0, callbacks=[script, stopper])
+    assert stopper.stop_reason == "interrupted"
+    assert stopper.best_epoch == 1
+    _assert_weights(model, script.snapshots[1])
+
+
+def test_restores_best_weights_when_a_data_generator_raises():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 3)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+
+    def batches():
+        for _ in range(3):
+            yield x, y
+        raise ValueError("bad record")
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.05), "mse")
+    script = ScriptedMetric("score", [2.0, 1.0, 3.0])
+    stopper = EarlyStopping(monitor="score", mode="min", patience=5)
+    with pytest.raises(Exception, match="bad record"):
+        model.fit(batches(), steps_per_epoch=1, epochs=5, verbose=0, callbacks=[script, stopper])
+    if keras.backend.backend() == "torch":
+        # PyTorch's trainer fetches batches between steps: the exception is not seen.
+        assert stopper.stop_reason is None
+    else:
+        assert stopper.stop_reason == "interrupted"
+        _assert_weights(model, script.snapshots[1])
+
+
+def test_an_exception_between_steps_is_not_seen_and_a_later_fit_is_untouched():
+    class Boom(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                raise RuntimeError("another callback")
+
+    model, x, y = _interruptible(keras.layers.Identity())
+    script = ScriptedMetric("score", [3.0, 1.0, 2.0])
+    stopper = EarlyStopping(monitor="score", mode="min", patience=5)
+    with pytest.raises(RuntimeError, match="another callback"):
+        model.fit(x, y, batch_size=32, epochs=3, verbose=0, callbacks=[script, stopper, Boom()])
+    weights = model.get_weights()
+    _assert_weights(model, script.snapshots[2])  # not restored: EarlyStopping never saw it
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    # The plain fit trained from the interrupted weights, not from restored best ones.
+    twin, _, _ = _interruptible(keras.layers.Identity())
+    twin.set_weights(weights)
+    twin.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    for got, want in zip(model.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_monitors_keras_f1_score_which_logs_a_one_element_array():
+    # Regression: F1Score logs shape (1,); `float(value)` crashed on it.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, "sigmoid")])
+    model.compile(
+        keras.optimizers.SGD(0.5), "binary_crossentropy", metrics=[keras.metrics.F1Score()]
+    )
+    stopper = EarlyStopping(monitor="val_f1_score", patience=1)
+    assert stopper.mode == "max"
+    history = model.fit(
+        x, y, batch_size=16, epochs=3, validation_split=0.25, verbose=0, callbacks=[stopper]
+    )
+    assert np.shape(history.history["val_f1_score"][0]) == (1,)
+    assert isinstance(stopper.best_value, float)

@@ -5,7 +5,6 @@ import warnings
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from sklearn.datasets import load_digits
 
 from keras_nnperf.callbacks.alerts import GradientAlert
@@ -14,6 +13,7 @@ from keras_nnperf.optimizers.autoclip import AutoClip
 from keras_nnperf.optimizers.gradient_hooks import gradient_hook_names
 
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+BACKEND = keras.backend.backend()
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +47,38 @@ def _fit(model, x, y, monitor, optimizer=None, epochs=1, batch_size=64, **compil
     return history, [w for w in caught if issubclass(w.category, GradientAlert)]
 
 
+def _backend_gradients(model, x, y):
+    """The loss gradient w.r.t. `model.trainable_weights` from the backend's own autodiff."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = LOSS(y, model(x))
+        return [np.asarray(g) for g in tape.gradient(loss, model.trainable_weights)]
+    if BACKEND == "jax":
+        import jax
+
+        weights = [w.value for w in model.trainable_weights]
+        others = [w.value for w in model.non_trainable_weights]
+
+        def loss_of(trainable):
+            outputs, _ = model.stateless_call(trainable, others, x)
+            return LOSS(y, outputs)
+
+        return [np.asarray(g) for g in jax.grad(loss_of)(weights)]
+    if BACKEND == "torch":
+        import torch
+
+        for weight in model.trainable_weights:
+            weight.value.grad = None
+        loss = LOSS(keras.ops.convert_to_tensor(y), model(keras.ops.convert_to_tensor(x)))
+        grads = torch.autograd.grad(loss, [w.value for w in model.trainable_weights])
+        return [g.detach().cpu().numpy() for g in grads]
+    raise NotImplementedError(BACKEND)
+
+
 def _tape_layer_norms(model, x, y):
-    with tf.GradientTape() as tape:
-        loss = LOSS(y, model(x))
-    grads = tape.gradient(loss, model.trainable_weights)
+    grads = _backend_gradients(model, x, y)
     norms = {}
     for layer in model.layers:
         squares = [
@@ -78,10 +106,24 @@ def test_vanishing_sigmoid_net_alerts_and_relu_he_net_does_not(digits):
     assert min(norms) > 0.1 * max(norms)
 
 
-def test_norms_equal_tape_norms_on_the_same_batch(digits):
+def _skip_unless(backend):
+    return pytest.mark.skipif(
+        BACKEND != backend, reason=f"checks against {backend}'s own autodiff; this is {BACKEND}"
+    )
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        pytest.param("tensorflow", marks=_skip_unless("tensorflow"), id="tf.GradientTape"),
+        pytest.param("jax", marks=_skip_unless("jax"), id="jax.grad"),
+        pytest.param("torch", marks=_skip_unless("torch"), id="torch.autograd"),
+    ],
+)
+def test_norms_equal_the_backends_own_gradient(digits, reference):
     x, y = digits
     model = _mlp(2)
-    expected = _tape_layer_norms(model, x, y)
+    expected = _tape_layer_norms(model, x, y)  # tf.GradientTape / jax.grad / torch.autograd
     weight_norms = {
         layer.name: np.sqrt(sum(np.sum(np.square(w)) for w in layer.get_weights()))
         for layer in model.layers
@@ -89,7 +131,7 @@ def test_norms_equal_tape_norms_on_the_same_batch(digits):
     monitor = GradientMonitor()
     history, _ = _fit(model, x, y, monitor, keras.optimizers.SGD(0.1), batch_size=256)
     for name, norm in expected.items():
-        np.testing.assert_allclose(history.history[f"grad_norm/{name}"][0], norm, rtol=1e-4)
+        np.testing.assert_allclose(monitor.history[f"grad_norm/{name}"][0], norm, rtol=1e-4)
         np.testing.assert_allclose(monitor.history[f"grad_norm_max/{name}"][0], norm, rtol=1e-4)
         np.testing.assert_allclose(
             monitor.history[f"weight_norm/{name}"][0], weight_norms[name], rtol=1e-5
@@ -98,6 +140,16 @@ def test_norms_equal_tape_norms_on_the_same_batch(digits):
             monitor.history[f"update_ratio/{name}"][0], 0.1 * norm / weight_norms[name], rtol=1e-4
         )
     assert gradient_hook_names(model.optimizer) == []  # removed at train end
+    # Per-layer values stay out of logs (and the progress bar) unless asked for.
+    assert not any("/" in key for key in history.history)
+
+
+def test_log_layers_puts_the_values_into_logs(digits):
+    x, y = digits
+    monitor = GradientMonitor(log_layers=True)
+    history, _ = _fit(_mlp(1), x, y, monitor, epochs=2)
+    for key, values in monitor.history.items():
+        assert history.history[key] == values
 
 
 def test_every_n_steps_with_jit_and_steps_per_execution(digits):
@@ -106,6 +158,8 @@ def test_every_n_steps_with_jit_and_steps_per_execution(digits):
     batches = [slice(32 * i, 32 * i + 32) for i in range(8)]
     per_step = [_tape_layer_norms(model, x[b], y[b]) for b in batches]
     monitor = GradientMonitor(every_n_steps=3)
+    # PyTorch runs one step per execution.
+    execution = {"steps_per_execution": 2} if BACKEND != "torch" else {}
     # lr = 0 keeps the weights fixed, so each step's gradient is the tape's on that batch.
     _fit(
         model,
@@ -114,8 +168,8 @@ def test_every_n_steps_with_jit_and_steps_per_execution(digits):
         monitor,
         keras.optimizers.SGD(0.0),
         batch_size=32,
-        jit_compile=True,
-        steps_per_execution=2,
+        jit_compile=BACKEND != "torch",
+        **execution,
     )
     for name in ("hidden_0", "out"):
         gathered = [per_step[i][name] for i in (0, 3, 6)]
@@ -127,7 +181,10 @@ def test_every_n_steps_with_jit_and_steps_per_execution(digits):
         )
 
 
+@pytest.mark.tensorflow_only("tf.distribute.MirroredStrategy")
 def test_mirrored_strategy_reports_the_local_batch_norm(digits):
+    import tensorflow as tf
+
     x, y = digits
     x, y = x[:64], y[:64]
     # Collective all-reduce keys restart at 1 in every MirroredStrategy, so a second strategy
@@ -164,8 +221,8 @@ def test_alerts_fire_once_per_kind_and_layer(digits):
         "exploding gradients" in str(w.message) and "clipnorm" in str(w.message) for w in alerts
     )
     assert monitor.layer_names == ["hidden_1", "out"]
-    assert len(history.history["grad_norm/out"]) == 3
-    assert "grad_norm/hidden_0" not in history.history
+    assert len(monitor.history["grad_norm/out"]) == 3
+    assert "grad_norm/hidden_0" not in monitor.history
 
 
 def test_clipped_fraction_is_logged_for_our_clipping_optimizers(digits):
@@ -179,7 +236,7 @@ def test_clipped_fraction_is_logged_for_our_clipping_optimizers(digits):
     assert 0 < sum(fractions)
 
 
-def test_mixed_precision_and_tensorboard(digits, tmp_path):
+def test_mixed_precision(digits):
     keras.config.set_dtype_policy("mixed_float16")
     x, y = digits
     model = keras.Sequential(
@@ -189,11 +246,25 @@ def test_mixed_precision_and_tensorboard(digits, tmp_path):
             keras.layers.Dense(10, dtype="float32"),
         ]
     )
-    monitor = GradientMonitor(log_dir=str(tmp_path))
-    history, _ = _fit(model, x, y, monitor)
-    values = [v[0] for k, v in history.history.items() if k.startswith("grad_norm/")]
+    monitor = GradientMonitor()
+    _fit(model, x, y, monitor)
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    values = [v[0] for k, v in monitor.history.items() if k.startswith("grad_norm/")]
     assert len(values) == 2 and all(np.isfinite(values)) and all(v > 0 for v in values)
+
+
+@pytest.mark.tensorflow_only("TensorBoard summaries are written with tf.summary")
+def test_tensorboard(digits, tmp_path):
+    x, y = digits
+    monitor = GradientMonitor(log_dir=str(tmp_path))
+    _fit(_mlp(1), x, y, monitor)
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path))
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="the error is for backends without tf.summary")
+def test_log_dir_raises_a_clear_error_on_other_backends(tmp_path):
+    with pytest.raises(ValueError, match="TensorFlow backend"):
+        GradientMonitor(log_dir=str(tmp_path))
 
 
 def test_plot_and_deepcopy(digits):
@@ -230,3 +301,191 @@ def test_unknown_layer_raises_at_fit(digits):
 def test_bad_arguments_raise(kwargs):
     with pytest.raises(ValueError, match="Received"):
         GradientMonitor(**kwargs)
+
+
+class _CountingMonitor(GradientMonitor):
+    """Counts how often the hook's Python runs: once per trace (TF, JAX), per step (PyTorch)."""
+
+    traces = 0
+
+    def _gather(self, grads, variables):
+        type(self).traces += 1
+        return super()._gather(grads, variables)
+
+
+@pytest.mark.skipif(BACKEND == "torch", reason="PyTorch runs the step eagerly: nothing is traced")
+def test_a_second_fit_with_a_monitor_does_not_retrace(digits):
+    x, y = digits
+    model = _mlp(1)
+    model.compile(keras.optimizers.SGD(0.01), LOSS)
+    _CountingMonitor.traces = 0
+    model.fit(x, y, batch_size=64, epochs=1, verbose=0, callbacks=[_CountingMonitor()])
+    assert _CountingMonitor.traces == 1
+    second = _CountingMonitor()  # a new instance on the same layers
+    model.fit(x, y, batch_size=64, epochs=2, verbose=0, callbacks=[second])
+    assert _CountingMonitor.traces == 1  # the traced step was reused...
+    expected = _tape_layer_norms(model, x[:64], y[:64])
+    assert all(v > 0 for v in second.history["grad_norm/out"])  # ...and still gathered
+    assert len(second.history["grad_norm/out"]) == 2
+    assert np.isfinite(expected["out"])
+
+
+def test_save_after_fit_loads_cleanly(digits, tmp_path):
+    x, y = digits
+    model = _mlp(1)
+    _fit(model, x, y, GradientMonitor(), keras.optimizers.Adam(1e-3))
+    assert not any("gradient_monitor" in v.name for v in model.optimizer.variables)
+    path = str(tmp_path / "monitored.keras")
+    model.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = keras.models.load_model(path)
+    assert len(loaded.optimizer.variables) == len(model.optimizer.variables)
+    for got, want in zip(loaded.optimizer.variables, model.optimizer.variables, strict=True):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want), rtol=1e-6
+        )
+
+
+class _Boom(Exception):
+    pass
+
+
+class _RaiseInStep(keras.layers.Layer):
+    def __init__(self, at_call, **kwargs):
+        super().__init__(**kwargs)
+        self.at_call, self.calls = at_call, 0
+
+    def call(self, x, training=None):
+        if training:
+            self.calls += 1
+            if self.calls == self.at_call:
+                raise _Boom("layer")
+        return x
+
+
+class _RaiseInCallback(keras.callbacks.Callback):
+    def __init__(self, where):
+        super().__init__()
+        self.where, self.done = where, False
+
+    def _maybe(self, where):
+        if where == self.where and not self.done:
+            self.done = True
+            raise _Boom(where)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            self._maybe("on_epoch_end")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 2:
+            self._maybe("on_train_batch_end")
+
+
+@pytest.mark.parametrize("where", ["layer", "data", "on_epoch_end", "on_train_batch_end"])
+def test_an_interrupted_fit_leaves_nothing_behind(digits, where):
+    """After fit raises anywhere, a plain fit matches a model that never saw the monitor."""
+    x, y = digits
+    x, y = x[:128], y[:128]
+
+    def build():
+        layer = _RaiseInStep(at_call=5) if where == "layer" else keras.layers.Identity()
+        model = keras.Sequential(
+            [keras.Input((64,)), keras.layers.Dense(16, "relu"), layer, keras.layers.Dense(10)]
+        )
+        model.compile(keras.optimizers.Adam(1e-2), LOSS, run_eagerly=where == "layer")
+        return model
+
+    def interrupted_fit(model, callbacks):
+        if where == "data":
+
+            def batches():
+                for index in range(6):
+                    yield x[index % 4 * 32 : index % 4 * 32 + 32], y[index % 4 * 32 :][:32]
+                raise _Boom("data")
+
+            data, kwargs = batches(), {"steps_per_epoch": 4}
+        else:
+            data, kwargs = x, {"y": y, "batch_size": 32}
+            if where.startswith("on_"):
+                callbacks = [*callbacks, _RaiseInCallback(where)]
+        with pytest.raises(Exception, match=where if where != "layer" else "layer"):
+            model.fit(data, epochs=3, verbose=0, shuffle=False, callbacks=callbacks, **kwargs)
+
+    monitored, twin = build(), build()
+    twin.set_weights(monitored.get_weights())
+    interrupted_fit(monitored, [GradientMonitor()])
+    interrupted_fit(twin, [])
+    # Same training so far: the monitor never changed a gradient.
+    for got, want in zip(monitored.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    if where == "layer" or (where == "data" and BACKEND != "torch"):
+        # Seen inside the step: cleaned at once.
+        assert gradient_hook_names(monitored.optimizer) == []
+    for model in (monitored, twin):
+        model.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=False)
+    assert gradient_hook_names(monitored.optimizer) == []
+    assert len(monitored.optimizer.variables) == len(twin.optimizer.variables)
+    for got, want in zip(monitored.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+_DATA_PARALLEL_SCRIPT = r"""
+import json
+
+import jax
+import keras
+import numpy as np
+
+from keras_nnperf.callbacks.gradient_monitor import GradientMonitor
+
+assert len(jax.devices()) == 2, jax.devices()
+rng = np.random.default_rng(0)
+x = rng.normal(size=(32, 6)).astype("float32")
+y = rng.normal(size=(32, 1)).astype("float32")
+
+
+def train(distribution):
+    keras.distribution.set_distribution(distribution)
+    keras.utils.set_random_seed(7)
+    layers = [keras.Input((6,)), keras.layers.Dense(8, "relu"), keras.layers.Dense(1)]
+    model = keras.Sequential(layers)
+    model.compile(keras.optimizers.SGD(0.05), "mse")
+    first, second = GradientMonitor(), GradientMonitor()
+    model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, callbacks=[first])
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0, callbacks=[second])
+    return [list(first.history.values()), list(second.history.values())]
+
+
+single = train(None)
+parallel = train(keras.distribution.DataParallel(devices=jax.devices()))
+print(json.dumps({"single": single, "parallel": parallel}))
+"""
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="keras.distribution.DataParallel runs on JAX")
+def test_data_parallel_on_two_jax_devices_matches_one_device():
+    # JAX fixes its device count at start-up (XLA_FLAGS): a fresh process.
+    import json
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _DATA_PARALLEL_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = json.loads(result.stdout.strip().splitlines()[-1])
+    # The global gradient of two half batches is the one-device gradient: same statistics.
+    np.testing.assert_allclose(runs["parallel"][0], runs["single"][0], rtol=1e-5)
+    np.testing.assert_allclose(runs["parallel"][1], runs["single"][1], rtol=1e-5)
+    assert all(value > 0 for value in runs["single"][0][0])

@@ -88,3 +88,24 @@ def test_missing_metric_warns_and_lists_what_exists():
 def test_deepcopy_keeps_the_rule():
     watcher = copy.deepcopy(MetricMonitor("val_auc", min_delta=0.05, min_delta_mode="relative"))
     assert (watcher.mode, watcher.min_delta, watcher.min_delta_mode) == ("max", 0.05, "relative")
+
+
+def test_a_one_element_array_is_read_as_its_value():
+    # Regression: Keras's F1Score logs a shape-(1,) array; `float(value)` raised on it.
+    import keras
+    import numpy as np
+
+    monitor = MetricMonitor("val_f1_score")
+    assert monitor.mode == "max"
+    assert monitor.get_monitor_value({"val_f1_score": np.array([0.25], "float32")}) == 0.25
+    tensor = keras.ops.convert_to_tensor(np.array([0.5], "float32"))
+    assert monitor.get_monitor_value({"val_f1_score": tensor}) == 0.5
+    assert monitor.get_monitor_value({"val_f1_score": np.float32(0.75)}) == 0.75
+
+
+def test_several_values_raise_a_clear_error():
+    import numpy as np
+
+    monitor = MetricMonitor("val_f1_score")
+    with pytest.raises(ValueError, match="average="):
+        monitor.get_monitor_value({"val_f1_score": np.array([0.1, 0.9])})
