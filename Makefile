@@ -1,31 +1,68 @@
-# Two entry points that work on a fresh machine with only python3 and make.
+# Two entry points that work on a fresh machine with only python3 and make: `make demo` and
+# `make test`. Every environment is a venv built from plain python3; its stamp depends on
+# pyproject.toml, so a changed dependency re-installs it.
+PYTHON ?= python3
 VENV ?= .venv
+JAX_VENV ?= .venv-jax
+TORCH_VENV ?= .venv-torch
+# pytest workers per leg; CI has 2 cores.
+WORKERS ?= 2
+# The PyTorch leg: the layers, schedules and callbacks (see README, Development).
+TORCH_TESTS ?= tests/layers tests/schedules tests/callbacks tests/test_activations.py
+
+SHELL := /bin/bash
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+PYTEST_FLAGS := -q -p no:cacheprovider --dist loadfile
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test test-tf test-jax test-torch lint bench clean
 
-$(STAMP): pyproject.toml
-	python3 -m venv $(VENV)
+# TensorFlow: the demo, the notebooks, lint and the TensorFlow leg.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $@
 
-demo: $(STAMP)
-	$(VENV)/bin/nnperf demo
+# JAX, with no TensorFlow installed: what a JAX user has.
+$(JAX_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(JAX_VENV)
+	$(JAX_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(JAX_VENV)/bin/python -m pip install --quiet -e ".[test,jax]" "jax[cpu]==0.10.*"
+	touch $@
 
-lint: $(STAMP)
+# PyTorch, CPU build: torch==2.13.0 is the wheel this machine keeps on disk; any other version
+# (or a bare `torch`) would download several GB of CUDA libraries.
+$(TORCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TORCH_VENV)/bin/python -m pip install --quiet -e ".[test,torch]" "torch==2.13.0"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/nnperf demo --overwrite
+
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
-	$(PY) -m pytest -n 2 --dist loadfile -q
+# Each leg prints its wall time (`time`), the figures quoted in README's Development section.
+test: lint test-tf test-jax test-torch
 
-bench: $(STAMP)
+test-tf: $(VENV)/.installed
+	time env KERAS_BACKEND=tensorflow $(PY) -m pytest -n $(WORKERS) $(PYTEST_FLAGS)
+
+test-jax: $(JAX_VENV)/.installed
+	time env KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -n $(WORKERS) $(PYTEST_FLAGS)
+
+test-torch: $(TORCH_VENV)/.installed
+	time env KERAS_BACKEND=torch $(TORCH_VENV)/bin/python -m pytest -n $(WORKERS) $(PYTEST_FLAGS) \
+		$(TORCH_TESTS)
+
+bench: $(VENV)/.installed
 	$(PY) benchmarks/activations.py
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/convergence.py
 	$(PY) benchmarks/tuning.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(JAX_VENV) $(TORCH_VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,11 +1,13 @@
 """Forward + backward time of every activation layer, as ratios against Keras baselines.
 
 Each candidate runs `y = f(x)` and the gradients w.r.t. `x` and its weights on a (4096, 1024)
-float32 batch, compiled with `tf.function` without XLA and with `jit_compile=True`. Candidates are
-timed interleaved (A B C ... A B C ...) after a warm-up, and every ratio is the median over the
-rounds of the per-round ratio, so slow phases of a shared machine hit both sides of a ratio.
+float32 batch. On TensorFlow it is compiled with `tf.function` without XLA and with
+`jit_compile=True`; on JAX (`KERAS_BACKEND=jax`) with `jax.jit` over the layer's
+`stateless_call` (JAX always compiles with XLA). Candidates are timed interleaved (A B C ...
+A B C ...) after a warm-up, and every ratio is the median over the rounds of the per-round ratio,
+so slow phases of a shared machine hit both sides of a ratio.
 
-Usage: python benchmarks/activations.py [--quick] [--rounds N]
+Usage: [KERAS_BACKEND=jax] python benchmarks/activations.py [--quick] [--rounds N]
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np  # noqa: E402
 
 from keras_nnperf.layers.mish import Mish  # noqa: E402
 from keras_nnperf.layers.pelu import PELU  # noqa: E402
@@ -52,6 +54,10 @@ def candidates():
 
 
 def make_step(layer, training, jit):
+    if keras.backend.backend() == "jax":
+        return make_jax_step(layer, training)
+    import tensorflow as tf
+
     def step(x, upstream):
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -64,17 +70,46 @@ def make_step(layer, training, jit):
     return tf.function(step, jit_compile=jit)
 
 
+def make_jax_step(layer, training):
+    import jax
+
+    trainable = [v.value for v in layer.trainable_variables]
+    non_trainable = [v.value for v in layer.non_trainable_variables]
+    # Activation layers without a `training` argument get none (stateless_call passes it as is).
+    kwargs = {"training": training} if "training" in _call_arguments(layer) else {}
+
+    @jax.jit
+    def step(x, upstream):
+        def forward(x_value, weights):
+            y, _ = layer.stateless_call(weights, non_trainable, x_value, **kwargs)
+            return y
+
+        y, pullback = jax.vjp(forward, x, trainable)
+        grad_x, grad_w = pullback(upstream)
+        # y is returned so that the forward pass is not pruned away (see the TensorFlow step).
+        return [y, grad_x, *grad_w]
+
+    return step
+
+
+def _call_arguments(layer):
+    import inspect
+
+    return inspect.signature(type(layer).call).parameters
+
+
 def time_once(step, x, upstream, iterations):
     start = time.perf_counter()
     for _ in range(iterations):
         result = step(x, upstream)
-    result[-1].numpy()  # wait for the last step to finish
+    np.asarray(keras.ops.convert_to_numpy(result[-1]))  # wait for the last step to finish
     return (time.perf_counter() - start) / iterations
 
 
 def run(shape, rounds, iterations, jit):
-    x = tf.random.normal(shape, seed=0)
-    upstream = tf.random.normal(shape, seed=1)
+    rng = np.random.default_rng(0)
+    x = keras.ops.convert_to_tensor(rng.normal(size=shape).astype("float32"))
+    upstream = keras.ops.convert_to_tensor(rng.normal(size=shape).astype("float32"))
     steps = {}
     for name, (layer, training) in candidates().items():
         layer.build(shape)
@@ -101,7 +136,10 @@ def table(times, title):
 
 
 def main(argv=None):
-    tf.get_logger().setLevel("ERROR")  # one tf.function per candidate is not accidental retracing
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")  # one tf.function per candidate is not retracing
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small batch, few rounds (smoke run)")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (>= 4)")
@@ -111,8 +149,16 @@ def main(argv=None):
     if rounds < 4:
         parser.error(f"--rounds must be >= 4. Received: rounds={rounds}")
     iterations = 2 if args.quick else 3
-    print(f"batch {shape} float32, forward + backward, {rounds} interleaved rounds x {iterations}")
-    for jit, title in ((False, "tf.function, no XLA"), (True, "XLA (jit_compile=True)")):
+    backend = keras.backend.backend()
+    print(
+        f"{backend}: batch {shape} float32, forward + backward, "
+        f"{rounds} interleaved rounds x {iterations}"
+    )
+    if backend == "jax":
+        modes = ((True, "JAX (jax.jit)"),)
+    else:
+        modes = ((False, "tf.function, no XLA"), (True, "XLA (jit_compile=True)"))
+    for jit, title in modes:
         print()
         print(table(run(shape, rounds, iterations, jit), f"{title}, median ratios"))
 

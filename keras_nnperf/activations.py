@@ -13,17 +13,13 @@ import platform
 import keras
 from keras import ops
 
+from keras_nnperf.random_hash import hash_uniform, seed_tensor
 from keras_nnperf.registry import register
 
 # Beyond this, tanh(softplus(x)) == 1 in float32 and float64, so mish(x) == x exactly; clamping
 # the exponent here also keeps n * (n + 2) far from overflow.
 _MISH_LINEAR_FROM = 20.0
 _LOW_PRECISION = ("float16", "bfloat16")
-
-# murmur3's 32-bit finalizer constants and the golden-ratio increment used to spread the counter.
-_FMIX_C1 = 0x85EBCA6B
-_FMIX_C2 = 0xC2B2AE35
-_GOLDEN = 0x9E3779B9
 
 
 def _float_tensor(x):
@@ -35,7 +31,10 @@ def _float_tensor(x):
 
 @ops.custom_gradient
 def _mish_one_exp(x):
-    n = ops.exp(ops.minimum(x, _MISH_LINEAR_FROM))
+    # min(x, 20) written as a select: Keras 3.15's PyTorch `ops.minimum` computes float64 inputs
+    # in float32 (its `result_type("float64", "float64")` is float32).
+    linear_from = ops.cast(_MISH_LINEAR_FROM, x.dtype)
+    n = ops.exp(ops.where(x < linear_from, x, linear_from))
     n_n2 = n * (n + 2.0)
     t = n_n2 / (n_n2 + 2.0)
 
@@ -46,7 +45,7 @@ def _mish_one_exp(x):
         # merge the two and keep full-size residuals in memory: one more exp is far cheaper
         # (forward + backward at ~0.5x the time of keras.activations.mish, against ~1.1x when
         # the forward values are reused).
-        m = ops.exp(ops.minimum(x, _MISH_LINEAR_FROM))
+        m = ops.exp(ops.where(x < linear_from, x, linear_from))
         m_m2 = m * (m + 2.0)
         r = 1.0 / (m_m2 + 2.0)
         # (1 - t^2) * sigmoid(x) == 4 n (n + 1) / (n (n + 2) + 2)^2: no cancellation near t = 1.
@@ -56,19 +55,26 @@ def _mish_one_exp(x):
 
 
 def _tensorflow_outside_xla() -> bool:
-    """Whether ops run as separate TensorFlow kernels (eager or a graph not compiled by XLA)."""
+    """Whether ops run as separate TensorFlow kernels (eager, or a graph XLA does not compile).
+
+    `False` on every other backend (JAX always compiles with XLA; PyTorch takes the portable
+    forms). TensorFlow has no public "am I being compiled by XLA" check: `tf.function(jit_compile=
+    True)` enters an XLA context while tracing, which only the private `control_flow_util` reports.
+    If TensorFlow moves or renames it (ImportError, AttributeError), this answers `False` and the
+    XLA-friendly forms are used: correct everywhere, only slower without XLA.
+    `tests/test_activations.py` fails if the check stops telling the two apart.
+    """
     if keras.backend.backend() != "tensorflow":
         return False
     import tensorflow as tf
 
     try:
-        # TensorFlow has no public "am I being compiled by XLA" check; `tf.function(jit_compile=
-        # True)` enters this XLA context while tracing. If it ever moves, the one-exp form
-        # (correct everywhere, just slower without XLA) is used.
         from tensorflow.python.ops import control_flow_util
-    except ImportError:
+
+        in_xla = control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+    except (ImportError, AttributeError, TypeError):
         return False
-    return not control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+    return not in_xla
 
 
 @register("activation")
@@ -192,68 +198,6 @@ def pelu(x, alpha, beta):
     return alpha * ops.elu(x * (1.0 / ops.cast(beta, x.dtype)))
 
 
-def _fmix32(h):
-    """murmur3's finalizer on uint32: every input bit flips each output bit with probability 1/2."""
-    h = ops.bitwise_xor(h, ops.right_shift(h, 16))
-    h = h * ops.convert_to_tensor(_FMIX_C1, "uint32")
-    h = ops.bitwise_xor(h, ops.right_shift(h, 13))
-    h = h * ops.convert_to_tensor(_FMIX_C2, "uint32")
-    return ops.bitwise_xor(h, ops.right_shift(h, 16))
-
-
-def _seed_tensor(seed):
-    if isinstance(seed, keras.random.SeedGenerator):
-        seed = seed.next()
-    elif isinstance(seed, int) and not isinstance(seed, bool):
-        seed = [seed, 0]
-    # A cast to uint32 wraps modulo 2**32, which is what a hash wants.
-    return ops.cast(ops.convert_to_tensor(seed), "uint32")
-
-
-def hash_uniform(shape, seed, dtype="float32"):
-    """Uniform numbers in `[0, 1)` from a counter-based hash: fast under XLA, reproducible.
-
-    `u[i] = (h(i + k) >> 8) / 2^24`, with `i` the flat element index, the per-call key
-    `k = fmix32(seed[0] xor fmix32(seed[1] + 0x9E3779B9))` (murmur3's finalizer, on two scalars),
-    and the per-element mix `h(v) = ((v * c1) xor ((v * c1) >> 15)) * c2` (murmur3's multipliers):
-    two multiplies and one xor-shift, whose top 24 bits are used. Unlike `keras.random.uniform`,
-    which XLA compiles into a generator two orders of magnitude slower than an activation, this
-    fuses into a few integer ops per element. Means, variances, histograms, lag-1 and lag-row
-    correlations match U(0, 1) on 4M draws; it is not a certified generator, but more than good
-    enough to draw RReLU slopes.
-
-    Args:
-        shape: Output shape (entries may be dynamic tensors).
-        seed: An int, a `(2,)` integer tensor (for example `SeedGenerator.next()`), or a
-            `keras.random.SeedGenerator`, whose state is advanced in-graph.
-        dtype: Floating output dtype.
-
-    Returns:
-        A tensor of `shape` and `dtype`.
-
-    Example:
-    ```python
-    u = hash_uniform((4, 3), seed=keras.random.SeedGenerator(7))
-    ```
-
-    Reference:
-        Salmon et al., 2011, "Parallel Random Numbers: As Easy as 1, 2, 3" (counter-based
-        generators); Appleby, MurmurHash3 (finalizer and multipliers).
-    """
-    seed = _seed_tensor(seed)
-    golden = ops.convert_to_tensor(_GOLDEN, "uint32")
-    key = _fmix32(ops.bitwise_xor(seed[0], _fmix32(seed[1] + golden)))
-    size = 1
-    for dim in shape:
-        size = size * dim
-    h = (ops.cast(ops.arange(size, dtype="int32"), "uint32") + key) * ops.convert_to_tensor(
-        _FMIX_C1, "uint32"
-    )
-    h = ops.bitwise_xor(h, ops.right_shift(h, 15)) * ops.convert_to_tensor(_FMIX_C2, "uint32")
-    uniform = ops.cast(ops.right_shift(h, 8), "float32") * (1.0 / (1 << 24))
-    return ops.cast(ops.reshape(uniform, shape), dtype)
-
-
 def _rrelu_multiplier(x, seed, lower, upper):
     """`1` where `x >= 0`, else the slope `lower + (upper - lower) * u`, `u` hashed from `seed`."""
     u = hash_uniform(ops.shape(x), seed, dtype=x.dtype)
@@ -351,11 +295,11 @@ def rrelu(x, lower=1.0 / 8.0, upper=1.0 / 3.0, seed=None):
             return ops.leaky_relu(x, negative_slope=float(mean))
         return prelu(x, mean)
     # Advance a SeedGenerator here, once per call, outside any compiled kernel.
-    seed = _seed_tensor(seed)
+    seed = seed_tensor(seed)
     if _tensorflow_outside_xla() and _tensorflow_can_compile_xla():
         return _rrelu_in_xla_kernels(x, seed, lower, upper)
     # The multiplier does not depend on x through a gradient path: backward is a single multiply.
     return x * _rrelu_multiplier(x, seed, lower, upper)
 
 
-__all__ = ["hash_uniform", "mish", "pelu", "prelu", "pswish", "rrelu"]
+__all__ = ["mish", "pelu", "prelu", "pswish", "rrelu"]

@@ -7,21 +7,11 @@ regularization use Keras's own `keras.constraints.MaxNorm` (see docs/initializer
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import keras
 from keras import ops
 
 from keras_nnperf.registry import register
-
-
-def _check_bound(name: str, value) -> None:
-    # `numbers.Real` admits NumPy scalars; an infinite bound is as good as none, NaN is never valid.
-    if value is not None and (
-        not isinstance(value, numbers.Real) or isinstance(value, bool) or math.isnan(value)
-    ):
-        raise ValueError(f"Argument {name} must be a number or None. Received: {name}={value!r}")
+from keras_nnperf.validation import check_number
 
 
 @register("constraint")
@@ -47,8 +37,9 @@ class ClipRange(keras.constraints.Constraint):
     """
 
     def __init__(self, min_value: float | None = 0.0, max_value: float | None = 1.0):
-        _check_bound("min_value", min_value)
-        _check_bound("max_value", max_value)
+        # An infinite bound is as good as none, so it is accepted; NaN never is.
+        min_value = check_number("min_value", min_value, allow_none=True, allow_inf=True)
+        max_value = check_number("max_value", max_value, allow_none=True, allow_inf=True)
         if min_value is None and max_value is None:
             raise ValueError(
                 "At least one of min_value and max_value must be set. "
@@ -59,8 +50,8 @@ class ClipRange(keras.constraints.Constraint):
                 "Argument min_value must be <= max_value. "
                 f"Received: min_value={min_value!r}, max_value={max_value!r}"
             )
-        self.min_value = None if min_value is None else float(min_value)
-        self.max_value = None if max_value is None else float(max_value)
+        self.min_value = min_value
+        self.max_value = max_value
 
     def __call__(self, w):
         w = ops.convert_to_tensor(w)

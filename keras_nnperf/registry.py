@@ -7,6 +7,12 @@ Registering an object does two things at once:
 * it records the object under a snake_case name, so that name works wherever a string is natural:
   `hp.Choice("activation", ["relu", "mish", "rrelu"])`, `get_activation("prelu")`, the CLI.
 
+Registration happens when `keras_nnperf` is imported, so **import it before `load_model`** in a
+process that loads a saved model: Keras 3 has no entry point through which a package could
+register its objects for loading, and imports modules by itself only for its own packages. Without
+the import, Keras raises `TypeError: Could not locate class 'PReLU'`, and the config it prints
+names us (`'registered_name': 'keras_nnperf>PReLU'`).
+
 `keras.activations.get("mish_fast")` rejects custom names even when they are registered with Keras,
 so string look-up goes through `get(...)` (or the `get_activation`-style shortcuts in the package
 root), which falls back to Keras's own names for anything that is not ours.

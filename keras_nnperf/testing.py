@@ -1,7 +1,9 @@
 """A shared check for Keras layers: one small function per property, and `check_layer` for all.
 
-Uses only public Keras API. The gradient and XLA checks use `tf.GradientTape` and
-`tf.function(jit_compile=True)`, so they need the TensorFlow backend (the one we test on).
+Uses only public Keras API, on any backend. Gradients come from the backend's own automatic
+differentiation (`tf.GradientTape`, `jax.grad`, `torch.autograd`); the XLA check compiles with
+`tf.function(jit_compile=True)` on TensorFlow and `jax.jit` on JAX (PyTorch has no XLA: the check
+is skipped there).
 
 Example:
 ```python
@@ -15,12 +17,19 @@ def test_prelu(tmp_path):
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import os
 import tempfile
 import warnings
 
 import keras
 import numpy as np
+
+# How far a mixed_float16 output may be from the float32 one: inputs and outputs are rounded to
+# float16 (2^-11 relative) and every op computes in float16 (eps 2^-10); a few eps of headroom.
+HALF_RTOL = 4e-3
+HALF_ATOL = 4e-3
 
 
 def random_inputs(input_shape, seed=0, margin=0.2, scale=3.0):
@@ -41,11 +50,13 @@ def _forward(layer, x, training):
     )
 
 
-def check_output_shape_and_dtype(layer_cls, init_kwargs, x, training=False):
+def check_output_shape_and_dtype(layer_cls, init_kwargs, x, training=False, compare=True):
     """Output shape equals input shape; the dtype follows the policy (float32, mixed_float16).
 
-    Under `mixed_float16` the weights must stay float32, the output must be float16 and finite, and
-    (for layers with weights) close to the float32 output with the same weights.
+    Under `mixed_float16` the weights must stay float32, the output must be float16 and finite,
+    and (with `compare`, for layers that give the same output for the same weights) within
+    float16 rounding of the float32 output with the same weights: `|y16 - y32| <= HALF_ATOL +
+    HALF_RTOL * |y32|`.
     """
     full = layer_cls(**init_kwargs, dtype="float32")
     y_full = _forward(full, x, training)
@@ -64,6 +75,14 @@ def check_output_shape_and_dtype(layer_cls, init_kwargs, x, training=False):
     assert y_half.shape == x.shape
     assert y_half.dtype == np.float16, f"mixed_float16 layer returned {y_half.dtype}"
     assert np.all(np.isfinite(y_half)), "mixed_float16 output is not finite"
+    if compare:
+        np.testing.assert_allclose(
+            y_half.astype("float32"),
+            y_full,
+            rtol=HALF_RTOL,
+            atol=HALF_ATOL,
+            err_msg="mixed_float16 output differs from the float32 output beyond float16 rounding",
+        )
     return full
 
 
@@ -73,7 +92,48 @@ def check_reference_values(layer, x, reference_fn, training=False, atol=1e-6, rt
     np.testing.assert_allclose(_forward(layer, x, training), expected, atol=atol, rtol=rtol)
 
 
-def _loss_and_grads(layer, x, weights, training):
+def _takes_training(layer) -> bool:
+    # The class's own `call`: Keras may wrap the bound method in a `(*args, **kwargs)` function.
+    parameters = inspect.signature(type(layer).call).parameters.values()
+    return any(p.name == "training" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def loss_and_grads(layer, x, weights, training=False):
+    """`sum(layer(x) * weights)` and its gradients w.r.t. `x` and the trainable weights.
+
+    Each backend differentiates with its own machinery (`tf.GradientTape`, `jax.value_and_grad`
+    over `layer.stateless_call`, `torch.autograd`), so the check is independent of Keras. On
+    TensorFlow and JAX it can be wrapped in `tf.function(jit_compile=True)` / `jax.jit`.
+
+    Returns:
+        `(loss, [d loss / d x, d loss / d w for each trainable weight])`, backend tensors.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        trainable = [v.value for v in layer.trainable_variables]
+        non_trainable = [v.value for v in layer.non_trainable_variables]
+        # `stateless_call` hands its keyword arguments to `call` as they are.
+        kwargs = {"training": training} if _takes_training(layer) else {}
+
+        def loss_fn(x_value, trainable_values):
+            y, _ = layer.stateless_call(trainable_values, non_trainable, x_value, **kwargs)
+            return jnp.sum(y * jnp.asarray(weights, y.dtype))
+
+        loss, (grad_x, grad_w) = jax.value_and_grad(loss_fn, argnums=(0, 1))(
+            jnp.asarray(x), trainable
+        )
+        return loss, [grad_x, *grad_w]
+    if backend == "torch":
+        import torch
+
+        x = torch.tensor(np.asarray(x), requires_grad=True)
+        y = layer(x, training=training)
+        loss = torch.sum(y * torch.as_tensor(weights, dtype=y.dtype))
+        trainable = [v.value for v in layer.trainable_variables]
+        return loss, list(torch.autograd.grad(loss, [x, *trainable]))
     import tensorflow as tf
 
     x = tf.convert_to_tensor(x)
@@ -84,12 +144,71 @@ def _loss_and_grads(layer, x, weights, training):
     return loss, grads
 
 
+def value_and_grad(fn, x, jit=False):
+    """`fn(x)` and the gradient of `sum(fn(x))` w.r.t. `x`, as NumPy arrays.
+
+    Differentiated by the backend's own machinery (`tf.GradientTape`, `jax.grad`,
+    `torch.autograd`); `jit=True` compiles forward and backward with XLA on TensorFlow and JAX
+    (PyTorch has no XLA and runs eagerly).
+
+    Example:
+    ```python
+    y, dy_dx = value_and_grad(keras_nnperf.activations.mish, np.linspace(-3, 3, 7))
+    ```
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        def step(v):
+            y, pullback = jax.vjp(fn, v)
+            return y, pullback(jnp.ones_like(y))[0]
+
+        y, grad = (jax.jit(step) if jit else step)(jnp.asarray(x))
+    elif backend == "torch":
+        import torch
+
+        v = torch.tensor(np.asarray(x), requires_grad=True)
+        y = fn(v)
+        (grad,) = torch.autograd.grad(torch.sum(y), [v])
+    else:
+        import tensorflow as tf
+
+        def step(v):
+            with tf.GradientTape() as tape:
+                tape.watch(v)
+                y = fn(v)
+            return y, tape.gradient(y, v)
+
+        y, grad = (tf.function(step, jit_compile=True) if jit else step)(tf.constant(x))
+    return _to_numpy(y), _to_numpy(grad)
+
+
+def float64_scope():
+    """A context in which float64 is really float64: JAX truncates it to float32 unless told."""
+    if keras.backend.backend() != "jax":
+        return contextlib.nullcontext()
+    import jax
+
+    if hasattr(jax, "enable_x64"):
+        return jax.enable_x64(True)
+    from jax.experimental import enable_x64  # JAX before 0.6
+
+    return enable_x64()
+
+
 def check_numeric_gradients(layer_cls, init_kwargs, x, training=False, eps=1e-6, rtol=1e-5):
     """Gradients w.r.t. inputs and trainable weights match central differences, in float64.
 
     The scalar checked is `sum(layer(x) * w)` with fixed random `w`, so every output element
     contributes with its own weight.
     """
+    with float64_scope():
+        _check_numeric_gradients(layer_cls, init_kwargs, x, training, eps, rtol)
+
+
+def _check_numeric_gradients(layer_cls, init_kwargs, x, training, eps, rtol):
     layer = layer_cls(**init_kwargs, dtype="float64")
     x = x.astype("float64")
     layer.build(x.shape)
@@ -98,7 +217,7 @@ def check_numeric_gradients(layer_cls, init_kwargs, x, training=False, eps=1e-6,
     def loss_value(x_value):
         return float(np.sum(_to_numpy(layer(x_value, training=training)) * weights))
 
-    _, grads = _loss_and_grads(layer, x, weights, training)
+    _, grads = loss_and_grads(layer, x, weights, training)
     numeric = np.zeros_like(x)
     for index in np.ndindex(x.shape):
         step = np.zeros_like(x)
@@ -162,23 +281,35 @@ def check_fit_step(layer_cls, init_kwargs, x):
 
 
 def check_jit_matches_eager(layer, x, training=False, rtol=1e-5):
-    """Forward and backward under `tf.function(jit_compile=True)` match eager execution."""
-    import tensorflow as tf
+    """Forward and backward compiled by XLA match eager execution.
 
+    XLA is `tf.function(jit_compile=True)` on TensorFlow and `jax.jit` on JAX (whose eager ops are
+    compiled one by one). PyTorch has no XLA; there the check does nothing.
+    """
+    backend = keras.backend.backend()
+    if backend not in ("tensorflow", "jax"):
+        return
     weights = np.random.default_rng(1).normal(size=x.shape).astype("float32")
 
     def step(x_value):
-        return _loss_and_grads(layer, x_value, weights, training)
+        return loss_and_grads(layer, x_value, weights, training)
 
     eager_loss, eager_grads = step(x)
-    xla_loss, xla_grads = tf.function(step, jit_compile=True)(x)
+    if backend == "jax":
+        import jax
+
+        xla_loss, xla_grads = jax.jit(step)(x)
+    else:
+        import tensorflow as tf
+
+        xla_loss, xla_grads = tf.function(step, jit_compile=True)(x)
     np.testing.assert_allclose(_to_numpy(xla_loss), _to_numpy(eager_loss), rtol=rtol)
     for eager, xla in zip(eager_grads, xla_grads, strict=True):
         np.testing.assert_allclose(_to_numpy(xla), _to_numpy(eager), rtol=rtol, atol=rtol)
 
 
 def two_cpu_strategy():
-    """A `MirroredStrategy` over the two logical CPUs that `tests/conftest.py` creates.
+    """A `MirroredStrategy` over the two logical CPUs that `tests/conftest.py` creates (TensorFlow).
 
     It reduces with `ReductionToOneDevice` rather than the default collective ops: collective
     instances keyed per process clash when several strategies train in one pytest process
@@ -206,10 +337,11 @@ def check_layer(
 ):
     """Run every check on `layer_cls(**init_kwargs)` with inputs of `input_shape`.
 
-    Shape and dtype (float32 and `mixed_float16`), reference values, numeric gradients, config
-    round trip, `.keras` save/load, one `fit` step and XLA-vs-eager. Layers that are random at
-    the checked `training` value pass `deterministic=False`, which skips the checks that compare
-    two calls.
+    Shape and dtype (float32 and `mixed_float16`, the latter compared with the float32 output
+    within float16 rounding), reference values, numeric gradients, config round trip, `.keras`
+    save/load, one `fit` step and XLA-vs-eager, on the current Keras backend. Layers that are
+    random at the checked `training` value pass `deterministic=False`, which skips the checks that
+    compare two calls.
 
     Args:
         layer_cls: A layer class (or any callable returning a layer, taking `dtype=`).
@@ -231,7 +363,7 @@ def check_layer(
     """
     init_kwargs = dict(init_kwargs or {})
     x = random_inputs(input_shape)
-    layer = check_output_shape_and_dtype(layer_cls, init_kwargs, x, training)
+    layer = check_output_shape_and_dtype(layer_cls, init_kwargs, x, training, deterministic)
     if reference_fn is not None:
         check_reference_values(layer, x, reference_fn, training, atol=atol, rtol=rtol)
     check_fit_step(layer_cls, init_kwargs, x)

@@ -1,4 +1,9 @@
-"""Shared test set-up: quiet TensorFlow, two logical CPUs, fixed seeds."""
+"""Shared test set-up: the backend from KERAS_BACKEND, quiet TensorFlow, fixed seeds.
+
+The suite runs on every Keras backend (`make test` runs it on TensorFlow, JAX and PyTorch, each in
+its own venv). A test that needs TensorFlow by nature says so with
+`@pytest.mark.tensorflow_only("reason")`, and is skipped with that reason on other backends.
+"""
 
 import gc
 import os
@@ -8,20 +13,36 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-# MirroredStrategy tests need two devices; logical devices can only be set before TF starts.
-_cpus = tf.config.list_physical_devices("CPU")
-try:
-    tf.config.set_logical_device_configuration(
-        _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2
-    )
-except RuntimeError:  # TensorFlow was already initialised by another plugin.
-    pass
+BACKEND = keras.backend.backend()
+
+if BACKEND == "tensorflow":
+    import tensorflow as tf
+
+    # MirroredStrategy tests need two devices; logical devices can only be set before TF starts.
+    _cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(
+            _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2
+        )
+    except RuntimeError:  # TensorFlow was already initialised by another plugin.
+        pass
 
 # TensorFlow and Keras leave a very large heap after import; freezing it keeps every garbage
 # collection during the tests down to the objects the tests create.
 gc.freeze()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        marker = item.get_closest_marker("tensorflow_only")
+        if marker is None:
+            continue
+        reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+        if not reason:
+            raise pytest.UsageError(f"{item.nodeid}: tensorflow_only needs a reason")
+        if BACKEND != "tensorflow":
+            item.add_marker(pytest.mark.skip(reason=f"TensorFlow only: {reason}"))
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,7 @@
 import glob
 import os
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(REPO, "examples")
@@ -15,8 +13,12 @@ def test_every_example_is_collected():
 
 
 @pytest.mark.slow
+@pytest.mark.tensorflow_only("the notebooks run in the TensorFlow dev venv, with its kernel")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
 def test_notebook_runs(path, tmp_path, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
     # The kernel inherits this environment: shortened runs, quiet TensorFlow, no GPU probing.
     monkeypatch.setenv("NNPERF_FAST", "1")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -10,8 +10,9 @@ import pytest
 
 import keras_nnperf as nnp
 from keras_nnperf import registry
-from keras_nnperf.callbacks._learning_rate import ScaledSchedule, StepOffset
-from keras_nnperf.callbacks.warmup import AdaptiveWarmUp
+from keras_nnperf.schedules.adaptive_warmup import AdaptiveWarmUp
+from keras_nnperf.schedules.scaled import ScaledSchedule
+from keras_nnperf.schedules.step_offset import StepOffset
 
 SERIALIZABLE_KINDS = ("activation", "layer", "initializer", "constraint", "schedule", "optimizer")
 
@@ -51,6 +52,10 @@ SCHEDULE_EXAMPLES = {
     "StepOffset": lambda: StepOffset(_cosine(), offset=-20),
     "ScaledSchedule": lambda: ScaledSchedule(_cosine(), multiplier=0.25, min_learning_rate=1e-3),
     "AdaptiveWarmUp": lambda: AdaptiveWarmUp(_cosine(), 30, progress=12.0),
+    # What WarmUp, OneCycle and PerformanceScheduler install together on the optimizer.
+    "ComposedLearningRate": lambda: nnp.schedules.composed.ComposedLearningRate(
+        _cosine(), {"multiplier": 0.5, "min_lr": 1e-5}
+    ),
 }
 
 OPTIMIZER_EXAMPLES = {

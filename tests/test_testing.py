@@ -12,9 +12,17 @@ class Scale(keras.layers.Layer):
     """y = w * x with one trainable weight; options break one property each."""
 
     def __init__(
-        self, factor=2.0, wrong_grad=False, float32_out=False, frozen=False, offset=0.0, **kwargs
+        self,
+        factor=2.0,
+        wrong_grad=False,
+        float32_out=False,
+        frozen=False,
+        offset=0.0,
+        half_bias=0.0,
+        **kwargs,
     ):
         super().__init__(**kwargs)
+        self.half_bias = half_bias  # added only when computing in float16
         self.offset = offset  # deliberately missing from get_config
         self.factor = factor
         self.wrong_grad = wrong_grad
@@ -33,6 +41,8 @@ class Scale(keras.layers.Layer):
             y = w * x + ops.stop_gradient(-w * x) + w * x
             return y - ops.stop_gradient(w * x)
         y = w * x + self.offset
+        if keras.backend.standardize_dtype(x.dtype) == "float16":
+            y = y + self.half_bias
         return ops.cast(y, "float32") if self.float32_out else y
 
     def get_config(self):
@@ -64,6 +74,15 @@ def test_wrong_gradient_fails():
 def test_float32_output_under_mixed_precision_fails():
     with pytest.raises(AssertionError, match="mixed_float16"):
         testing.check_output_shape_and_dtype(Scale, {"float32_out": True}, X)
+
+
+def test_mixed_float16_output_is_compared_with_float32():
+    # A half-precision path off by 0.01 (5x float16's rounding at these magnitudes) is caught...
+    with pytest.raises(AssertionError, match="beyond float16 rounding"):
+        testing.check_output_shape_and_dtype(Scale, {"half_bias": 0.01}, X)
+    # ...float16 rounding itself is not, and random layers skip the comparison.
+    testing.check_output_shape_and_dtype(Scale, {"half_bias": 1e-4}, X)
+    testing.check_output_shape_and_dtype(Scale, {"half_bias": 0.01}, X, compare=False)
 
 
 def test_weight_without_gradient_fails_fit_step():

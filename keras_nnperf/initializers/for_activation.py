@@ -181,7 +181,7 @@ def for_activation(activation: Any, distribution: str = "normal", seed=None):
         (https://arxiv.org/abs/1706.02515).
     """
     distribution = check_distribution(distribution)
-    check_seed(seed)
+    seed = check_seed(seed)
     name, attributes = _name_and_attributes(activation)
     table_name = _BY_KEY.get(_key(name))
     if table_name is None:

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import keras
 
 from keras_nnperf.registry import register
+from keras_nnperf.validation import check_choice, check_number
 
 _DISTRIBUTIONS = {"normal": "truncated_normal", "uniform": "uniform"}
 _MODES = ("fan_in", "fan_out")
 
 
-def check_seed(seed) -> None:
-    """Raise `ValueError` unless `seed` is `None`, an int or a `keras.random.SeedGenerator`."""
+def check_seed(seed):
+    """`seed` as Keras takes it: `None`, a Python int (NumPy ints converted) or a SeedGenerator.
+
+    Raises:
+        ValueError: for anything else (bools included).
+    """
     if seed is None or isinstance(seed, keras.random.SeedGenerator):
-        return
+        return seed
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
         raise ValueError(
             "Argument seed must be None, an int or a keras.random.SeedGenerator. "
             f"Received: seed={seed!r}"
         )
+    return int(seed)
 
 
 def check_distribution(distribution) -> str:
@@ -88,23 +93,11 @@ class HeForSlope(keras.initializers.VarianceScaling):
         mode: str = "fan_in",
         seed=None,
     ):
-        if (
-            not isinstance(negative_slope, numbers.Real)
-            or isinstance(negative_slope, bool)
-            or not math.isfinite(negative_slope)
-            or negative_slope < 0
-        ):
-            raise ValueError(
-                "Argument negative_slope must be a finite number >= 0. "
-                f"Received: negative_slope={negative_slope!r}"
-            )
+        negative_slope = check_number("negative_slope", negative_slope, low=0.0)
         distribution = check_distribution(distribution)
-        if mode not in _MODES:
-            raise ValueError(
-                f"Argument mode must be one of {list(_MODES)}. Received: mode={mode!r}"
-            )
-        check_seed(seed)
-        self.negative_slope = float(negative_slope)
+        check_choice("mode", mode, _MODES)
+        seed = check_seed(seed)
+        self.negative_slope = negative_slope
         super().__init__(
             scale=2.0 / (1.0 + self.negative_slope**2),
             mode=mode,

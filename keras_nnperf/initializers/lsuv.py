@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import numbers
 from typing import Any
 
 import keras
 from keras import ops
 
 from keras_nnperf.initializers.he_for_slope import check_seed
+from keras_nnperf.validation import check_integer, check_number
 
 # Layers whose `kernel` is their only linear map, so scaling it scales the output.
 _LINEAR_LAYERS = (
@@ -158,16 +158,9 @@ def lsuv(
         raise ValueError(
             f"Argument x_batch must be a non-empty batch. Received: x_batch={x_batch!r}"
         )
-    if (
-        not isinstance(tol, numbers.Real)
-        or isinstance(tol, bool)
-        or not math.isfinite(tol)
-        or tol <= 0
-    ):
-        raise ValueError(f"Argument tol must be a finite number > 0. Received: tol={tol!r}")
-    if not isinstance(max_iter, numbers.Integral) or isinstance(max_iter, bool) or max_iter < 1:
-        raise ValueError(f"Argument max_iter must be an int >= 1. Received: max_iter={max_iter!r}")
-    check_seed(seed)
+    tol = check_number("tol", tol, low=0.0, low_open=True)
+    max_iter = check_integer("max_iter", max_iter, low=1)
+    seed = check_seed(seed)
 
     if not model.built:
         model(x_batch, training=False)

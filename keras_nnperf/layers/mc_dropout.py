@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
-
 import keras
 import numpy as np
 
 from keras_nnperf.registry import register
+from keras_nnperf.validation import check_integer, check_number, check_seed
 
 
 @register("layer")
@@ -49,10 +48,8 @@ class MCDropout(keras.layers.Dropout):
     """
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
-        if not isinstance(rate, numbers.Real) or isinstance(rate, bool) or not 0 <= rate < 1:
-            raise ValueError(f"Argument rate must be a number in [0, 1). Received: rate={rate!r}")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-            raise ValueError(f"Argument seed must be an int or None. Received: seed={seed!r}")
+        rate = check_number("rate", rate, low=0.0, high=1.0, high_open=True)
+        seed = check_seed("seed", seed)
         if noise_shape is not None and not isinstance(noise_shape, (tuple, list)):
             raise ValueError(
                 "Argument noise_shape must be a tuple, a list or None. "
@@ -95,16 +92,8 @@ def mc_predict(model, x, n_samples=30, batch_size=None):
         Gal & Ghahramani, 2016, "Dropout as a Bayesian Approximation: Representing Model
         Uncertainty in Deep Learning", https://arxiv.org/abs/1506.02142
     """
-    if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 1:
-        raise ValueError(
-            f"Argument n_samples must be an int >= 1. Received: n_samples={n_samples!r}"
-        )
-    if batch_size is None:
-        batch_size = 32
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(
-            f"Argument batch_size must be an int >= 1 or None. Received: batch_size={batch_size!r}"
-        )
+    n_samples = check_integer("n_samples", n_samples, low=1)
+    batch_size = check_integer("batch_size", batch_size, low=1, allow_none=True) or 32
     x = np.asarray(keras.ops.convert_to_numpy(x))
     means, stds = [], []
     for start in range(0, len(x), batch_size):

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import keras
-
 from keras_nnperf.activations import pelu
 from keras_nnperf.constraints import MinValue
-from keras_nnperf.layers.parametric import (
-    ParametricActivation,
-    get_constraint,
-    get_initializer,
-    get_regularizer,
-)
+from keras_nnperf.layers.parametric import ParametricActivation
 from keras_nnperf.registry import register
 
 _DEFAULT = "default"
@@ -59,6 +52,7 @@ class PELU(ParametricActivation):
     """
 
     _ALLOWED_MODES = ("shared", "channel")
+    PARAMETERS = ("alpha", "beta")
 
     def __init__(
         self,
@@ -76,42 +70,11 @@ class PELU(ParametricActivation):
             alpha_constraint = MinValue(0.1)
         if beta_constraint is _DEFAULT:
             beta_constraint = MinValue(0.1)
-        self.alpha_initializer = get_initializer("alpha_initializer", alpha_initializer, True)
-        self.beta_initializer = get_initializer("beta_initializer", beta_initializer, True)
-        self.alpha_regularizer = get_regularizer("alpha_regularizer", alpha_regularizer)
-        self.beta_regularizer = get_regularizer("beta_regularizer", beta_regularizer)
-        self.alpha_constraint = get_constraint("alpha_constraint", alpha_constraint)
-        self.beta_constraint = get_constraint("beta_constraint", beta_constraint)
-
-    def build(self, input_shape):
-        self.alpha = self.add_parameter(
-            "alpha",
-            input_shape,
-            self.alpha_initializer,
-            self.alpha_regularizer,
-            self.alpha_constraint,
-        )
-        self.beta = self.add_parameter(
-            "beta",
-            input_shape,
-            self.beta_initializer,
-            self.beta_regularizer,
-            self.beta_constraint,
-        )
+        for name, initializer, regularizer, constraint in (
+            ("alpha", alpha_initializer, alpha_regularizer, alpha_constraint),
+            ("beta", beta_initializer, beta_regularizer, beta_constraint),
+        ):
+            self.set_parameter(name, initializer, regularizer, constraint, positive=True)
 
     def call(self, inputs):
         return pelu(inputs, self.alpha, self.beta)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "alpha_initializer": keras.initializers.serialize(self.alpha_initializer),
-                "beta_initializer": keras.initializers.serialize(self.beta_initializer),
-                "alpha_regularizer": keras.regularizers.serialize(self.alpha_regularizer),
-                "beta_regularizer": keras.regularizers.serialize(self.beta_regularizer),
-                "alpha_constraint": keras.constraints.serialize(self.alpha_constraint),
-                "beta_constraint": keras.constraints.serialize(self.beta_constraint),
-            }
-        )
-        return config

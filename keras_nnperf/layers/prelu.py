@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import keras
-
 from keras_nnperf.activations import prelu
-from keras_nnperf.layers.parametric import (
-    ParametricActivation,
-    get_constraint,
-    get_initializer,
-    get_regularizer,
-)
+from keras_nnperf.layers.parametric import ParametricActivation
 from keras_nnperf.registry import register
 
 
@@ -54,6 +47,8 @@ class PReLU(ParametricActivation):
         ImageNet Classification", https://arxiv.org/abs/1502.01852
     """
 
+    PARAMETERS = ("alpha",)
+
     def __init__(
         self,
         alpha_initializer=0.25,
@@ -63,29 +58,7 @@ class PReLU(ParametricActivation):
         **kwargs,
     ):
         super().__init__(mode=mode, **kwargs)
-        self.alpha_initializer = get_initializer("alpha_initializer", alpha_initializer)
-        self.alpha_regularizer = get_regularizer("alpha_regularizer", alpha_regularizer)
-        self.alpha_constraint = get_constraint("alpha_constraint", alpha_constraint)
-
-    def build(self, input_shape):
-        self.alpha = self.add_parameter(
-            "alpha",
-            input_shape,
-            self.alpha_initializer,
-            self.alpha_regularizer,
-            self.alpha_constraint,
-        )
+        self.set_parameter("alpha", alpha_initializer, alpha_regularizer, alpha_constraint)
 
     def call(self, inputs):
         return prelu(inputs, self.alpha)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "alpha_initializer": keras.initializers.serialize(self.alpha_initializer),
-                "alpha_regularizer": keras.regularizers.serialize(self.alpha_regularizer),
-                "alpha_constraint": keras.constraints.serialize(self.alpha_constraint),
-            }
-        )
-        return config

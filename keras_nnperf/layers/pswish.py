@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import keras
-
 from keras_nnperf.activations import pswish
-from keras_nnperf.layers.parametric import (
-    ParametricActivation,
-    get_constraint,
-    get_initializer,
-    get_regularizer,
-)
+from keras_nnperf.layers.parametric import ParametricActivation
 from keras_nnperf.registry import register
+from keras_nnperf.validation import check_bool
 
 
 @register("activation", name="pswish")
@@ -52,6 +46,7 @@ class PSwish(ParametricActivation):
     """
 
     _ALLOWED_MODES = ("shared", "channel")
+    PARAMETERS = ("beta",)
 
     def __init__(
         self,
@@ -62,34 +57,9 @@ class PSwish(ParametricActivation):
         trainable=True,
         **kwargs,
     ):
-        if not isinstance(trainable, bool):
-            raise ValueError(
-                f"Argument trainable must be a bool. Received: trainable={trainable!r}"
-            )
+        check_bool("trainable", trainable)
         super().__init__(mode=mode, trainable=trainable, **kwargs)
-        self.beta_initializer = get_initializer("beta_initializer", beta_initializer)
-        self.beta_regularizer = get_regularizer("beta_regularizer", beta_regularizer)
-        self.beta_constraint = get_constraint("beta_constraint", beta_constraint)
-
-    def build(self, input_shape):
-        self.beta = self.add_parameter(
-            "beta",
-            input_shape,
-            self.beta_initializer,
-            self.beta_regularizer,
-            self.beta_constraint,
-        )
+        self.set_parameter("beta", beta_initializer, beta_regularizer, beta_constraint)
 
     def call(self, inputs):
         return pswish(inputs, self.beta)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "beta_initializer": keras.initializers.serialize(self.beta_initializer),
-                "beta_regularizer": keras.regularizers.serialize(self.beta_regularizer),
-                "beta_constraint": keras.constraints.serialize(self.beta_constraint),
-            }
-        )
-        return config

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
-
 import keras
 
 from keras_nnperf.activations import rrelu
 from keras_nnperf.registry import register
-
-
-def _check_number(name, value):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or value != value:
-        raise ValueError(f"Argument {name} must be a number. Received: {name}={value!r}")
+from keras_nnperf.validation import check_number, check_seed
 
 
 @register("activation", name="rrelu")
@@ -22,7 +16,7 @@ class RReLU(keras.layers.Layer):
 
     While training, every element gets its own slope `a ~ U(lower, upper)`, drawn afresh at every
     step; at inference `a = (lower + upper) / 2`. The random slopes act as a regularizer and keep
-    negative units alive. Slopes come from `keras_nnperf.activations.hash_uniform`, a
+    negative units alive. Slopes come from `keras_nnperf.random_hash.hash_uniform`, a
     counter-based hash of the element index and a per-call seed that runs at LeakyReLU speed under
     XLA (where `keras.random.uniform` is two orders of magnitude slower). On TensorFlow without
     XLA the activation runs its forward and backward passes as two small XLA-compiled kernels, so
@@ -45,7 +39,8 @@ class RReLU(keras.layers.Layer):
         A tensor of the same shape and dtype as the inputs.
 
     Raises:
-        ValueError: unless `0 <= lower <= upper`, or if `seed` is neither an int nor `None`.
+        ValueError: unless `0 <= lower <= upper` are finite numbers, or if `seed` is neither an
+            int nor `None`.
 
     Example:
     ```python
@@ -59,20 +54,16 @@ class RReLU(keras.layers.Layer):
 
     def __init__(self, lower=1.0 / 8.0, upper=1.0 / 3.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        _check_number("lower", lower)
-        _check_number("upper", upper)
-        if lower < 0:
-            raise ValueError(f"Argument lower must be >= 0. Received: lower={lower!r}")
+        lower = check_number("lower", lower, low=0.0)
+        upper = check_number("upper", upper)
         if upper < lower:
             raise ValueError(
                 f"Argument upper must be >= lower. Received: lower={lower!r}, upper={upper!r}"
             )
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-            raise ValueError(f"Argument seed must be an int or None. Received: seed={seed!r}")
-        self.lower = float(lower)
-        self.upper = float(upper)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.lower = lower
+        self.upper = upper
+        self.seed = check_seed("seed", seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.supports_masking = True
 
     def call(self, inputs, training=False):

@@ -120,3 +120,8 @@ def test_bad_arguments_raise_naming_argument_and_value():
         with pytest.raises(ValueError, match=f"Argument {argument}") as info:
             HeForSlope(**kwargs)
         assert f"Received: {argument}={kwargs[argument]!r}" in str(info.value), kwargs
+
+
+def test_numpy_scalars_are_valid_and_stored_as_python_numbers():
+    initializer = HeForSlope(np.float32(0.25), seed=np.int64(3))
+    assert initializer.negative_slope == 0.25 and type(initializer.negative_slope) is float

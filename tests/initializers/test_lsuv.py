@@ -165,3 +165,9 @@ def test_bad_arguments_raise_naming_argument_and_value():
         with pytest.raises(ValueError, match=f"Argument {argument}") as info:
             lsuv(**arguments)
         assert f"Received: {argument}={kwargs[argument]!r}" in str(info.value), kwargs
+
+
+def test_numpy_scalar_arguments_are_valid():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    lsuv(model, x, tol=np.float64(0.1), max_iter=np.int64(3), seed=0)

@@ -7,6 +7,10 @@ from keras_nnperf.layers.pelu import PELU
 from keras_nnperf.testing import check_layer
 
 
+def _np(x):
+    return np.asarray(keras.ops.convert_to_numpy(x))
+
+
 def _reference(x, layer):
     a = np.asarray(layer.alpha.numpy(), dtype="float64")
     b = np.asarray(layer.beta.numpy(), dtype="float64")
@@ -32,7 +36,7 @@ def test_pelu_contract(mode, shape, tmp_path):
 def test_default_is_elu_and_parameters_kept_positive():
     layer = PELU()
     x = np.linspace(-4, 4, 9, dtype="float32")[None]
-    np.testing.assert_allclose(layer(x).numpy(), keras.activations.elu(x).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(_np(layer(x)), _np(keras.activations.elu(x)), rtol=1e-6)
     assert isinstance(layer.alpha_constraint, MinValue)
     model = keras.Sequential([keras.Input((9,)), layer])
     model.compile(keras.optimizers.SGD(100.0), "mse")
@@ -43,7 +47,7 @@ def test_default_is_elu_and_parameters_kept_positive():
 def test_no_overflow_in_unused_branch():
     x = np.array([[-1e4, -50.0, 50.0, 1e4]], "float32")
     layer = PELU(1.0, 0.1)
-    assert np.all(np.isfinite(layer(x).numpy()))
+    assert np.all(np.isfinite(_np(layer(x))))
 
 
 def test_constraints_can_be_removed():
@@ -56,6 +60,8 @@ def test_constraints_can_be_removed():
         ({"mode": "element"}, "mode"),
         ({"alpha_initializer": 0.0}, "alpha_initializer"),
         ({"beta_initializer": -1.0}, "beta_initializer"),
+        ({"alpha_initializer": float("inf")}, "alpha_initializer"),
+        ({"beta_initializer": float("nan")}, "beta_initializer"),
         ({"alpha_initializer": "nope"}, "alpha_initializer"),
         ({"beta_regularizer": "nope"}, "beta_regularizer"),
         ({"alpha_constraint": "nope"}, "alpha_constraint"),
@@ -65,3 +71,20 @@ def test_bad_arguments_raise_value_error(kwargs, name):
     value = next(iter(kwargs.values()))
     with pytest.raises(ValueError, match=f"{name}={value!r}"):
         PELU(**kwargs)
+
+
+def test_numpy_scalar_initializers_and_config_of_both_parameters():
+    layer = PELU(np.float32(2.0), np.int64(3), mode="channel")
+    layer.build((None, 2))
+    np.testing.assert_allclose(layer.alpha.numpy(), [2.0, 2.0])
+    np.testing.assert_allclose(layer.beta.numpy(), [3.0, 3.0])
+    config = layer.get_config()
+    assert [name for name in config if name.startswith(("alpha_", "beta_"))] == [
+        "alpha_initializer",
+        "beta_initializer",
+        "alpha_regularizer",
+        "beta_regularizer",
+        "alpha_constraint",
+        "beta_constraint",
+    ]
+    assert [w.name for w in layer.weights] == ["alpha", "beta"]

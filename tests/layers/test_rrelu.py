@@ -1,19 +1,23 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from keras_nnperf.activations import _rrelu_in_xla_kernels, hash_uniform
 from keras_nnperf.layers.rrelu import RReLU
-from keras_nnperf.testing import check_layer, random_inputs, two_cpu_strategy
+from keras_nnperf.random_hash import hash_uniform
+from keras_nnperf.testing import check_layer, random_inputs, value_and_grad
 
 LOWER, UPPER = 1.0 / 8.0, 1.0 / 3.0
+BACKEND = keras.backend.backend()
+
+
+def _np(x):
+    return np.asarray(keras.ops.convert_to_numpy(x))
 
 
 def _slopes(layer, shape=(64, 128)):
     """The slopes of one training call: y / x on strictly negative inputs."""
     x = -np.ones(shape, "float32")
-    return layer(x, training=True).numpy() / x
+    return _np(layer(x, training=True)) / x
 
 
 def test_rrelu_contract_inference(tmp_path):
@@ -31,7 +35,7 @@ def test_rrelu_contract_training_shape_dtype_fit():
 
 
 def test_inference_slope_is_exact_mean():
-    y = RReLU(0.1, 0.3)(np.array([[-2.0, 3.0]], "float32"), training=False).numpy()
+    y = _np(RReLU(0.1, 0.3)(np.array([[-2.0, 3.0]], "float32"), training=False))
     np.testing.assert_array_equal(y, np.array([[-2.0 * np.float32(0.2), 3.0]], "float32"))
 
 
@@ -46,7 +50,7 @@ def test_training_slopes_uniform_in_bounds_and_positive_side_identity():
     counts = np.histogram(slopes, bins=10, range=(LOWER, UPPER))[0] / slopes.size
     np.testing.assert_allclose(counts, 0.1, atol=0.01)
     x = np.abs(random_inputs((4, 5)))
-    np.testing.assert_array_equal(layer(x, training=True).numpy(), x)
+    np.testing.assert_array_equal(_np(layer(x, training=True)), x)
 
 
 def test_fresh_each_call_and_reproducible_from_seed():
@@ -59,18 +63,44 @@ def test_fresh_each_call_and_reproducible_from_seed():
     assert np.mean(_slopes(RReLU(seed=12)) == a1) < 0.01
 
 
+def _compiled_training_call(layer, jit_compile=True):
+    """`x -> layer(x, training=True)` compiled by the backend, advancing the layer's seed."""
+    if BACKEND == "jax":
+        import jax
+
+        @jax.jit
+        def stateless(non_trainable, x):
+            return layer.stateless_call([], non_trainable, x, training=True)
+
+        def call(x):
+            y, non_trainable = stateless([v.value for v in layer.non_trainable_variables], x)
+            for variable, value in zip(layer.non_trainable_variables, non_trainable, strict=True):
+                variable.assign(value)
+            return y
+
+        return call
+    import tensorflow as tf
+
+    return tf.function(lambda v: layer(v, training=True), jit_compile=jit_compile)
+
+
+@pytest.mark.skipif(BACKEND == "torch", reason="PyTorch has no XLA")
 def test_xla_slopes_identical_to_eager():
     # The hash relies on uint32 wrap-around in multiply and shift; XLA must draw the same bits
     # (it may fuse lower + width * u into one rounding, hence the 1-ulp tolerance).
     eager_layer, xla_layer = RReLU(seed=5), RReLU(seed=5)
     x = -np.ones((8, 33), "float32")
-    xla = tf.function(lambda v: xla_layer(v, training=True), jit_compile=True)
+    xla_layer.build(x.shape)
+    xla = _compiled_training_call(xla_layer)
     for _ in range(2):
-        np.testing.assert_allclose(xla(x).numpy(), eager_layer(x, training=True).numpy(), rtol=3e-7)
+        np.testing.assert_allclose(_np(xla(x)), _np(eager_layer(x, training=True)), rtol=3e-7)
 
 
+@pytest.mark.tensorflow_only("tf.function with and without XLA (two code paths on TensorFlow)")
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["tf_function", "xla"])
 def test_compiled_slopes_in_bounds_fresh_each_step_and_same_stream(jit_compile):
+    import tensorflow as tf
+
     # Without XLA the layer runs the hash in its own XLA kernels; both paths draw the same bits.
     layer, eager_layer = RReLU(0.1, 0.3, seed=8), RReLU(0.1, 0.3, seed=8)
     step = tf.function(lambda v: layer(v, training=True), jit_compile=jit_compile)
@@ -82,7 +112,10 @@ def test_compiled_slopes_in_bounds_fresh_each_step_and_same_stream(jit_compile):
     assert np.mean(first == second) < 0.01
 
 
+@pytest.mark.tensorflow_only("TensorFlow's no-XLA graphs run the hash in their own XLA kernels")
 def test_uncompiled_graph_runs_training_slopes_in_xla_kernels():
+    import tensorflow as tf
+
     # The no-XLA speed (about LeakyReLU's, not 8x it) depends on this dispatch; keep it pinned.
     layer = RReLU(seed=1)
 
@@ -109,28 +142,36 @@ def test_layers_of_different_ranks_train_in_one_process():
         x = np.random.default_rng(0).normal(size=(8, *shape)).astype("float32")
         history = model.fit(x, np.ones((8, 1)), epochs=1, verbose=0)
         assert np.isfinite(history.history["loss"][0])
+
+
+@pytest.mark.tensorflow_only("the kernels exist only for TensorFlow without XLA")
+def test_flattened_xla_kernels_draw_each_elements_hash():
+    import tensorflow as tf
+
+    from keras_nnperf.activations import _rrelu_in_xla_kernels
+
     # Flattened inside the kernels, the slopes are still the hash of each element's index.
     x = -np.abs(np.random.default_rng(1).normal(size=(3, 4, 5)).astype("float32"))
     seed = tf.constant([9, 4], "uint32")
     got = _rrelu_in_xla_kernels(tf.constant(x), seed, 0.1, 0.3).numpy()
-    u = hash_uniform(x.shape, seed).numpy()
+    u = _np(hash_uniform(x.shape, seed))
     np.testing.assert_allclose(got, x * (0.1 + 0.2 * u), rtol=1e-6)
 
 
 def test_gradient_is_the_slope_used_in_forward():
     layer = RReLU(seed=2)
-    x = tf.constant(random_inputs((6, 7)))
+    x = random_inputs((6, 7))
     state = layer.seed_generator.state.numpy()
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = layer(x, training=True)
-    grad = tape.gradient(y, x).numpy()
+    _, grad = value_and_grad(lambda v: layer(v, training=True), x)
     layer.seed_generator.state.assign(state)
-    expected = layer(x, training=True).numpy() / x.numpy()
+    expected = _np(layer(x, training=True)) / x
     np.testing.assert_allclose(grad, expected, rtol=1e-6)
 
 
+@pytest.mark.tensorflow_only("tf.distribute.MirroredStrategy; JAX: tests/test_data_parallel.py")
 def test_mirrored_strategy_fit_runs_and_slopes_differ_per_step():
+    from keras_nnperf.testing import two_cpu_strategy
+
     x = random_inputs((8, 4), seed=5)
     y = np.random.default_rng(6).normal(size=(8, 1)).astype("float32")
     with two_cpu_strategy().scope():
@@ -153,8 +194,17 @@ def test_mirrored_strategy_fit_runs_and_slopes_differ_per_step():
         ({"lower": "a"}, "lower='a'"),
         ({"upper": None}, "upper=None"),
         ({"seed": 1.5}, "seed=1.5"),
+        ({"upper": float("inf")}, "upper=inf"),
+        ({"lower": float("nan")}, "lower=nan"),
+        ({"seed": True}, "seed=True"),
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         RReLU(**kwargs)
+
+
+def test_numpy_scalars_are_numbers():
+    layer = RReLU(np.float32(0.125), np.float64(0.25), seed=np.int64(3))
+    assert layer.get_config()["seed"] == 3 and type(layer.get_config()["seed"]) is int
+    assert layer.upper == 0.25 and type(layer.upper) is float
