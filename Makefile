@@ -59,10 +59,13 @@ test-torch: $(TORCH_VENV)/.installed
 		$(TORCH_TESTS)
 
 bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/activations.py
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/convergence.py
 	$(PY) benchmarks/tuning.py
+	$(PY) benchmarks/lr_suggestion.py
+	$(PY) benchmarks/tabular.py
 
 clean:
 	rm -rf $(VENV) $(JAX_VENV) $(TORCH_VENV) build *.egg-info .pytest_cache .ruff_cache

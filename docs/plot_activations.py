@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_nnperf import activations  # noqa: E402
+from keras_nnperf import activations, random_hash  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "images", "layers")
 
@@ -71,7 +71,7 @@ def plot_curves(path):
 
 
 def plot_rrelu_slopes(path):
-    u = activations.hash_uniform((200_000,), seed=0).numpy()
+    u = random_hash.hash_uniform((200_000,), seed=0).numpy()
     slopes = 1 / 8 + (1 / 3 - 1 / 8) * u
     fig, axis = plt.subplots(figsize=(5.5, 3.2))
     axis.hist(slopes, bins=50, density=True, alpha=0.8)

@@ -33,16 +33,34 @@ if BACKEND == "tensorflow":
 gc.freeze()
 
 
+def _marker_reason(item, name):
+    marker = item.get_closest_marker(name)
+    if marker is None:
+        return None
+    reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+    if not reason:
+        raise pytest.UsageError(f"{item.nodeid}: {name} needs a reason")
+    return reason
+
+
+def _compiles(item) -> bool:
+    # Keras's PyTorch backend has neither XLA nor steps_per_execution > 1: a test parametrized
+    # over those runtimes skips them there (its eager case still runs).
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if params.get("jit_compile") is True or params.get("mode") == "jit":
+        return True
+    return any(part in ("jit", "xla", "steps_per_execution") for part in item.name.split("-"))
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        marker = item.get_closest_marker("tensorflow_only")
-        if marker is None:
-            continue
-        reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
-        if not reason:
-            raise pytest.UsageError(f"{item.nodeid}: tensorflow_only needs a reason")
-        if BACKEND != "tensorflow":
+        reason = _marker_reason(item, "tensorflow_only")
+        if reason is not None and BACKEND != "tensorflow":
             item.add_marker(pytest.mark.skip(reason=f"TensorFlow only: {reason}"))
+        reason = _marker_reason(item, "not_on_torch")
+        if BACKEND == "torch" and (reason is not None or _compiles(item)):
+            reason = reason or "XLA and steps_per_execution do not exist on the PyTorch backend"
+            item.add_marker(pytest.mark.skip(reason=f"Not on PyTorch: {reason}"))
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,8 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     # The kernel runs in a temporary folder: make sure it imports this checkout.
     monkeypatch.setenv("PYTHONPATH", REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     notebook = nbformat.read(path, as_version=4)
-    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+    # A stored output (notebook 02 is stored executed) must never show a figure as text.
+    assert not _figures_shown_as_text(notebook)
     client = NotebookClient(
         notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
     )
@@ -39,3 +40,29 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         if output.output_type == "error"
     ]
     assert not errors
+    assert not _figures_shown_as_text(notebook)
+
+
+def _figures_shown_as_text(notebook) -> list:
+    # A bare matplotlib Figure as a cell's value prints as "<Figure size ...>" instead of a
+    # picture: what a reader on GitHub or Kaggle would see.
+    return [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if str(output.get("data", {}).get("text/plain", "")).startswith("<Figure")
+        and "image/png" not in output.get("data", {})
+    ]
+
+
+def test_notebook_02_is_stored_executed_with_its_pictures():
+    import json
+
+    path = os.path.join(EXAMPLES, "02_fixing_a_network_that_will_not_learn.ipynb")
+    with open(path, encoding="utf-8") as f:
+        cells = [c for c in json.load(f)["cells"] if c["cell_type"] == "code"]
+    outputs = [o for c in cells for o in c.get("outputs", [])]
+    assert outputs, "notebook 02 must be stored with its outputs"
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)

@@ -149,6 +149,7 @@ def test_after_fit_the_model_saves_as_if_we_were_never_there(tmp_path):
         np.testing.assert_array_equal(ops.convert_to_numpy(a), ops.convert_to_numpy(b))
 
 
+@pytest.mark.not_on_torch("PyTorch runs the step eagerly: there is no trace to count")
 def test_a_second_fit_with_the_same_callbacks_does_not_retrace():
     model, (x, y) = build(), data()
     callbacks = [plateau(), *trio().values()]

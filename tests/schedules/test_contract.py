@@ -73,6 +73,7 @@ def test_config_round_trip_gives_the_same_schedule(case):
         np.testing.assert_array_equal(evaluate(restored, STEPS), expected)
 
 
+@pytest.mark.not_on_torch("evaluate(jit_compile=True) needs XLA")
 @pytest.mark.parametrize("case", CASES)
 def test_curve_is_float32_compilable_and_has_its_shape(case):
     factory, shape, end = CASES[case]
