@@ -31,6 +31,7 @@ from keras_nnperf import (
 )
 from keras_nnperf.callbacks.lr_finder import lr_find
 from keras_nnperf.diagnostics import diagnose
+from keras_nnperf.initializers.baseline import initialize_at_baseline
 from keras_nnperf.registry import (
     activation,
     get_activation,
@@ -57,6 +58,7 @@ __all__ = [
     "get_initializer",
     "get_layer",
     "get_schedule",
+    "initialize_at_baseline",
     "initializers",
     "layers",
     "lr_find",
