@@ -26,7 +26,9 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     # The kernel runs in a temporary folder: make sure it imports this checkout.
     monkeypatch.setenv("PYTHONPATH", REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     notebook = nbformat.read(path, as_version=4)
-    # A stored output (notebook 02 is stored executed) must never show a figure as text.
+    # A stored output (notebook 02 is stored executed) must never show a figure as text. (After
+    # this headless run, with the Agg backend and no inline display hook, every bare Figure is
+    # text, so only the stored outputs are checked.)
     assert not _figures_shown_as_text(notebook)
     client = NotebookClient(
         notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
@@ -40,7 +42,6 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         if output.output_type == "error"
     ]
     assert not errors
-    assert not _figures_shown_as_text(notebook)
 
 
 def _figures_shown_as_text(notebook) -> list:
