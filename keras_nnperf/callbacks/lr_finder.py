@@ -28,7 +28,7 @@ from keras_nnperf.callbacks.lr_finder_result import (
     SUGGESTION_RULES,
     LRFinderResult,
 )
-from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
+from keras_nnperf.optimizers.gradient_hooks import refresh_train_function, unscaled_optimizer
 from keras_nnperf.registry import register
 from keras_nnperf.validation import check_choice, check_integer, check_number
 
@@ -142,7 +142,9 @@ class _Snapshot:
             # Only a schedule or a callable was ever swapped (a float rate is assigned in place),
             # and the public setter swaps those back without touching `optimizer.variables`.
             unscaled_optimizer(optimizer).learning_rate = self.learning_rate
-            model.make_train_function(force=True)
+            # A real retrace on every backend (on JAX a plain `make_train_function(force=True)`
+            # gets back the cached trace that has the ramp in it).
+            refresh_train_function(model, force=True)
 
 
 class _Ramp(keras.optimizers.schedules.LearningRateSchedule):
@@ -295,7 +297,7 @@ class LRFinder(keras.callbacks.Callback):
             inner.learning_rate = self.min_lr  # assigns the optimizer's own variable
         else:
             inner.learning_rate = _Ramp(self.min_lr, self.max_lr, self.num_steps, self._start)
-            model.make_train_function(force=True)  # the old schedule is baked into the trace
+            refresh_train_function(model, force=True)  # the old schedule is in the trace
         self._applied = self.min_lr
         self._lrs, self._raw, self._smooth = [], [], []
         self._average, self._best, self._done, self._diverged = 0.0, math.inf, 0, False
