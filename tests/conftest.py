@@ -46,10 +46,12 @@ def _marker_reason(item, name):
 def _compiles(item) -> bool:
     # Keras's PyTorch backend has neither XLA nor steps_per_execution > 1: a test parametrized
     # over those runtimes skips them there (its eager case still runs).
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    if params.get("jit_compile") is True or params.get("mode") == "jit":
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return False
+    if callspec.params.get("jit_compile") is True or callspec.params.get("mode") == "jit":
         return True
-    return any(part in ("jit", "xla", "steps_per_execution") for part in item.name.split("-"))
+    return any(part in ("jit", "xla", "steps_per_execution") for part in callspec.id.split("-"))
 
 
 def pytest_collection_modifyitems(config, items):
