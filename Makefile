@@ -8,7 +8,8 @@ TORCH_VENV ?= .venv-torch
 # pytest workers per leg; CI has 2 cores.
 WORKERS ?= 2
 # The PyTorch leg: the layers, schedules and callbacks (see README, Development).
-TORCH_TESTS ?= tests/layers tests/schedules tests/callbacks tests/test_activations.py
+TORCH_TESTS ?= tests/layers tests/schedules tests/callbacks tests/optimizers tests/test_activations.py \
+	tests/test_random_hash.py tests/test_validation.py
 
 SHELL := /bin/bash
 PY := $(VENV)/bin/python
