@@ -20,8 +20,14 @@ def build_model(
     num_classes: int | None = None,
     seed: int = 0,
     y_train=None,
+    embeddings=None,
 ):
     """The default network: two Dense(64, mish) layers, dropout between, He-initialized, AdamW.
+
+    With `embeddings` (`TabularPreprocessor.embedding_columns`), a `TabularEmbedding` layer first
+    looks up the integer-code columns of high-cardinality categoricals in trainable embeddings
+    of fastai's size and passes the other columns through, so the model still takes the one
+    feature matrix that `predict`, saving and the tuner use.
 
     With `y_train`, the output layer starts at the trivial baseline
     (`keras_nnperf.initializers.initialize_at_baseline`): its bias at the class log-prior or the
@@ -35,6 +41,8 @@ def build_model(
         seed: Seed of the initializers and dropout.
         y_train: Training targets as the model is trained on them, or `None` to keep Keras's
             zero bias.
+        embeddings: A list of `{"index", "input_dim", "output_dim"}` dicts (extra keys are
+            ignored), one per code column, or `None` / `[]` for none.
 
     Returns:
         A compiled `keras.Model`.
@@ -54,7 +62,7 @@ def build_model(
             f"Argument num_classes must be >= 2. Received: num_classes={num_classes!r}"
         )
     inputs = keras.Input((num_features,), name="features")
-    x = inputs
+    x = embed_columns(inputs, embeddings, seed)
     for i in range(2):
         x = keras.layers.Dense(
             64,
@@ -77,6 +85,29 @@ def build_model(
     if y_train is not None:
         start_at_baseline(model, y_train, task)
     return model
+
+
+def embed_columns(inputs, embeddings, seed: int = 0):
+    """`inputs` through a `TabularEmbedding` of the code columns in `embeddings`, if any.
+
+    Raises:
+        ValueError: for an embedding entry without `index`, `input_dim` or `output_dim`.
+    """
+    from keras_nnperf.tabular.embedding import TabularEmbedding
+
+    if not embeddings:
+        return inputs
+    try:
+        columns = [e["index"] for e in embeddings]
+        input_dims = [e["input_dim"] for e in embeddings]
+        output_dims = [e["output_dim"] for e in embeddings]
+    except (KeyError, TypeError):
+        raise ValueError(
+            "Argument embeddings must be a list of dicts with keys index, input_dim and "
+            f"output_dim. Received: embeddings={embeddings!r}"
+        ) from None
+    layer = TabularEmbedding(columns, input_dims, output_dims, seed=seed, name="embeddings")
+    return layer(inputs)
 
 
 def start_at_baseline(model, y_train, task: str):

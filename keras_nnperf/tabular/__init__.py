@@ -1,21 +1,30 @@
 """A CSV file turned into training arrays, with the preprocessing saved next to the model.
 
-The rules, applied the same way by `nnperf fit` and `nnperf predict`:
+The rules, applied the same way by `nnperf fit` and `nnperf predict` (docs/data.md has them all,
+with every warning):
 
-* **Reading.** Standard-library `csv`, comma-separated, UTF-8, a header row. Empty cells and
-  `NA`, `N/A`, `NaN`, `null`, `None`, `?` (any case) are missing values.
+* **Reading.** Standard-library `csv`, UTF-8, a header row. The delimiter (`,` `;` tab `|`) is
+  detected; in a file not separated by commas, columns of numbers written with decimal commas
+  are read as numbers (with a warning). Empty cells and `NA`, `N/A`, `NaN`, `null`, `None`, `?`
+  (any case) are missing values; `inf`, `-inf` and numbers beyond float64 are treated as missing
+  (with a warning naming the column and count).
+* **Columns left out.** Those named with `drop`, the ID column (`id_column`), and ID-like
+  columns (`id_columns`: named `id`; named like an id and unique per row; unique text; a
+  run of integers from 0 or 1), each with a warning.
 * **Task.** A numeric target with at most 20 distinct integer values (and at most one distinct
   value per two rows) is a classification target (binary with two values, else multiclass);
   a text target is a classification target; any other numeric target is regression.
-* **Features.** A column whose present values all parse as numbers is numeric: it is
-  standardized, `(x - mean) / std`, with the mean and standard deviation of the **training split
-  only**, and a missing value becomes the training median (with a warning naming the column).
-  Any other column is categorical and one-hot encoded over the categories of the training split
-  (the 50 most frequent at most); a missing or unseen category encodes as all zeros.
+* **Features.** A column whose present values all parse as numbers is numeric: standardized,
+  `(x / scale - mean) / std`, with statistics of the **training split only** (`scale`, a power
+  of two, keeps values near 1e308 from overflowing), a missing value filled with the training
+  median and flagged in a 0/1 indicator column when the training split had missing values.
+  Any other column is categorical: one-hot encoded over the training split's levels when it has
+  at most `ONE_HOT_MAX_LEVELS`, else integer codes (0 = missing or unseen) for an embedding of
+  fastai's size (`embedding_size`, `TabularEmbedding`). A column with no usable value in the
+  training split is left out with a warning.
 * **Regression targets** are standardized too (training split only) and mapped back by `decode`.
 
-Bad input raises `DataError` with one readable sentence; fixable problems (missing values,
-rows without a target, capped categories) emit a `DataWarning`.
+Bad input raises `DataError` with one readable sentence; fixable problems emit a `DataWarning`.
 """
 
 from keras_nnperf.tabular.csv_table import (
@@ -23,15 +32,29 @@ from keras_nnperf.tabular.csv_table import (
     DataError,
     DataWarning,
     Table,
+    detect_delimiter,
     parse_numbers,
+    parse_numeric,
     read_csv,
 )
-from keras_nnperf.tabular.dataset import TabularData, load_training_data
-from keras_nnperf.tabular.preprocessor import MAX_CATEGORIES, TabularPreprocessor
+from keras_nnperf.tabular.dataset import (
+    TabularData,
+    TrainingTable,
+    load_training_data,
+    read_training_table,
+)
+from keras_nnperf.tabular.embedding import TabularEmbedding, embedding_size
+from keras_nnperf.tabular.id_columns import find_id_columns
+from keras_nnperf.tabular.preprocessor import (
+    MAX_CATEGORIES,
+    ONE_HOT_MAX_LEVELS,
+    TabularPreprocessor,
+)
 from keras_nnperf.tabular.task import (
     MAX_CLASSES,
     MIN_ROWS,
     TASKS,
+    fold_indices,
     infer_task,
     split_indices,
     target_labels,
@@ -42,16 +65,25 @@ __all__ = [
     "MAX_CLASSES",
     "MIN_ROWS",
     "MISSING",
+    "ONE_HOT_MAX_LEVELS",
     "TASKS",
     "DataError",
     "DataWarning",
     "Table",
     "TabularData",
+    "TabularEmbedding",
     "TabularPreprocessor",
+    "TrainingTable",
+    "detect_delimiter",
+    "embedding_size",
+    "find_id_columns",
+    "fold_indices",
     "infer_task",
     "load_training_data",
     "parse_numbers",
+    "parse_numeric",
     "read_csv",
+    "read_training_table",
     "split_indices",
     "target_labels",
 ]

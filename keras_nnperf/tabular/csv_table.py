@@ -1,15 +1,30 @@
-"""Reading a CSV file into text columns, with the missing-value spellings nnperf accepts."""
+"""Reading a CSV file into text columns: delimiter, decimal mark and missing-value spellings."""
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
+import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+
+#: The delimiters `read_csv` recognizes; anything else is read as a comma-separated file.
+DELIMITERS = ",;\t|"
+
+#: How much of the file `csv.Sniffer` looks at to guess the delimiter.
+SNIFF_CHARS = 65536
+
+# A number written with a decimal comma, optionally with dots grouping thousands:
+# `1,5`  `-0,25`  `1.234,5`  `12`  `,5`  `1,5e-3`.
+_COMMA_NUMBER = re.compile(
+    r"[+-]?(?:(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?", re.ASCII
+)
 
 
 class DataError(ValueError):
@@ -22,10 +37,19 @@ class DataWarning(UserWarning):
 
 @dataclass
 class Table:
-    """A CSV file as text columns: `columns[name][row]` is a string, or `None` when missing."""
+    """A CSV file as text columns: `columns[name][row]` is a string, or `None` when missing.
+
+    Attributes:
+        path: The file.
+        columns: Column name -> cells, in file order.
+        delimiter: The delimiter the file was read with.
+        decimal_comma: Names of the columns whose decimal commas were turned into points.
+    """
 
     path: str
     columns: dict[str, list[str | None]]
+    delimiter: str = ","
+    decimal_comma: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -39,11 +63,57 @@ class Table:
 
     def take(self, rows) -> Table:
         """A new table with only `rows` (indices), in that order."""
-        return Table(self.path, {k: [v[i] for i in rows] for k, v in self.columns.items()})
+        return Table(
+            self.path,
+            {k: [v[i] for i in rows] for k, v in self.columns.items()},
+            self.delimiter,
+            self.decimal_comma,
+        )
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter of a CSV text: `,` `;` tab or `|`, guessed by `csv.Sniffer` on a sample.
+
+    The sniffer's guess is kept if it splits the header into two or more fields and every
+    sampled row into as many fields as the header. Otherwise (or when the sniffer cannot decide,
+    as with ragged rows) the candidate that occurs most often in the header line wins, `,` on a
+    tie or when none occurs; a ragged file then gets a clear "line N has M fields" error.
+    """
+    sample = text[:SNIFF_CHARS]
+    if len(text) > SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]  # whole lines only
+    try:
+        guess = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+        rows = [row for row in csv.reader(io.StringIO(sample), delimiter=guess) if row]
+    except csv.Error:
+        rows = None
+    if rows and len(rows[0]) >= 2 and all(len(r) == len(rows[0]) for r in rows[1:-1]):
+        return guess
+    header = sample.partition("\n")[0]
+    counts = [header.count(d) for d in DELIMITERS]
+    return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
+
+
+def _is_comma_number(cell: str) -> bool:
+    if _COMMA_NUMBER.fullmatch(cell):
+        return True
+    try:
+        return not math.isfinite(float(cell))  # inf, -inf: a number, handled later
+    except ValueError:
+        return False
+
+
+def _from_decimal_comma(cell: str) -> str:
+    return cell.replace(".", "").replace(",", ".")
 
 
 def read_csv(path: str) -> Table:
-    """Read a comma-separated UTF-8 file with a header row.
+    """Read a delimited UTF-8 text file with a header row.
+
+    The delimiter is detected (`detect_delimiter`). In a file not delimited by commas, a column
+    whose present cells are all numbers written with a decimal comma (`1,5`; dots may group
+    thousands: `1.234,5`), at least one of them with a comma, is read as numbers, with a
+    `DataWarning` naming the columns.
 
     Args:
         path: The file.
@@ -71,15 +141,17 @@ def read_csv(path: str) -> Table:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text; save it as a UTF-8 CSV file") from None
+    delimiter = detect_delimiter(text)
     try:
-        lines = [row for row in csv.reader(text.splitlines(), strict=True) if row]
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        lines = [row for row in reader if row]
     except csv.Error as err:
         raise DataError(f"{path} is not a valid CSV file: {err}") from None
     header = [name.strip() for name in lines[0]]
     if len(header) < 2:
         raise DataError(
             f"{path} has a single column; a CSV for nnperf needs feature columns and a target "
-            "column separated by commas"
+            "column separated by commas (or semicolons, tabs or |)"
         )
     for i, name in enumerate(header):
         if not name:
@@ -99,12 +171,34 @@ def read_csv(path: str) -> Table:
         name: [None if cell.strip().lower() in MISSING else cell.strip() for cell in column]
         for name, column in zip(header, zip(*body, strict=True), strict=True)
     }
-    return Table(path, columns)
+    converted = []
+    if delimiter != ",":
+        for name, cells in columns.items():
+            present = [c for c in cells if c is not None]
+            if any("," in c for c in present) and all(_is_comma_number(c) for c in present):
+                columns[name] = [None if c is None else _from_decimal_comma(c) for c in cells]
+                converted.append(name)
+    if converted:
+        warnings.warn(
+            f"{os.path.basename(path)} is {_DELIMITER_NAMES[delimiter]}-separated with decimal "
+            f"commas; read as numbers: {', '.join(converted)}",
+            DataWarning,
+            stacklevel=2,
+        )
+    return Table(path, columns, delimiter, tuple(converted))
 
 
-def parse_numbers(values: list[str | None]) -> np.ndarray | None:
-    """Values as float64 with NaN for missing ones, or `None` if any value is not a number."""
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def parse_numeric(values: list[str | None]) -> tuple[np.ndarray, int] | None:
+    """Values as float64 and the number of non-finite cells, or `None` if any is not a number.
+
+    Missing cells, and cells that parse to a non-finite number (`inf`, `-inf`, or a value such
+    as `1e999` beyond float64), become NaN; the second element counts the latter.
+    """
     out = np.full(len(values), np.nan)
+    nonfinite = 0
     for i, value in enumerate(values):
         if value is None:
             continue
@@ -114,4 +208,12 @@ def parse_numbers(values: list[str | None]) -> np.ndarray | None:
             return None
         if math.isfinite(number):
             out[i] = number
-    return out
+        else:
+            nonfinite += 1
+    return out, nonfinite
+
+
+def parse_numbers(values: list[str | None]) -> np.ndarray | None:
+    """Values as float64, NaN for missing or non-finite ones; `None` if any is not a number."""
+    parsed = parse_numeric(values)
+    return None if parsed is None else parsed[0]

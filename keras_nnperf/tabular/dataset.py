@@ -1,54 +1,168 @@
-"""A CSV file loaded into fitted training and validation arrays."""
+"""A CSV file loaded into fitted training and validation arrays (one split, or K folds)."""
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from keras_nnperf.tabular.csv_table import DataError, DataWarning, read_csv
+from keras_nnperf.tabular.csv_table import DataError, DataWarning, Table, parse_numeric, read_csv
+from keras_nnperf.tabular.id_columns import find_id_columns, named_like_id
 from keras_nnperf.tabular.preprocessor import TabularPreprocessor
-from keras_nnperf.tabular.task import infer_task, split_indices, target_labels
+from keras_nnperf.tabular.task import fold_indices, infer_task, split_indices, target_labels
 
 
 @dataclass
 class TabularData:
-    """Training and validation arrays of one CSV file and the preprocessor that made them."""
+    """Training and validation arrays of one CSV file and the preprocessor that made them.
+
+    Attributes:
+        x_train, y_train, x_val, y_val: The encoded splits.
+        preprocessor: The `TabularPreprocessor` fitted on the training split.
+        ids_train, ids_val: The ID column's values of each split's rows, or `None` without an
+            ID column.
+        train_rows, val_rows: Each split's row indices in the training table (rows with a
+            target), for assembling out-of-fold predictions; `None` when built by hand.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
     preprocessor: TabularPreprocessor
+    ids_train: list | None = None
+    ids_val: list | None = None
+    train_rows: np.ndarray | None = field(default=None, repr=False)
+    val_rows: np.ndarray | None = field(default=None, repr=False)
 
 
-def load_training_data(
-    path: str, target: str, task: str = "auto", validation_fraction: float = 0.2, seed: int = 0
-) -> TabularData:
-    """Read `path`, split it (stratified for classification) and encode both splits.
+@dataclass
+class TrainingTable:
+    """A CSV file ready to be split and encoded: rows with a target, its task, the left-out columns.
 
-    Rows without a target value are dropped with a warning. Standardization, medians and
-    categories come from the training split only.
+    Built by `read_training_table`. `split` gives one hold-out split, `folds` K-fold indices and
+    `encode` the arrays of any split, so every fold gets a preprocessor fitted on its own
+    training rows.
+
+    Attributes:
+        table: The rows that have a (finite) target.
+        target: The target column.
+        task: `"binary"`, `"multiclass"` or `"regression"`.
+        classes: Class labels, or `None` for regression.
+        labels: Each row's canonical label (for stratification).
+        id_column: The ID column (named by the user or the one detected), or `None`.
+        id_given: Whether the user named `id_column`.
+        drop: Columns the user dropped.
+        excluded: Detected ID columns left out (other than `id_column`), name -> reason.
+    """
+
+    table: Table
+    target: str
+    task: str
+    classes: list | None
+    labels: list
+    id_column: str | None = None
+    id_given: bool = False
+    drop: tuple = ()
+    excluded: dict = field(default_factory=dict)
+
+    @property
+    def num_rows(self) -> int:
+        """Rows with a target."""
+        return self.table.num_rows
+
+    def ids(self, rows) -> list | None:
+        """The ID column's values of `rows`, or `None` without an ID column."""
+        if self.id_column is None:
+            return None
+        column = self.table.columns[self.id_column]
+        return [column[i] for i in rows]
+
+    def encode(self, train_rows, val_rows, warn: bool = True) -> TabularData:
+        """Fit a preprocessor on `train_rows` and encode both splits.
+
+        Args:
+            train_rows: Row indices of the training split (the statistics come from these).
+            val_rows: Row indices of the validation split.
+            warn: Emit the `DataWarning`s of the encoding (missing, non-finite and clipped
+                values). Pass `False` for every fold after the first: they repeat.
+
+        Returns:
+            A `TabularData`.
+        """
+        train_rows, val_rows = np.asarray(train_rows, int), np.asarray(val_rows, int)
+        with warnings.catch_warnings():
+            if not warn:
+                warnings.simplefilter("ignore", DataWarning)
+            pre = TabularPreprocessor.fit(
+                self.table,
+                self.target,
+                self.task,
+                rows=train_rows,
+                drop=self.drop,
+                id_column=self.id_column,
+                id_given=self.id_given,
+                excluded=self.excluded,
+            )
+            x = pre.transform(self.table, warn=warn)
+        y = pre.encode_target(self.table)
+        return TabularData(
+            x[train_rows],
+            y[train_rows],
+            x[val_rows],
+            y[val_rows],
+            pre,
+            self.ids(train_rows),
+            self.ids(val_rows),
+            train_rows,
+            val_rows,
+        )
+
+    def split(self, validation_fraction: float = 0.2, seed: int = 0) -> TabularData:
+        """One hold-out split (stratified for classification), encoded."""
+        train, val = split_indices(self.labels, validation_fraction, self.classes is not None, seed)
+        return self.encode(train, val)
+
+    def folds(self, folds: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+        """K-fold `(train_rows, val_rows)` pairs (stratified for classification); `encode` each."""
+        return fold_indices(self.labels, folds, self.classes is not None, seed)
+
+
+def read_training_table(
+    path: str,
+    target: str,
+    task: str = "auto",
+    *,
+    drop: Sequence[str] = (),
+    id_column: str | None = None,
+) -> TrainingTable:
+    """Read `path`, drop rows without a usable target, decide the task and the left-out columns.
+
+    Rows whose target is missing, or non-finite in a numeric target, are dropped with a
+    `DataWarning`. ID-like columns (see `keras_nnperf.tabular.id_columns`) are left out of the
+    features with a `DataWarning` naming each; when the user names no `id_column` and exactly
+    one detected column is named like an id, it becomes the ID column (its values go with the
+    predictions).
 
     Args:
         path: The CSV file.
         target: The target column.
         task: `"auto"`, `"binary"`, `"multiclass"` or `"regression"`.
-        validation_fraction: Share of rows held out for validation.
-        seed: Seed of the split.
+        drop: Columns to leave out.
+        id_column: The ID column, left out of the features; its values are carried along.
 
     Returns:
-        A `TabularData`.
+        A `TrainingTable`.
 
     Raises:
-        DataError: for any input the rules above cannot handle.
+        DataError: for an unknown target, dropped or ID column, an ID column that is the target
+            or dropped, or a target that cannot be learned.
     """
     table = read_csv(path)
-    if target not in table.columns:
-        raise DataError(
-            f"target column {target!r} not found; the columns are: {', '.join(table.names)}"
-        )
+    drop = (drop,) if isinstance(drop, str) else tuple(drop)
+    _check_columns(table, target, drop, id_column)
     keep = [i for i, v in enumerate(table.columns[target]) if v is not None]
     if len(keep) < table.num_rows:
         warnings.warn(
@@ -59,12 +173,95 @@ def load_training_data(
         table = table.take(keep)
     if not keep:
         raise DataError(f"target column {target!r} has no values")
+    parsed = parse_numeric(table.columns[target])
+    if parsed is not None and parsed[1]:
+        finite = np.flatnonzero(~np.isnan(parsed[0]))
+        warnings.warn(
+            f"dropped {parsed[1]} row(s) whose target {target!r} is inf, -inf or out of range",
+            DataWarning,
+            stacklevel=2,
+        )
+        if not len(finite):
+            raise DataError(f"target column {target!r} has no finite values")
+        table = table.take(finite)
     labels = table.columns[target]
     task_found, classes = infer_task(labels, task, target)
-    train, val = split_indices(
-        target_labels(labels, classes), validation_fraction, classes is not None, seed
+    detected = find_id_columns(table, skip={target, *drop, id_column})
+    id_given = id_column is not None
+    if not id_given:
+        named = [n for n in detected if named_like_id(n)]
+        if len(named) == 1:
+            id_column = named[0]
+    for name, reason in detected.items():
+        carried = " (its values go with the predictions)" if name == id_column else ""
+        warnings.warn(
+            f"column {name!r} looks like an ID ({reason}); left out of the features{carried}",
+            DataWarning,
+            stacklevel=2,
+        )
+    return TrainingTable(
+        table,
+        target,
+        task_found,
+        classes,
+        target_labels(labels, classes),
+        id_column,
+        id_given,
+        drop,
+        {n: r for n, r in detected.items() if n != id_column},
     )
-    pre = TabularPreprocessor.fit(table, target, task_found, rows=train)
-    x = pre.transform(table)
-    y = pre.encode_target(table)
-    return TabularData(x[train], y[train], x[val], y[val], pre)
+
+
+def load_training_data(
+    path: str,
+    target: str,
+    task: str = "auto",
+    validation_fraction: float = 0.2,
+    seed: int = 0,
+    *,
+    drop: Sequence[str] = (),
+    id_column: str | None = None,
+) -> TabularData:
+    """Read `path`, split it (stratified for classification) and encode both splits.
+
+    `read_training_table` then `TrainingTable.split`: rows without a target are dropped with a
+    warning, ID-like columns and `drop` are left out, and standardization, medians, indicators
+    and categories come from the training split only.
+
+    Args:
+        path: The CSV file.
+        target: The target column.
+        task: `"auto"`, `"binary"`, `"multiclass"` or `"regression"`.
+        validation_fraction: Share of rows held out for validation.
+        seed: Seed of the split.
+        drop: Columns to leave out of the features.
+        id_column: The ID column: left out of the features, its values in `ids_train` and
+            `ids_val` and remembered by the preprocessor for predictions.
+
+    Returns:
+        A `TabularData`.
+
+    Raises:
+        DataError: for any input the rules cannot handle.
+    """
+    prepared = read_training_table(path, target, task, drop=drop, id_column=id_column)
+    return prepared.split(validation_fraction, seed)
+
+
+def _check_columns(table: Table, target, drop, id_column) -> None:
+    columns = ", ".join(table.names)
+    if target not in table.columns:
+        raise DataError(f"target column {target!r} not found; the columns are: {columns}")
+    unknown = [n for n in drop if n not in table.columns]
+    if unknown:
+        raise DataError(f"--drop: no column named {unknown[0]!r}; the columns are: {columns}")
+    if target in drop:
+        raise DataError(f"--drop names the target column {target!r}")
+    if id_column is None:
+        return
+    if id_column not in table.columns:
+        raise DataError(f"--id: no column named {id_column!r}; the columns are: {columns}")
+    if id_column == target:
+        raise DataError(f"--id names the target column {target!r}")
+    if id_column in drop:
+        raise DataError(f"column {id_column!r} is both dropped and the ID column")

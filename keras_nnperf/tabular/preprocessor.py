@@ -1,4 +1,8 @@
-"""The fitted encoding of a table: standardized numbers, one-hot categories, saved as JSON."""
+"""The fitted encoding of a table, saved as JSON next to the model.
+
+Standardized numbers with missing-value indicators, one-hot or embedded categories, and the
+columns left out (dropped, ID, unusable).
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,82 @@ import warnings
 
 import numpy as np
 
-from keras_nnperf.tabular.csv_table import DataError, DataWarning, Table, parse_numbers
+from keras_nnperf.tabular.csv_table import DataError, DataWarning, Table, parse_numeric
+from keras_nnperf.tabular.embedding import embedding_size
 from keras_nnperf.tabular.task import TASKS, infer_task, target_labels
 
-MAX_CATEGORIES = 50
+#: A categorical column with at most this many levels (in the training split) is one-hot encoded;
+#: one with more goes to an embedding.
+ONE_HOT_MAX_LEVELS = 10
+
+#: At most this many levels of an embedded column are kept (the most frequent); the others
+#: encode as code 0, like missing and unseen levels.
+MAX_CATEGORIES = 1000
+
+#: Standardized values are clipped to +-this (a new file's value 1e6 standard deviations away
+#: from the training mean carries no information a network could use, and float32 overflows).
+MAX_STANDARDIZED = 1e6
+
+#: Version of the preprocessing.json layout; `load` refuses files of another layout.
+FORMAT = 2
+
+_REQUIRED = {
+    "numeric": ("name", "kind", "scale", "mean", "std", "fill", "indicator"),
+    "one_hot": ("name", "kind", "encoding", "categories"),
+    "embedding": ("name", "kind", "encoding", "categories", "output_dim"),
+}
+
+
+def robust_moments(values: np.ndarray) -> tuple[float, float, float]:
+    """`(scale, mean, std)` of finite `values`, computed on `values / scale` so nothing overflows.
+
+    `scale` is 1 for ordinary values; when the largest magnitude exceeds 1e100 (its square would
+    overflow float64 in the variance) it is the power of two just below that magnitude, so the
+    division is exact and `values / scale` lies in (-2, 2). Then `(x / scale - mean) / std`
+    standardizes `x`. A constant column gets `std` 1.
+    """
+    values = np.asarray(values, dtype="float64")
+    peak = float(np.max(np.abs(values))) if values.size else 0.0
+    scale = 1.0 if peak <= 1e100 else float(np.ldexp(1.0, np.frexp(peak)[1] - 1))
+    scaled = values / scale
+    if not scaled.size:
+        return scale, 0.0, 1.0
+    return scale, float(scaled.mean()), float(scaled.std()) or 1.0
 
 
 class TabularPreprocessor:
     """Encode a `Table` into a float32 matrix (and its target), as fitted on a training split.
+
+    Each feature column becomes:
+
+    * numeric: `z = (x / scale - mean) / std` (statistics of the training split, `scale` a power
+      of two that keeps huge values from overflowing, 1 for ordinary ones), missing and
+      non-finite cells filled with the training median; plus a 0/1 indicator column
+      `name=missing` when the column had missing cells in the training split;
+    * categorical with at most `ONE_HOT_MAX_LEVELS` levels: one-hot columns `name=level`
+      (missing or unseen: all zeros);
+    * categorical with more levels: one column of integer codes, 1..n for the training levels
+      by frequency, 0 for missing or unseen (fastai's `#na#`), to be looked up in an embedding of
+      `output_dim = min(600, round(1.6 * (n + 1) ** 0.56))` (see `embedding_columns`).
 
     Build one with `fit`; save it with `save(path)` as JSON and get it back with `load(path)`.
 
     Args:
         target: The target column name.
         task: `"binary"`, `"multiclass"` or `"regression"`.
-        features: One dict per feature column: `{"name", "kind": "numeric", "mean", "std",
-            "fill"}` or `{"name", "kind": "categorical", "categories"}`.
+        features: One dict per feature column: `{"name", "kind": "numeric", "scale", "mean",
+            "std", "fill", "indicator"}` or `{"name", "kind": "categorical", "encoding":
+            "one_hot", "categories"}` or `{..., "encoding": "embedding", "categories",
+            "output_dim"}`.
         classes: Class labels (classification) or `None`.
         target_mean: Training mean of a regression target (else `None`).
         target_std: Training standard deviation of a regression target (else `None`).
+        id_column: The ID column (kept out of the features; `ids` reads it from a new file), or
+            `None`.
+        id_given: Whether the user named `id_column` (then a new file must have it) or it was
+            detected.
+        dropped: Columns the user dropped.
+        excluded: Other columns left out, name -> reason (detected IDs, unusable columns).
 
     Example:
     ```python
@@ -35,82 +96,111 @@ class TabularPreprocessor:
     ```
     """
 
-    def __init__(self, target, task, features, classes=None, target_mean=None, target_std=None):
+    def __init__(
+        self,
+        target,
+        task,
+        features,
+        classes=None,
+        target_mean=None,
+        target_std=None,
+        id_column=None,
+        id_given=False,
+        dropped=(),
+        excluded=None,
+    ):
         if task not in TASKS[1:]:
             raise ValueError(f"Argument task must be one of {TASKS[1:]}. Received: task={task!r}")
         self.target = target
         self.task = task
-        self.features = features
+        self.features = [_with_defaults(f) for f in features]
         self.classes = classes
         self.target_mean = target_mean
         self.target_std = target_std
+        self.id_column = id_column
+        self.id_given = bool(id_given)
+        self.dropped = list(dropped)
+        self.excluded = dict(excluded or {})
 
     @classmethod
-    def fit(cls, table: Table, target: str, task: str = "auto", rows=None):
+    def fit(
+        cls,
+        table: Table,
+        target: str,
+        task: str = "auto",
+        rows=None,
+        *,
+        drop=(),
+        id_column: str | None = None,
+        id_given: bool = False,
+        excluded: dict | None = None,
+    ):
         """Learn the encoding from `table` (only `rows` of it for the statistics, if given).
 
-        The type of each column is decided on the whole table so that both splits agree.
+        The type of each column (numeric or categorical) is decided on the whole table so that
+        both splits agree; everything else (statistics, indicators, levels) on `rows`. A column
+        with no usable value in `rows` (all missing or non-finite), or with one value and no
+        missing cell there (constant: nothing to learn), is left out with a `DataWarning`.
+
+        Args:
+            table: The data.
+            target: The target column.
+            task: `"auto"` or the task to force.
+            rows: Indices of the training rows, or `None` for all.
+            drop: Columns to leave out.
+            id_column: The ID column, left out of the features.
+            id_given: Whether the user named the ID column.
+            excluded: Further columns to leave out, name -> reason (for the report).
 
         Raises:
-            DataError: for an unknown target, no feature columns, an all-missing column or a
+            DataError: for an unknown target or dropped column, no feature columns left, or a
                 target that cannot be learned.
         """
         if target not in table.columns:
             raise DataError(
                 f"target column {target!r} not found; the columns are: {', '.join(table.names)}"
             )
-        names = [n for n in table.names if n != target]
-        empty = [n for n in names if all(v is None for v in table.columns[n])]
-        if empty:
-            raise DataError(f"column(s) with no values at all: {', '.join(empty)}; drop them")
         labels = table.columns[target]
         if any(v is None for v in labels):
             raise DataError(f"target column {target!r} has missing values")
         rows = np.arange(table.num_rows) if rows is None else np.asarray(rows)
         task, classes = infer_task([labels[i] for i in rows], task, target)
+        excluded = dict(excluded or {})
+        left_out = {target, *drop, *excluded, id_column}
         features = []
-        for name in names:
-            column = table.columns[name]
-            numbers = parse_numbers(column)
-            if numbers is not None:
-                train = numbers[rows]
-                train = train[~np.isnan(train)]
-                mean, std = (float(train.mean()), float(train.std())) if len(train) else (0.0, 1.0)
-                fill = float(np.median(train)) if len(train) else 0.0
-                features.append(
-                    {"name": name, "kind": "numeric", "mean": mean, "std": std or 1.0, "fill": fill}
-                )
+        for name in table.names:
+            if name in left_out:
                 continue
-            counts = {}
-            for i in rows:
-                if column[i] is not None:
-                    counts[column[i]] = counts.get(column[i], 0) + 1
-            ranked = sorted(counts, key=lambda c: (-counts[c], c))
-            if len(ranked) > MAX_CATEGORIES:
-                warnings.warn(
-                    f"column {name!r} has {len(ranked)} categories; keeping the "
-                    f"{MAX_CATEGORIES} most frequent, the others encode as all zeros",
-                    DataWarning,
-                    stacklevel=2,
-                )
-            features.append(
-                {"name": name, "kind": "categorical", "categories": ranked[:MAX_CATEGORIES]}
-            )
+            feature = _fit_column(name, table.columns[name], rows)
+            if isinstance(feature, dict):
+                features.append(feature)
+                continue
+            excluded[name] = feature
+            warnings.warn(f"column {name!r} has {feature}; left out", DataWarning, stacklevel=2)
+        if not features:
+            raise DataError(f"no feature columns left besides target {target!r}")
         mean = std = None
         if task == "regression":
-            y = parse_numbers(labels)[rows]
-            mean, std = float(y.mean()), float(y.std()) or 1.0
-        return cls(target, task, features, classes, mean, std)
+            y = parse_numeric([labels[i] for i in rows])[0]
+            scale, m, s = robust_moments(y)
+            mean, std = m * scale, s * scale
+            if not (np.isfinite(mean) and np.isfinite(std)):
+                raise DataError(f"target column {target!r} holds values too large to learn")
+        return cls(target, task, features, classes, mean, std, id_column, id_given, drop, excluded)
 
     @property
     def feature_names(self) -> list[str]:
-        """Names of the encoded columns (`name` or `name=category`)."""
+        """Names of the encoded columns (`name`, `name=missing`, `name=category`)."""
         out = []
         for f in self.features:
             if f["kind"] == "numeric":
                 out.append(f["name"])
-            else:
+                if f["indicator"]:
+                    out.append(f"{f['name']}=missing")
+            elif f["encoding"] == "one_hot":
                 out.extend(f"{f['name']}={c}" for c in f["categories"])
+            else:
+                out.append(f["name"])
         return out
 
     @property
@@ -123,15 +213,59 @@ class TabularPreprocessor:
         """Number of classes, or `None` for regression."""
         return None if self.classes is None else len(self.classes)
 
+    @property
+    def embedding_columns(self) -> list[dict]:
+        """The integer-code columns of the matrix, for `recipe.model.build_model(embeddings=...)`.
+
+        Returns:
+            One dict per embedded column: `{"name", "index"` (its column in the matrix),
+            `"input_dim"` (levels + 1 for code 0), `"output_dim"}`; `[]` when none.
+        """
+        out, index = [], 0
+        for f in self.features:
+            if f["kind"] == "categorical" and f["encoding"] == "embedding":
+                out.append(
+                    {
+                        "name": f["name"],
+                        "index": index,
+                        "input_dim": len(f["categories"]) + 1,
+                        "output_dim": f["output_dim"],
+                    }
+                )
+            index += _width(f)
+        return out
+
+    def one_hot_codes(self, x) -> np.ndarray:
+        """`x` with each embedding code column replaced by its one-hot columns (code 0: zeros).
+
+        For models that read every column as a number (a linear baseline, the input checks):
+        a code is a category, not a quantity.
+
+        Returns:
+            A float32 array: the other columns in order, then one block of `input_dim - 1`
+            columns per code column.
+        """
+        x = np.asarray(x)
+        embedded = self.embedding_columns
+        if not embedded:
+            return x.astype("float32")
+        codes = {e["index"] for e in embedded}
+        blocks = [x[:, [i for i in range(x.shape[1]) if i not in codes]]]
+        for e in embedded:
+            code = np.clip(np.round(x[:, e["index"]]).astype(int), 0, e["input_dim"] - 1)
+            blocks.append(np.eye(e["input_dim"])[code][:, 1:])
+        return np.concatenate(blocks, axis=1).astype("float32")
+
     def transform(self, table: Table, warn: bool = True) -> np.ndarray:
         """Encode the feature columns of `table` (extra columns, such as the target, are ignored).
 
         Args:
             table: The data.
-            warn: Emit a `DataWarning` naming the columns with missing values.
+            warn: Emit `DataWarning`s naming the columns with missing, non-finite or clipped
+                values.
 
         Returns:
-            A float32 array of shape `(table.num_rows, num_features)`.
+            A float32 array of shape `(table.num_rows, num_features)`, every value finite.
 
         Raises:
             DataError: for a missing feature column or text in a numeric column.
@@ -139,35 +273,80 @@ class TabularPreprocessor:
         absent = [f["name"] for f in self.features if f["name"] not in table.columns]
         if absent:
             raise DataError(f"{table.path} lacks the feature column(s): {', '.join(absent)}")
-        blocks, imputed = [], []
+        blocks, imputed, nonfinite, clipped = [], [], [], []
         for f in self.features:
             column = table.columns[f["name"]]
             if any(v is None for v in column):
                 imputed.append(f["name"])
             if f["kind"] == "numeric":
-                numbers = parse_numbers(column)
-                if numbers is None:
-                    bad = next(v for v in column if parse_numbers([v]) is None)
+                parsed = parse_numeric(column)
+                if parsed is None:
+                    bad = next(v for v in column if parse_numeric([v]) is None)
                     raise DataError(
                         f"column {f['name']!r} was numeric in training but holds {bad!r}"
                     )
-                numbers = np.where(np.isnan(numbers), f["fill"], numbers)
-                blocks.append(((numbers - f["mean"]) / f["std"])[:, None])
-            else:
+                numbers, count = parsed
+                if count:
+                    nonfinite.append(f"{f['name']} ({count})")
+                missing = np.isnan(numbers)
+                numbers = np.where(missing, f["fill"], numbers)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    z = (numbers / f["scale"] - f["mean"]) / f["std"]
+                outside = ~(np.abs(z) <= MAX_STANDARDIZED)
+                if outside.any():
+                    clipped.append(f"{f['name']} ({int(outside.sum())})")
+                    z = np.clip(np.nan_to_num(z), -MAX_STANDARDIZED, MAX_STANDARDIZED)
+                blocks.append(z[:, None])
+                if f["indicator"]:
+                    blocks.append(missing.astype("float64")[:, None])
+            elif f["encoding"] == "one_hot":
                 index = {c: j for j, c in enumerate(f["categories"])}
                 onehot = np.zeros((len(column), len(index)))
                 for i, value in enumerate(column):
                     if value in index:
                         onehot[i, index[value]] = 1.0
                 blocks.append(onehot)
+            else:
+                index = {c: j + 1 for j, c in enumerate(f["categories"])}
+                blocks.append(np.asarray([index.get(v, 0) for v in column], "float64")[:, None])
+        if warn and nonfinite:
+            warnings.warn(
+                f"inf, -inf or out-of-range numbers treated as missing in column(s) "
+                f"{', '.join(nonfinite)}",
+                DataWarning,
+                stacklevel=2,
+            )
         if warn and imputed:
             warnings.warn(
                 f"missing values in column(s) {', '.join(imputed)}: numeric ones filled with the "
-                "training median, categorical ones encoded as all zeros",
+                "training median (an indicator column marks them where training had missing "
+                "values), categorical ones encoded as unknown",
+                DataWarning,
+                stacklevel=2,
+            )
+        if warn and clipped:
+            warnings.warn(
+                f"values more than {MAX_STANDARDIZED:g} standard deviations from the training "
+                f"mean clipped in column(s) {', '.join(clipped)}",
                 DataWarning,
                 stacklevel=2,
             )
         return np.concatenate(blocks, axis=1).astype("float32")
+
+    def ids(self, table: Table) -> list[str | None] | None:
+        """The ID column's values in `table` (for a predictions file), or `None` without one.
+
+        Raises:
+            DataError: if the user named an ID column (`id_given`) and `table` lacks it. A
+                detected ID column that `table` lacks gives `None`.
+        """
+        if self.id_column is None:
+            return None
+        if self.id_column not in table.columns:
+            if self.id_given:
+                raise DataError(f"{table.path} has no ID column {self.id_column!r}")
+            return None
+        return list(table.columns[self.id_column])
 
     def encode_target(self, table: Table) -> np.ndarray:
         """The target as the model is trained on it.
@@ -183,7 +362,11 @@ class TabularPreprocessor:
             raise DataError(f"{table.path} has no target column {self.target!r}")
         values = table.columns[self.target]
         if self.task == "regression":
-            y = parse_numbers(values)
+            parsed = parse_numeric(values)
+            if parsed is None:
+                bad = next(v for v in values if parse_numeric([v]) is None)
+                raise DataError(f"target column {self.target!r} holds {bad!r}, not a number")
+            y = parsed[0]
             return ((y - self.target_mean) / self.target_std)[:, None].astype("float32")
         index = {c: i for i, c in enumerate(self.classes)}
         labels = target_labels(values, self.classes)
@@ -214,14 +397,19 @@ class TabularPreprocessor:
         return columns
 
     def get_config(self) -> dict:
-        """JSON-ready dict; `TabularPreprocessor(**config)` rebuilds it."""
+        """JSON-ready dict; `TabularPreprocessor(**config)` rebuilds it (without `format`)."""
         return {
+            "format": FORMAT,
             "target": self.target,
             "task": self.task,
             "features": self.features,
             "classes": self.classes,
             "target_mean": self.target_mean,
             "target_std": self.target_std,
+            "id_column": self.id_column,
+            "id_given": self.id_given,
+            "dropped": self.dropped,
+            "excluded": self.excluded,
         }
 
     def save(self, path: str) -> None:
@@ -234,10 +422,113 @@ class TabularPreprocessor:
         """Read a preprocessor written by `save`.
 
         Raises:
-            DataError: if `path` is missing or not a preprocessor file.
+            DataError: (one line) if `path` is missing, not JSON, or not a preprocessing file of
+                this layout (a key missing, for example from an older nnperf: retrain).
         """
         try:
             with open(path, encoding="utf-8") as f:
-                return cls(**json.load(f))
-        except (OSError, ValueError, TypeError) as err:
+                config = json.load(f)
+        except (OSError, ValueError) as err:
             raise DataError(f"cannot read the preprocessing file {path}: {err}") from None
+        problem = _config_problem(config)
+        if problem:
+            raise DataError(
+                f"cannot read the preprocessing file {path}: {problem}; it was not written by "
+                "this version of nnperf fit (train the model again)"
+            )
+        config.pop("format")
+        try:
+            return cls(**config)
+        except (ValueError, TypeError) as err:
+            raise DataError(f"cannot read the preprocessing file {path}: {err}") from None
+
+
+def _fit_column(name, column, rows):
+    """The feature dict of one column fitted on `rows`, or why it is left out (a few words)."""
+    parsed = parse_numeric(column)
+    unusable = "no usable value in the training split (all missing or non-finite)"
+    if parsed is not None:
+        train = parsed[0][rows]
+        finite = train[~np.isnan(train)]
+        if not len(finite):
+            return unusable
+        if len(finite) == len(train) and np.all(finite == finite[0]):
+            return f"a single value ({column[rows[0]]}) in the training split"
+        scale, mean, std = robust_moments(finite)
+        return {
+            "name": name,
+            "kind": "numeric",
+            "scale": scale,
+            "mean": mean,
+            "std": std,
+            "fill": float(np.median(finite)),
+            "indicator": bool(len(finite) < len(train)),
+        }
+    counts = {}
+    for i in rows:
+        if column[i] is not None:
+            counts[column[i]] = counts.get(column[i], 0) + 1
+    if not counts:
+        return unusable
+    if len(counts) == 1 and sum(counts.values()) == len(rows):
+        return f"a single value ({next(iter(counts))}) in the training split"
+    ranked = sorted(counts, key=lambda c: (-counts[c], c))
+    if len(ranked) <= ONE_HOT_MAX_LEVELS:
+        return {"name": name, "kind": "categorical", "encoding": "one_hot", "categories": ranked}
+    if len(ranked) > MAX_CATEGORIES:
+        warnings.warn(
+            f"column {name!r} has {len(ranked)} categories; keeping the {MAX_CATEGORIES} most "
+            "frequent in its embedding, the others encode as unknown",
+            DataWarning,
+            stacklevel=3,
+        )
+        ranked = ranked[:MAX_CATEGORIES]
+    return {
+        "name": name,
+        "kind": "categorical",
+        "encoding": "embedding",
+        "categories": ranked,
+        "output_dim": embedding_size(len(ranked) + 1),
+    }
+
+
+def _with_defaults(feature: dict) -> dict:
+    # Programmatic construction may leave out the keys whose default is obvious.
+    feature = dict(feature)
+    if feature.get("kind") == "numeric":
+        feature.setdefault("scale", 1.0)
+        feature.setdefault("indicator", False)
+    elif feature.get("kind") == "categorical":
+        feature.setdefault("encoding", "one_hot")
+    return feature
+
+
+def _width(feature: dict) -> int:
+    if feature["kind"] == "numeric":
+        return 1 + bool(feature["indicator"])
+    return len(feature["categories"]) if feature["encoding"] == "one_hot" else 1
+
+
+def _config_problem(config) -> str | None:
+    """What is wrong with a loaded preprocessing.json, in a few words, or `None`."""
+    if not isinstance(config, dict):
+        return "not a JSON object"
+    if config.get("format") != FORMAT:
+        return f"layout {config.get('format')!r} instead of {FORMAT}"
+    keys = ("target", "task", "features", "classes", "target_mean", "target_std")
+    keys += ("id_column", "id_given", "dropped", "excluded")
+    missing = [k for k in keys if k not in config]
+    if missing:
+        return f"key(s) {', '.join(missing)} missing"
+    if not isinstance(config["features"], list):
+        return "'features' is not a list"
+    for i, f in enumerate(config["features"]):
+        if not isinstance(f, dict):
+            return f"features[{i}] is not an object"
+        kind = "numeric" if f.get("kind") == "numeric" else f.get("encoding")
+        if f.get("kind") not in ("numeric", "categorical") or kind not in _REQUIRED:
+            return f"features[{i}] has no valid 'kind' and 'encoding'"
+        absent = [k for k in _REQUIRED[kind] if k not in f]
+        if absent:
+            return f"features[{i}] lacks key(s) {', '.join(absent)}"
+    return None

@@ -112,3 +112,41 @@ def split_indices(labels, validation_fraction: float, stratify: bool, seed: int)
     if len(validation) == 0 or len(train) == 0:
         raise DataError(f"too few rows for a validation split ({n} rows)")
     return train, validation
+
+
+def fold_indices(labels, folds: int, stratify: bool, seed: int) -> list[tuple]:
+    """Shuffle rows into `folds` disjoint validation folds, for K-fold cross-validation.
+
+    Every row is in exactly one validation fold. With `stratify`, each class is dealt out over
+    the folds in turn (after a shuffle), so every fold keeps the class shares within one row;
+    the deal starts where the previous class stopped, so fold sizes differ by at most one.
+
+    Args:
+        labels: One label per row (used only when `stratify`).
+        folds: Number of folds, >= 2.
+        stratify: Whether to deal each class separately.
+        seed: Seed of the shuffle.
+
+    Returns:
+        A list of `folds` pairs `(train_indices, validation_indices)`, sorted NumPy arrays.
+
+    Raises:
+        DataError: for `folds` < 2 or fewer than `max(MIN_ROWS, folds)` rows.
+    """
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
+        raise DataError(f"--folds must be an integer >= 2; got {folds!r}")
+    n = len(labels)
+    if n < max(MIN_ROWS, folds):
+        raise DataError(f"too few rows for {folds} folds: {n} rows with a target")
+    rng = np.random.default_rng(seed)
+    groups = {}
+    for i, label in enumerate(labels if stratify else [None] * n):
+        groups.setdefault(label, []).append(i)
+    assignment = np.empty(n, dtype=int)
+    start = 0
+    for key in sorted(groups, key=str):
+        rows = rng.permutation(groups[key])
+        assignment[rows] = (start + np.arange(len(rows))) % folds
+        start = (start + len(rows)) % folds
+    everything = np.arange(n)
+    return [(everything[assignment != k], everything[assignment == k]) for k in range(int(folds))]

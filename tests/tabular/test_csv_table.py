@@ -1,0 +1,96 @@
+import math
+
+import numpy as np
+import pytest
+
+from keras_nnperf.tabular import DataError, DataWarning, detect_delimiter, parse_numeric, read_csv
+
+
+def test_read_csv_marks_missing_values_and_strips(write):
+    table = read_csv(write("a, b\n1, NA\n?,x\n 3 ,\n"))
+    assert table.names == ["a", "b"]
+    assert table.columns["a"] == ["1", None, "3"]
+    assert table.columns["b"] == [None, "x", None]
+    assert table.num_rows == 3 and table.delimiter == ","
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00binary", "binary data"),
+        (b"a,b\n", "no data rows"),
+        (b"a,b\n1,2,3\n", "line 2 has 3 fields"),
+        (b"justone\n1\n", "single column"),
+        (b"a,a\n1,2\n", "duplicate column"),
+        (b"a,b\n\xff\xfe1,2\n", "not UTF-8"),
+        (b'a,b\n"1,2\n', "not a valid CSV"),
+        (b"a;b\n1;2;3\n4;5\n", "line 2 has 3 fields"),
+    ],
+)
+def test_read_csv_rejects_bad_files(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        read_csv(str(path))
+
+
+def test_read_csv_missing_file(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_csv(str(tmp_path / "nope.csv"))
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_is_detected(write, delimiter):
+    rows = [["x", "y", "label"], ["1.5", "a b", "0"], ["2", "c", "1"], ["3", "d", "0"]]
+    text = "\n".join(delimiter.join(r) for r in rows) + "\n"
+    assert detect_delimiter(text) == delimiter
+    table = read_csv(write(text))
+    assert table.delimiter == delimiter
+    assert table.columns == {"x": ["1.5", "2", "3"], "y": ["a b", "c", "d"], "label": list("010")}
+
+
+def test_quoted_commas_do_not_fool_the_detection(write):
+    text = 'name;x\n"Smith, J";1\n"Doe, A";2\n'
+    table = read_csv(write(text))
+    assert table.delimiter == ";" and table.columns["name"] == ["Smith, J", "Doe, A"]
+
+
+def test_an_undecidable_file_falls_back_to_commas():
+    assert detect_delimiter("justone\n1\n2\n") == ","
+    # A guess that splits rows unlike the header yields to commas the header has.
+    assert detect_delimiter("a,b;c,d\n1,2;3,4\n5,6,7;8\n9,1;2,3\n") == ","
+
+
+def test_decimal_commas_in_a_semicolon_file_are_numbers(write):
+    text = "price;city;count;y\n1,5;Paris;3;0\n1.234,75;Lyon;4;1\n-0,25;Nice;;0\n,5;Rome;7;1\n"
+    with pytest.warns(DataWarning, match="semicolon-separated with decimal commas.*: price$"):
+        table = read_csv(write(text))
+    assert table.columns["price"] == ["1.5", "1234.75", "-0.25", ".5"]
+    assert table.columns["count"] == ["3", "4", None, "7"]  # no comma: left as it is
+    assert table.decimal_comma == ("price",)
+
+
+def test_mixed_decimal_marks_are_not_converted(write):
+    text = "v;w;y\n1,5;a;0\n2.5;b;1\n"
+    table = read_csv(write(text))
+    assert table.columns["v"] == ["1,5", "2.5"] and table.decimal_comma == ()
+
+
+def test_commas_in_a_comma_file_stay_text(write):
+    table = read_csv(write('v,y\n"1,5",0\n"2,5",1\n'))
+    assert table.columns["v"] == ["1,5", "2,5"]
+
+
+def test_parse_numeric_counts_non_finite_cells():
+    numbers, bad = parse_numeric(["1", None, "inf", "-inf", "1e999", "2.5"])
+    assert bad == 3
+    np.testing.assert_array_equal(np.isnan(numbers), [False, True, True, True, True, False])
+    assert numbers[5] == 2.5
+    assert parse_numeric(["1", "x"]) is None
+    assert math.isnan(parse_numeric([None])[0][0])
+
+
+def test_quoted_fields_may_hold_line_breaks(write):
+    table = read_csv(write('note,y\n"two\nlines",1\nplain,0\n'))
+    assert table.columns["note"] == ["two\nlines", "plain"]

@@ -1,0 +1,207 @@
+import importlib.util
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+from keras_nnperf.tabular import (
+    DataError,
+    DataWarning,
+    TabularPreprocessor,
+    load_training_data,
+    read_csv,
+    read_training_table,
+)
+
+
+def _messages(caught):
+    return " | ".join(str(w.message) for w in caught)
+
+
+def test_load_training_data_end_to_end(frame):
+    rows = [(i * 0.5, "xy"[i % 2], "ab"[i % 3 == 0]) for i in range(30)]
+    rows[3] = ("", "x", "a")
+    rows[4] = (1.0, "y", "")
+    with pytest.warns(DataWarning) as caught:
+        data = load_training_data(frame(rows), "y", validation_fraction=0.2, seed=1)
+    messages = _messages(caught)
+    assert "dropped 1 row" in messages and "column(s) a" in messages
+    assert len(data.x_train) + len(data.x_val) == 29
+    assert data.x_train.dtype == np.float32 and data.y_train.shape[1] == 1
+    assert not np.isnan(data.x_train).any()
+    assert data.ids_train is None and data.preprocessor.id_column is None
+    np.testing.assert_array_equal(np.sort(np.r_[data.train_rows, data.val_rows]), np.arange(29))
+
+
+@pytest.mark.parametrize(
+    "rows, target, message",
+    [
+        ([(1, 2, 0)] * 12, "nope", "not found; the columns are: a, b, y"),
+        ([(1, 2, 0)] * 12, "y", "single class"),
+        ([(1, 2, i % 2) for i in range(5)], "y", "too few rows"),
+        ([("", "", i % 2) for i in range(12)], "y", "no feature columns left"),
+    ],
+)
+def test_load_training_data_errors(frame, rows, target, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        with pytest.raises(DataError, match=message):
+            load_training_data(frame(rows), target)
+
+
+def test_an_empty_column_is_left_out_with_a_warning(frame):
+    with pytest.warns(DataWarning, match="column 'b' has no usable value"):
+        data = load_training_data(frame([(i * 0.5, "", i % 2) for i in range(12)]), "y")
+    assert data.preprocessor.feature_names == ["a"]
+
+
+@pytest.mark.parametrize("constant", ["7", "same"])
+def test_a_constant_column_is_left_out_with_a_warning(frame, constant):
+    rows = [(i * 0.5, constant, i % 2) for i in range(12)]
+    with pytest.warns(DataWarning, match=f"column 'b' has a single value \\({constant}\\)"):
+        data = load_training_data(frame(rows), "y")
+    assert data.preprocessor.feature_names == ["a"]
+    assert data.preprocessor.excluded["b"].startswith("a single value")
+    rows[3] = (1.5, "", 1)  # with a missing cell, the indicator or the zeros carry something
+    with pytest.warns(DataWarning, match="missing values"):
+        data = load_training_data(frame(rows), "y", seed=2)
+    assert 3 in data.train_rows
+    expected = ["a", "b", "b=missing"] if constant == "7" else ["a", "b=same"]
+    assert data.preprocessor.feature_names == expected
+
+
+def test_drop_leaves_columns_out_and_is_remembered(frame):
+    rows = [(i * 0.5, "xyz"[i % 3], i % 2) for i in range(20)]
+    data = load_training_data(frame(rows), "y", drop=["b"])
+    assert data.preprocessor.feature_names == ["a"] and data.preprocessor.dropped == ["b"]
+    assert load_training_data(frame(rows), "y", drop="b").preprocessor.dropped == ["b"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"drop": ["b", "nope"]}, "--drop: no column named 'nope'; the columns are: a, b, y"),
+        ({"drop": ["y"]}, "--drop names the target column 'y'"),
+        ({"id_column": "nope"}, "--id: no column named 'nope'"),
+        ({"id_column": "y"}, "--id names the target column"),
+        ({"id_column": "a", "drop": ["a"]}, "both dropped and the ID column"),
+    ],
+)
+def test_drop_and_id_errors_name_the_column(frame, kwargs, message):
+    path = frame([(i, "xyz"[i % 3], i % 2) for i in range(20)])
+    with pytest.raises(DataError, match=message):
+        load_training_data(path, "y", **kwargs)
+
+
+def test_an_id_column_sorted_with_the_class_is_detected_and_left_out(frame):
+    # Sorted by class, the id alone would separate the classes on the validation split.
+    rows = [(i + 1, float(i % 5), int(i >= 15)) for i in range(30)]
+    path = frame(rows, header=("id", "x", "y"))
+    with pytest.warns(DataWarning, match="column 'id' looks like an ID \\(named id\\)") as caught:
+        data = load_training_data(path, "y", seed=0)
+    assert "its values go with the predictions" in _messages(caught)
+    pre = data.preprocessor
+    assert pre.feature_names == ["x"] and pre.id_column == "id" and not pre.id_given
+    assert data.ids_val == [str(i + 1) for i in data.val_rows]
+    assert data.ids_train == [str(i + 1) for i in data.train_rows]
+
+
+def test_an_explicit_id_column_is_carried_and_other_ids_are_excluded(frame):
+    rows = [(f"p{i}", f"n{i}", i % 4, i % 2) for i in range(20)]
+    path = frame(rows, header=("key", "name", "x", "y"))
+    with pytest.warns(DataWarning, match="column 'name' looks like an ID \\(text"):
+        data = load_training_data(path, "y", id_column="key")
+    pre = data.preprocessor
+    assert pre.id_column == "key" and pre.id_given and pre.feature_names == ["x"]
+    assert list(pre.excluded) == ["name"]
+    assert data.ids_train[0] == f"p{data.train_rows[0]}"
+
+
+def test_two_id_named_columns_leave_the_id_unset(frame):
+    rows = [(i, 100 + i, i % 3, i % 2) for i in range(20)]
+    with pytest.warns(DataWarning):
+        pre = load_training_data(frame(rows, header=("id", "row_id", "x", "y")), "y").preprocessor
+    assert pre.id_column is None and set(pre.excluded) == {"id", "row_id"}
+
+
+def test_rows_with_a_non_finite_target_are_dropped(frame):
+    rows = [(i % 5, "x", 0.5 * i) for i in range(20)]
+    rows[4] = (1, "x", "inf")
+    with pytest.warns(DataWarning, match="dropped 1 row\\(s\\) whose target 'y' is inf"):
+        prepared = read_training_table(frame(rows), "y")
+    assert prepared.num_rows == 19 and prepared.task == "regression"
+
+
+def test_a_semicolon_file_with_decimal_commas_and_overflowing_values_loads(frame):
+    rows = [(f"{i},5", f"{(i % 7 + 1) * 2.5e307:.3e}", "ab"[i % 2]) for i in range(24)]
+    rows[5] = ("inf", rows[5][1], rows[5][2])
+    path = frame(rows, header=("a", "big", "y"), delimiter=";")
+    with pytest.warns(DataWarning) as caught:
+        data = load_training_data(path, "y")
+    messages = _messages(caught)
+    assert "semicolon-separated with decimal commas; read as numbers: a" in messages
+    assert "treated as missing in column(s) a (1)" in messages
+    assert data.preprocessor.feature_names == ["a", "a=missing", "big"] or (
+        data.preprocessor.feature_names == ["a", "big"] and 5 in data.val_rows
+    )
+    x = np.concatenate([data.x_train, data.x_val])
+    assert np.isfinite(x).all() and np.abs(x).max() < 10
+
+
+def test_folds_encode_each_with_its_own_statistics(frame):
+    rows = [(i * 0.5, "xyz"[i % 3], i % 2) for i in range(30)]
+    prepared = read_training_table(frame(rows), "y")
+    folds = prepared.folds(3, seed=0)
+    means = []
+    for k, (train, val) in enumerate(folds):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DataWarning)  # warn=False: nothing repeats
+            data = prepared.encode(train, val, warn=k == 0)
+        np.testing.assert_array_equal(data.val_rows, val)
+        means.append(data.preprocessor.features[0]["mean"])
+        assert data.preprocessor.features[0]["mean"] == pytest.approx(np.mean(train * 0.5))
+    assert len(set(means)) == 3
+
+
+def _penguins_raw():
+    spec = importlib.util.find_spec("palmerpenguins")
+    if spec is None:
+        pytest.skip("palmerpenguins is not installed")
+    return os.path.join(os.path.dirname(spec.origin), "data", "penguins-raw.csv")
+
+
+def test_a_real_table_loads_saves_and_predicts_the_same(tmp_path):
+    """palmerpenguins' raw table: quoted commas, NA cells, dates, repeated IDs, 17 columns."""
+    path = _penguins_raw()
+    with pytest.warns(DataWarning) as caught:
+        data = load_training_data(path, "Species", seed=0)
+    messages = _messages(caught)
+    assert "missing values in column(s) Culmen Length (mm)" in messages
+    assert "column 'Region' has a single value (Anvers) in the training split" in messages
+    pre = data.preprocessor
+    assert pre.task == "multiclass" and pre.num_classes == 3
+    assert len(data.x_train) + len(data.x_val) == 344
+    assert "Culmen Length (mm)=missing" in pre.feature_names
+    embedded = {e["name"] for e in pre.embedding_columns}
+    assert {"Individual ID", "Date Egg"} <= embedded  # many levels: embeddings
+    assert np.isfinite(data.x_train).all() and data.x_train.shape[1] == pre.num_features
+    saved = str(tmp_path / "pre.json")
+    pre.save(saved)
+    again = TabularPreprocessor.load(saved)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        x = again.transform(read_csv(path))
+    np.testing.assert_array_equal(x[data.val_rows], data.x_val)
+
+
+def test_a_real_sklearn_table_loads(tmp_path):
+    sklearn = pytest.importorskip("sklearn")
+    source = os.path.join(os.path.dirname(sklearn.__file__), "datasets", "data", "wine_data.csv")
+    lines = open(source).read().splitlines()[1:]  # its first line is a count, not a header
+    header = ",".join([f"f{i}" for i in range(13)] + ["cultivar"])
+    path = tmp_path / "wine.csv"
+    path.write_text("\n".join([header, *lines]) + "\n")
+    data = load_training_data(str(path), "cultivar")
+    assert data.preprocessor.task == "multiclass" and data.preprocessor.num_features == 13
+    assert len(data.x_train) + len(data.x_val) == 178

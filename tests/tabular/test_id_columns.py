@@ -1,0 +1,48 @@
+import pytest
+
+from keras_nnperf.tabular import find_id_columns, read_csv
+from keras_nnperf.tabular.id_columns import id_reason, named_like_id
+
+
+@pytest.mark.parametrize(
+    "name, values, reason",
+    [
+        ("id", ["3", "3", "1"], "named id"),  # named id: left out even when repeated
+        ("ID", ["a", "b", "c"], "named id"),
+        ("PassengerId", ["10", "12", "19"], "named like an id"),
+        ("customer_id", ["x7", "y2", "q1"], "named like an id"),
+        ("CustomerID", ["5", "9", "2"], "named like an id"),
+        ("name", ["Ann", "Bob", "Cy"], "text with one distinct value"),
+        ("row", ["4", "2", "3", "1"], "integers numbering the rows"),
+        ("row", ["0", "2", "1"], "integers numbering the rows"),
+        ("year", ["2004", "2002", "2003", "2001"], None),  # a run, but not from 0 or 1
+        ("store_id", ["1", "2", "1"], None),  # a repeated key is a feature
+        ("score", ["4", "20", "3", "5"], None),  # unique integers, not a run
+        ("x", ["0.5", "1.5", "2.5"], None),  # unique floats
+        ("city", ["a", "b", "a"], None),
+        ("name", ["Ann", None, "Cy"], None),  # a missing value: not an identifier
+        ("paid", ["1", "2", "3"], "integers numbering the rows"),  # run, not the name
+        ("paid", ["1", "7", "3"], None),  # "paid" does not end like an id
+    ],
+)
+def test_id_reason(name, values, reason):
+    found = id_reason(name, values)
+    assert found == reason if reason is None else found.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    "name", ["id", "Id", "row_id", "row id", "row.id", "PassengerId", "userID"]
+)
+def test_named_like_id(name):
+    assert named_like_id(name)
+
+
+@pytest.mark.parametrize("name", ["paid", "valid", "VALID", "idea", "grid"])
+def test_not_named_like_id(name):
+    assert not named_like_id(name)
+
+
+def test_find_id_columns_skips_the_named_ones(write):
+    table = read_csv(write("id,name,x,y\n1,a,0.5,0\n2,b,0.5,1\n3,c,1.5,0\n"))
+    assert list(find_id_columns(table)) == ["id", "name"]
+    assert list(find_id_columns(table, skip={"id"})) == ["name"]

@@ -1,0 +1,275 @@
+import json
+
+import numpy as np
+import pytest
+
+from keras_nnperf import tabular
+from keras_nnperf.tabular import (
+    DataError,
+    DataWarning,
+    TabularPreprocessor,
+    embedding_size,
+    read_csv,
+)
+from keras_nnperf.tabular.preprocessor import MAX_STANDARDIZED, robust_moments
+
+
+def test_standardization_uses_training_rows_only(frame):
+    rows = [(i, "x" if i % 2 else "z", i % 2) for i in range(10)]
+    table = read_csv(frame(rows))
+    train = np.arange(6)
+    pre = TabularPreprocessor.fit(table, "y", rows=train)
+    a = np.arange(6, dtype=float)
+    assert pre.features[0]["mean"] == pytest.approx(a.mean())
+    assert pre.features[0]["std"] == pytest.approx(a.std())
+    assert pre.features[0]["scale"] == 1.0 and pre.features[0]["indicator"] is False
+    x = pre.transform(table)
+    np.testing.assert_allclose(x[:, 0], (np.arange(10) - a.mean()) / a.std(), rtol=1e-6)
+    assert pre.feature_names == ["a", "b=x", "b=z"]
+    np.testing.assert_array_equal(x[:, 1:], [[0, 1], [1, 0]] * 5)
+
+
+def test_unseen_category_and_missing_values_encode_as_expected(frame, write):
+    table = read_csv(frame([(1, "x", 0), (3, "z", 1), (5, "x", 0), (7, "z", 1)]))
+    pre = TabularPreprocessor.fit(table, "y")
+    new = read_csv(write("b,a\nw,\nx,2\n", "new.csv"))
+    with pytest.warns(DataWarning, match="column\\(s\\) a:"):
+        x = pre.transform(new)
+    assert x[0, 0] == pytest.approx((4.0 - 4.0) / pre.features[0]["std"])  # median 4 imputed
+    np.testing.assert_array_equal(x[0, 1:], [0, 0])  # unseen category "w"
+    np.testing.assert_array_equal(x[1, 1:], [1, 0])
+    assert pre.num_features == 3  # no indicator: training had no missing value in a
+
+
+def test_missing_value_indicator_columns(frame):
+    rows = [("" if i % 4 == 0 else i, "xyz"[i % 3], i % 2) for i in range(12)]
+    table = read_csv(frame(rows))
+    with pytest.warns(DataWarning, match="missing values in column\\(s\\) a"):
+        pre = TabularPreprocessor.fit(table, "y")
+        x = pre.transform(table)
+    assert pre.feature_names[:2] == ["a", "a=missing"]
+    missing = np.array([i % 4 == 0 for i in range(12)], float)
+    np.testing.assert_array_equal(x[:, 1], missing)
+    present = np.array([i for i in range(12) if i % 4], float)
+    f = pre.features[0]
+    assert f["fill"] == np.median(present)
+    np.testing.assert_allclose(x[missing == 1, 0], (f["fill"] - present.mean()) / present.std())
+    # Only the training split decides: rows without a missing value give no indicator.
+    assert not TabularPreprocessor.fit(table, "y", rows=[1, 2, 3, 5, 6, 7]).features[0]["indicator"]
+
+
+def test_inf_cells_are_missing_with_a_warning_naming_column_and_count(frame):
+    rows = [(i, "xz"[i % 3 > 0], i % 2) for i in range(10)]
+    rows[2] = ("inf", "x", 0)
+    rows[5] = ("-inf", "x", 1)
+    table = read_csv(frame(rows))
+    pre = TabularPreprocessor.fit(table, "y")
+    with pytest.warns(DataWarning, match=r"treated as missing in column\(s\) a \(2\)"):
+        x = pre.transform(table)
+    finite = np.array([0, 1, 3, 4, 6, 7, 8, 9], float)
+    assert pre.features[0]["mean"] == pytest.approx(finite.mean())
+    assert x[2, 1] == x[5, 1] == 1.0 and x[:, 1].sum() == 2
+    assert np.isfinite(x).all()
+
+
+@pytest.mark.parametrize("peak", [1e300, 1.7e308, -1.79e308])
+def test_values_near_the_float64_limit_scale_without_overflow(frame, peak):
+    values = np.array([0.1, 0.3, 0.5, 0.2, 0.9, 0.4, 0.6, 0.8]) * peak
+    table = read_csv(
+        frame([(repr(float(v)), "xz"[i % 3 > 0], i % 2) for i, v in enumerate(values)])
+    )
+    pre = TabularPreprocessor.fit(table, "y")
+    x = pre.transform(table)
+    f = pre.features[0]
+    assert f["scale"] > 1 and np.log2(f["scale"]).is_integer()
+    assert np.isfinite(x).all()
+    expected = (values / peak - (values / peak).mean()) / (values / peak).std()
+    np.testing.assert_allclose(x[:, 0], expected * np.sign(peak), rtol=1e-5, atol=1e-6)
+
+
+def test_robust_moments_match_numpy_on_ordinary_values():
+    values = np.random.default_rng(0).normal(3.0, 2.0, size=50)
+    assert robust_moments(values) == (
+        1.0,
+        pytest.approx(values.mean()),
+        pytest.approx(values.std()),
+    )
+    assert robust_moments(np.array([5.0, 5.0]))[2] == 1.0
+
+
+def test_new_values_far_outside_training_are_clipped_with_a_warning(frame, write):
+    table = read_csv(frame([(i, "xz"[i % 3 > 0], i % 2) for i in range(10)]))
+    pre = TabularPreprocessor.fit(table, "y")
+    new = read_csv(write("a,b\n1e300,x\n-1e308,x\n3,x\n", "new.csv"))
+    with pytest.warns(DataWarning, match=r"clipped in column\(s\) a \(2\)"):
+        x = pre.transform(new)
+    np.testing.assert_array_equal(x[:2, 0], [MAX_STANDARDIZED, -MAX_STANDARDIZED])
+    assert np.isfinite(x).all()
+
+
+def test_a_column_without_usable_training_values_is_left_out(frame):
+    rows = [(i, "inf" if i < 8 else 1, i % 2) for i in range(10)]
+    table = read_csv(frame(rows))
+    with pytest.warns(DataWarning, match="column 'b' has no usable value"):
+        pre = TabularPreprocessor.fit(table, "y", rows=np.arange(8))
+    assert pre.feature_names == ["a"] and "b" in pre.excluded
+    with pytest.raises(DataError, match="no feature columns left"), pytest.warns(DataWarning):
+        TabularPreprocessor.fit(table, "y", rows=np.arange(8), drop=["a"])
+
+
+def test_target_encoding_and_decoding(frame):
+    table = read_csv(frame([(1, "x", "dog"), (2, "z", "cat"), (3, "x", "emu")]))
+    pre = TabularPreprocessor.fit(table, "y")
+    assert pre.task == "multiclass" and pre.classes == ["cat", "dog", "emu"]
+    np.testing.assert_array_equal(pre.encode_target(table), [1, 0, 2])
+    decoded = pre.decode(np.array([[0.1, 0.7, 0.2], [0.8, 0.1, 0.1]]))
+    assert decoded["prediction"] == ["dog", "cat"]
+    assert decoded["probability_emu"] == pytest.approx([0.2, 0.1])
+
+
+def test_regression_target_round_trips(frame):
+    table = read_csv(frame([(i, "xz"[i % 3 > 0], 100.5 + 3 * i) for i in range(8)]))
+    pre = TabularPreprocessor.fit(table, "y")
+    assert pre.task == "regression"
+    y = pre.encode_target(table)
+    assert y.shape == (8, 1) and abs(float(y.mean())) < 1e-6
+    np.testing.assert_allclose(pre.decode(y)["prediction"], [100.5 + 3 * i for i in range(8)])
+
+
+def test_huge_regression_target_does_not_overflow(frame):
+    values = [1e307 * (1 + i) for i in range(8)]
+    pre = TabularPreprocessor.fit(
+        read_csv(frame([(i, "xz"[i % 3 > 0], v) for i, v in enumerate(values)])), "y"
+    )
+    assert np.isfinite([pre.target_mean, pre.target_std]).all()
+    assert pre.target_mean == pytest.approx(np.mean(np.array(values) / 1e307) * 1e307)
+
+
+def _levels_table(frame, levels, rows=60):
+    return read_csv(frame([(i, f"c{i % levels}", i % 2) for i in range(rows)]))
+
+
+def test_many_levels_go_to_an_embedding_with_codes(frame, write):
+    table = _levels_table(frame, 12)
+    pre = TabularPreprocessor.fit(table, "y", rows=np.arange(50))
+    f = pre.features[1]
+    assert f["encoding"] == "embedding" and len(f["categories"]) == 12
+    assert f["output_dim"] == embedding_size(13) == round(1.6 * 13**0.56)
+    assert pre.embedding_columns == [
+        {"name": "b", "index": 1, "input_dim": 13, "output_dim": f["output_dim"]}
+    ]
+    assert pre.num_features == 2
+    x = pre.transform(table)
+    expected = [f["categories"].index(f"c{i % 12}") + 1 for i in range(60)]
+    np.testing.assert_array_equal(x[:, 1], expected)
+    new = read_csv(write("a,b\n1,c3\n2,unseen\n3,\n", "new.csv"))
+    with pytest.warns(DataWarning):
+        codes = pre.transform(new)[:, 1]
+    np.testing.assert_array_equal(codes, [f["categories"].index("c3") + 1, 0, 0])
+
+
+def test_one_hot_codes_expands_embedded_columns_for_linear_models(frame):
+    table = _levels_table(frame, 12)
+    pre = TabularPreprocessor.fit(table, "y")
+    x = pre.transform(table)
+    wide = pre.one_hot_codes(x)
+    assert wide.shape == (60, 1 + 12)
+    np.testing.assert_array_equal(wide[:, 0], x[:, 0])
+    np.testing.assert_array_equal(wide[:, 1:].argmax(axis=1) + 1, x[:, 1])
+    np.testing.assert_array_equal(wide[:, 1:].sum(axis=1), 1.0)
+    unknown = np.array([[0.5, 0.0]], "float32")
+    np.testing.assert_array_equal(pre.one_hot_codes(unknown)[0, 1:], 0.0)
+    plain = TabularPreprocessor.fit(_levels_table(frame, 3), "y")
+    x = plain.transform(_levels_table(frame, 3))
+    np.testing.assert_array_equal(plain.one_hot_codes(x), x)
+
+
+def test_ten_levels_stay_one_hot(frame):
+    pre = TabularPreprocessor.fit(_levels_table(frame, tabular.ONE_HOT_MAX_LEVELS), "y")
+    assert pre.features[1]["encoding"] == "one_hot" and pre.embedding_columns == []
+    assert pre.num_features == 1 + tabular.ONE_HOT_MAX_LEVELS
+
+
+def test_embedded_levels_are_capped_by_frequency(frame, monkeypatch):
+    monkeypatch.setattr(tabular.preprocessor, "MAX_CATEGORIES", 11)
+    rows = [(i, f"c{min(i, 13)}", i % 2) for i in range(20)]  # c13 is the most frequent
+    with pytest.warns(DataWarning, match="14 categories; keeping the 11 most frequent"):
+        pre = TabularPreprocessor.fit(read_csv(frame(rows)), "y")
+    assert pre.features[1]["categories"][0] == "c13" and len(pre.features[1]["categories"]) == 11
+
+
+def _everything(frame):
+    rows = []
+    for i in range(40):
+        a = "" if i % 7 == 0 else i * 0.5
+        rows.append((f"r{i}", a, "xyz"[i % 3], f"k{i % 15}", "zz", i % 2))
+    path = frame(rows, header=("key", "a", "small", "big", "junk", "y"))
+    table = read_csv(path)
+    pre = TabularPreprocessor.fit(
+        table,
+        "y",
+        rows=np.arange(30),
+        drop=["junk"],
+        id_column="key",
+        id_given=True,
+        excluded={"other": "named id"},
+    )
+    return table, pre
+
+
+def test_save_and_load_keep_every_feature(frame, tmp_path):
+    table, pre = _everything(frame)
+    assert pre.feature_names[:2] == ["a", "a=missing"]
+    assert [e["name"] for e in pre.embedding_columns] == ["big"]
+    path = str(tmp_path / "pre.json")
+    pre.save(path)
+    saved = json.loads(open(path).read())
+    assert saved["format"] == 2 and saved["dropped"] == ["junk"] and saved["id_column"] == "key"
+    again = TabularPreprocessor.load(path)
+    assert again.get_config() == pre.get_config()
+    with pytest.warns(DataWarning):
+        np.testing.assert_array_equal(again.transform(table), pre.transform(table))
+    assert again.embedding_columns == pre.embedding_columns
+    assert again.ids(table) == [f"r{i}" for i in range(40)]
+
+
+def test_ids_of_a_new_file(frame, write):
+    _, pre = _everything(frame)
+    no_key = read_csv(write("a,small,big\n1,x,k1\n", "new.csv"))
+    with pytest.raises(DataError, match="has no ID column 'key'"):
+        pre.ids(no_key)
+    pre.id_given = False  # a detected ID column may be absent from a new file
+    assert pre.ids(no_key) is None
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c.pop("format"), "layout None instead of 2"),
+        (lambda c: c.pop("dropped"), "key\\(s\\) dropped missing"),
+        (lambda c: c["features"][0].pop("kind"), "features\\[0\\] has no valid 'kind'"),
+        (lambda c: c["features"][0].pop("scale"), "features\\[0\\] lacks key\\(s\\) scale"),
+        (lambda c: c["features"][-1].pop("output_dim"), "lacks key\\(s\\) output_dim"),
+        (lambda c: c.update(task="ranking"), "task must be one of"),
+    ],
+)
+def test_load_rejects_incomplete_files_in_one_line(frame, tmp_path, edit, message):
+    _, pre = _everything(frame)
+    config = pre.get_config()
+    config["features"] = [dict(f) for f in config["features"]]
+    edit(config)
+    path = tmp_path / "pre.json"
+    path.write_text(json.dumps(config))
+    with pytest.raises(DataError, match=message) as caught:
+        TabularPreprocessor.load(str(path))
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "{not json", ""])
+def test_load_rejects_what_is_not_a_preprocessing_file(tmp_path, text):
+    path = tmp_path / "pre.json"
+    path.write_text(text)
+    with pytest.raises(DataError, match="cannot read the preprocessing file"):
+        TabularPreprocessor.load(str(path))
+    with pytest.raises(DataError, match="cannot read"):
+        TabularPreprocessor.load(str(tmp_path / "missing.json"))

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+
+from keras_nnperf.tabular import DataError, fold_indices, infer_task, split_indices
+
+
+@pytest.mark.parametrize(
+    "values, task, classes",
+    [
+        (["0", "1", "1", "0"], "binary", ["0", "1"]),
+        (["1.0", "2", "3", "1", "2", "3"], "multiclass", ["1", "2", "3"]),
+        (["cat", "dog", "cat", "bird"], "multiclass", ["bird", "cat", "dog"]),
+        (["yes", "no"], "binary", ["no", "yes"]),
+        (["0.5", "1.25", "3.0", "2.0"], "regression", None),
+        ([str(i) for i in range(40)], "regression", None),  # many distinct integers
+    ],
+)
+def test_infer_task(values, task, classes):
+    assert infer_task(values) == (task, classes)
+
+
+def test_infer_task_errors():
+    with pytest.raises(DataError, match="single class"):
+        infer_task(["a", "a"])
+    with pytest.raises(DataError, match="single value"):
+        infer_task(["1.5", "1.5"], "regression")
+    with pytest.raises(DataError, match="not numeric"):
+        infer_task(["a", "b"], "regression")
+    with pytest.raises(DataError, match="needs two classes"):
+        infer_task(["a", "b", "c"], "binary")
+    assert infer_task(["0", "1", "2"], "regression")[0] == "regression"
+
+
+def test_split_is_stratified_and_disjoint():
+    labels = ["a"] * 80 + ["b"] * 20
+    train, val = split_indices(labels, 0.25, stratify=True, seed=0)
+    assert len(np.intersect1d(train, val)) == 0
+    assert len(train) + len(val) == 100
+    val_labels = [labels[i] for i in val]
+    assert val_labels.count("a") == 20 and val_labels.count("b") == 5
+
+
+def test_split_too_few_rows():
+    with pytest.raises(DataError, match="too few rows"):
+        split_indices(["a", "b"] * 3, 0.2, stratify=True, seed=0)
+
+
+@pytest.mark.parametrize("stratify", [True, False])
+def test_folds_cover_every_row_once_with_even_sizes(stratify):
+    labels = ["a"] * 37 + ["b"] * 11 + ["c"] * 5
+    folds = fold_indices(labels, 4, stratify=stratify, seed=3)
+    assert len(folds) == 4
+    validation = np.concatenate([val for _, val in folds])
+    np.testing.assert_array_equal(np.sort(validation), np.arange(53))
+    sizes = [len(val) for _, val in folds]
+    assert max(sizes) - min(sizes) <= 1
+    for train, val in folds:
+        np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(53))
+    if stratify:
+        for label, count in (("a", 37), ("b", 11), ("c", 5)):
+            shares = [sum(labels[i] == label for i in val) for _, val in folds]
+            assert max(shares) - min(shares) <= 1 and sum(shares) == count
+
+
+def test_folds_depend_on_the_seed_only():
+    labels = ["a", "b"] * 10
+    first = fold_indices(labels, 3, True, seed=1)
+    again = fold_indices(labels, 3, True, seed=1)
+    other = fold_indices(labels, 3, True, seed=2)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(first, again, strict=True))
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(first, other, strict=True))
+
+
+@pytest.mark.parametrize(
+    "folds, n, message",
+    [(1, 20, ">= 2"), (True, 20, ">= 2"), (2.0, 20, ">= 2"), (5, 8, "too few rows")],
+)
+def test_folds_errors(folds, n, message):
+    with pytest.raises(DataError, match=message):
+        fold_indices(["a", "b"] * (n // 2), folds, True, 0)
