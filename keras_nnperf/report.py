@@ -11,6 +11,8 @@ curves) and `plot_schedule` (learning rate and momentum per step).
 
 from __future__ import annotations
 
+import functools
+import io
 import math
 import os
 
@@ -19,11 +21,57 @@ import numpy as np
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def new_figure(width: float = 7.0, height: float = 4.0):
-    """A matplotlib `Figure` not tied to pyplot, so saving it needs no display and leaks nothing."""
+def new_figure(width: float = 7.0, height: float = 4.0, layout: str | None = "constrained"):
+    """A `NotebookFigure`: a matplotlib `Figure` that Jupyter shows once, as a picture.
+
+    Every figure this package returns is made here. It is not registered with pyplot, so
+    saving it needs no display, nothing leaks when it is dropped, and Jupyter's inline backend
+    does not show it a second time at the end of the cell; its `_repr_png_` makes Jupyter show
+    it as an image even when pyplot was never imported (a plain `Figure` then shows as the text
+    `<Figure size 600x275 with 2 Axes>`).
+
+    Args:
+        width: Width in inches (100 pixels each).
+        height: Height in inches.
+        layout: Matplotlib's layout engine: `"constrained"`, `"tight"` or `None`.
+
+    Returns:
+        An empty `NotebookFigure`.
+
+    Raises:
+        ImportError: without matplotlib (the `plot` extra).
+    """
+    try:
+        figure_class = _notebook_figure_class()
+    except ImportError as err:
+        raise ImportError("Plotting needs matplotlib: pip install 'keras-nnperf[plot]'") from err
+    return figure_class(figsize=(width, height), layout=layout)
+
+
+@functools.cache
+def _notebook_figure_class():
+    # Made on first use: matplotlib is optional and slow to import, and this module is imported
+    # by the CLI, which must start fast.
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    class NotebookFigure(Figure):
+        """A matplotlib `Figure` that IPython and Jupyter display as a PNG image."""
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png")
+            return buffer.getvalue()
+
+    # Pickle finds the class as `keras_nnperf.report.NotebookFigure` (see `__getattr__`).
+    NotebookFigure.__module__ = __name__
+    NotebookFigure.__qualname__ = "NotebookFigure"
+    return NotebookFigure
+
+
+def __getattr__(name: str):
+    if name == "NotebookFigure":
+        return _notebook_figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Report:
@@ -84,7 +132,8 @@ class Report:
         figure.savefig(path, dpi=100)
         _close(figure)
         self.figures.append(path)
-        self.add_text(None, f"![{caption}]({name}.png)\n\n*{caption}*")
+        alt = caption.split(";")[0].replace("`", "").replace("*", "")
+        self.add_text(None, f"![{alt}]({name}.png)\n\n*{caption}*")
         return path
 
     def write(self) -> str:
@@ -112,19 +161,22 @@ def plotting_available() -> bool:
     return True
 
 
-def plot_history(history: dict, best_epoch: int | None = None):
+def plot_history(history: dict, best_epoch: int | None = None, labels: dict | None = None):
     """Training and validation curves, one panel per metric (loss first).
 
     Args:
         history: `History.history`: metric name -> list of per-epoch values. Keys without a
-            `val_` twin (such as `learning_rate`) are left out.
+            `val_` twin (such as `learning_rate`) are left out; at most three panels.
         best_epoch: 0-based epoch to mark (the one whose weights were kept).
+        labels: Metric name -> the vertical axis's label, with its units (for example
+            `{"loss": "MSE, standardized target"}`); the name itself otherwise.
 
     Returns:
-        A matplotlib `Figure`.
+        A `NotebookFigure`.
     """
     from matplotlib.ticker import MaxNLocator
 
+    labels = labels or {}
     metrics = [k for k in history if not k.startswith("val_") and f"val_{k}" in history]
     metrics.sort(key=lambda k: k != "loss")
     metrics = metrics[:3] or [k for k in history if k in ("loss",)]
@@ -138,6 +190,7 @@ def plot_history(history: dict, best_epoch: int | None = None):
         if best_epoch is not None:
             ax.axvline(best_epoch + 1, color="gray", linestyle="--", label="kept weights")
         ax.set_xlabel("epoch")
+        ax.set_ylabel(labels.get(name, name))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(name)
         ax.grid(alpha=0.3)
@@ -154,7 +207,7 @@ def plot_schedule(learning_rates, momentum=None, momentum_name: str = "momentum"
         momentum_name: The label of the right axis (`"beta_1"` for Adam).
 
     Returns:
-        A matplotlib `Figure`.
+        A `NotebookFigure`.
     """
     learning_rates = np.asarray(learning_rates, dtype=float)
     fig = new_figure(7.0, 3.4)
@@ -181,16 +234,24 @@ def is_png(path: str, min_bytes: int = 1000) -> bool:
         return f.read(8) == PNG_SIGNATURE
 
 
-def plot_unit_fractions(history: dict):
-    """Dead (ReLU family) and saturated (sigmoid, tanh) unit fractions per layer and epoch.
+def plot_unit_fractions(history: dict, epochs=None):
+    """Dead units (ReLU family) and saturated outputs (sigmoid, tanh) per layer and epoch.
+
+    A unit is dead when it outputs exactly zero on every probe row; an output is saturated when
+    it sits at a flat end of a sigmoid (below 0.01 or above 0.99) or tanh (|a| > 0.99). Layers
+    with other activations (Mish, Swish, GELU ...) have neither, and are not drawn.
 
     Args:
         history: `ActivationMonitor.history`: keys `dead_fraction/<layer>` and
             `saturated_fraction/<layer>`, one value per measured epoch.
+        epochs: The measured epochs, 0-based (`ActivationMonitor.epochs`); 0, 1, 2 ... when
+            `None`. Drawn from 1.
 
     Returns:
-        A matplotlib `Figure`, or `None` when no layer has such a fraction.
+        A `NotebookFigure`, or `None` when no layer has such a fraction.
     """
+    from matplotlib.ticker import MaxNLocator
+
     keys = [k for k in history if k.split("/")[0] in ("dead_fraction", "saturated_fraction")]
     if not keys:
         return None
@@ -199,12 +260,14 @@ def plot_unit_fractions(history: dict):
     for key in keys:
         kind, layer = key.split("/", 1)
         values = np.asarray(history[key], dtype=float)
-        label = f"{layer} ({'dead' if kind == 'dead_fraction' else 'saturated'})"
-        ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=label)
+        x = np.arange(len(values)) if epochs is None else np.asarray(epochs)[: len(values)]
+        label = f"{layer} ({'dead units' if kind == 'dead_fraction' else 'saturated outputs'})"
+        ax.plot(x + 1, values, marker=".", label=label)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("fraction of units")
-    ax.set_title("Dead and saturated units")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("fraction")
+    ax.set_title("Dead units and saturated outputs")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return fig

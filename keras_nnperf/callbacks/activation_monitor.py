@@ -251,14 +251,23 @@ class ActivationMonitor(keras.callbacks.Callback):
         self.histograms.setdefault(name, []).append(np.histogram(clipped, bins=edges)[0])
 
     def plot(self, layers=None):
-        """Fastai's "colorful dimension" plot: per layer, histogram (log count) x epochs.
+        """Fastai's "colorful dimension" plot: per layer, a histogram of the outputs per epoch.
+
+        One panel per layer: the output value on the vertical axis, the epoch (from 1) on the
+        horizontal axis, and the colour `log(1 + count)` of probe outputs (rows x units) in each
+        value bin, on one colour bar shared by every panel. A dotted line marks zero. What a bright
+        band at zero means depends on the activation (named in each panel's title): for the ReLU
+        family it is outputs at exactly zero (a unit zero on every probe row is dead,
+        `dead_fraction`); for Mish, Swish or GELU it is their small negative side, squeezed near
+        zero, which still passes gradient; for sigmoid and tanh, bands at the bounds are
+        saturation (`saturated_fraction`).
 
         Args:
             layers: Names of the layers to draw; all monitored layers when `None`.
 
         Returns:
-            The matplotlib `Figure`, one panel per layer (value on the vertical axis, epoch on
-            the horizontal axis, brightness = log(1 + count)).
+            A `keras_nnperf.report.NotebookFigure` (Jupyter shows it once, as an image), four
+            panels a row.
 
         Raises:
             ValueError: before any epoch was measured, or for a layer that was not monitored.
@@ -272,22 +281,67 @@ class ActivationMonitor(keras.callbacks.Callback):
                 f"Argument layers must be monitored layers ({self.layer_names}). "
                 f"Received: layers={layers!r}"
             )
-        from matplotlib.figure import Figure
+        from matplotlib.colors import Normalize
+        from matplotlib.ticker import MaxNLocator
 
-        figure = Figure(figsize=(2.2 * len(names), 2.6), layout="constrained")
-        axes = figure.subplots(1, len(names), squeeze=False)[0]
-        for ax, name in zip(axes, names, strict=True):
-            counts = np.log1p(np.stack(self.histograms[name]).T)
+        from keras_nnperf.report import new_figure
+
+        columns = min(4, len(names))
+        rows = -(-len(names) // columns)
+        figure = new_figure(1.2 + 3.0 * columns, 0.4 + 3.0 * rows)
+        axes = figure.subplots(rows, columns, squeeze=False).ravel()
+        counts = {name: np.log1p(np.stack(self.histograms[name]).T) for name in names}
+        norm = Normalize(0.0, max(float(c.max()) for c in counts.values()) or 1.0)
+        epochs = np.asarray(self.epochs) + 1
+        spacing = np.diff(epochs)
+        # Measured epochs are evenly spaced unless fit ran more than once: then count
+        # measurements instead of numbering epochs.
+        if len(epochs) > 1 and not (np.all(spacing == spacing[0]) and spacing[0] > 0):
+            epochs, spacing = np.arange(1, len(epochs) + 1), np.ones(1)
+            x_label = "measurement"
+        else:
+            x_label = "epoch"
+        step = float(spacing[0]) if len(spacing) else 1.0
+        for ax, name in zip(axes, names, strict=False):
             edges = self.bin_edges[name]
-            ax.imshow(
-                counts,
+            image = ax.imshow(
+                counts[name],
                 origin="lower",
                 aspect="auto",
                 cmap="inferno",
-                extent=(-0.5, len(self.epochs) - 0.5, edges[0], edges[-1]),
+                norm=norm,
+                extent=(epochs[0] - step / 2, epochs[-1] + step / 2, edges[0], edges[-1]),
                 interpolation="nearest",
             )
-            ax.set_title(f"{name} ({self._activations[name] or 'linear'})", fontsize=8)
-            ax.set_xlabel("measurement (epoch)", fontsize=7)
-        axes[0].set_ylabel("activation value")
+            # The bins span the first epoch's range widened by half on each side: show only
+            # the rows that ever hold outputs (and one empty bin beyond).
+            filled = np.flatnonzero(counts[name].max(axis=1) > 0)
+            if filled.size:
+                low = edges[max(filled[0] - 1, 0)]
+                high = edges[min(filled[-1] + 2, len(edges) - 1)]
+                ax.set_ylim(low, high)
+            if edges[0] < 0 < edges[-1]:
+                ax.axhline(0.0, color="white", linestyle=":", linewidth=0.8, alpha=0.7)
+            if self._activations.get(name) not in _BOUNDS and counts[name][-1].any():
+                # Outputs beyond the bins were counted in the top bin: say so on the picture.
+                ax.axhline(edges[-2], color="cyan", linestyle="--", linewidth=0.8)
+                ax.annotate(
+                    f"top bin: all > {edges[-2]:.3g}",
+                    xy=(0.02, edges[-2]),
+                    xycoords=("axes fraction", "data"),
+                    xytext=(0, -2),
+                    textcoords="offset points",
+                    color="cyan",
+                    fontsize=8,
+                    va="top",
+                )
+            ax.set_title(f"{name} ({self._activations.get(name) or 'linear'})", fontsize=10)
+            ax.set_xlabel(x_label)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        for ax in axes[len(names) :]:
+            ax.set_visible(False)
+        for ax in axes[::columns]:
+            ax.set_ylabel("output value")
+        colorbar = figure.colorbar(image, ax=list(axes[: len(names)]))
+        colorbar.set_label("log(1 + count) of probe outputs")
         return figure

@@ -432,30 +432,50 @@ class GradientMonitor(keras.callbacks.Callback):
         self._uninstall()
 
     def plot(self, ax=None):
-        """Heatmap of log10 mean gradient norm, layers (input at top) x epochs.
+        """Heatmap of log10 of the epoch-mean gradient norm, layers (input at top) x epochs.
+
+        Each cell is `log10(mean over the epoch's gathered steps of ||g_l||)`, the value in
+        `history["grad_norm/<layer>"]`; the colour bar says which colour is which power of ten.
+        Read down a column for how the gradient shrinks or grows towards the input (vanishing or
+        exploding), along a row for how it evolves with training. Epochs are numbered from 1.
 
         Args:
-            ax: A matplotlib `Axes` to draw into; a new `Figure` is made when `None`.
+            ax: A matplotlib `Axes` to draw into; a new figure (sized for the number of layers
+                and epochs) is made when `None`.
 
         Returns:
-            The matplotlib `Figure`.
+            The matplotlib `Figure` (a `keras_nnperf.report.NotebookFigure` when `ax` is None:
+            Jupyter shows it once, as an image).
 
         Raises:
             ValueError: before any epoch was recorded.
         """
         if not self.history:
             raise ValueError("GradientMonitor has no history yet: call fit with it first.")
-        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
+
+        from keras_nnperf.report import new_figure
 
         grid = np.array([self.history[f"grad_norm/{name}"] for name in self.layer_names])
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             grid = np.log10(np.where(grid > 0, grid, np.nan))
+        layers, epochs = grid.shape
         if ax is None:
-            figure = Figure(figsize=(6, 1 + 0.25 * len(self.layer_names)))
-            ax = figure.add_subplot()
-        image = ax.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest")
-        ax.set_yticks(range(len(self.layer_names)), self.layer_names, fontsize=7)
+            longest = max(len(name) for name in self.layer_names)
+            width = min(14.0, max(7.0, 2.5 + 0.08 * longest + 0.3 * epochs))
+            ax = new_figure(width, 1.6 + 0.45 * layers).add_subplot()
+        image = ax.imshow(
+            grid,
+            aspect="auto",
+            cmap="viridis",
+            interpolation="nearest",
+            extent=(0.5, epochs + 0.5, layers - 0.5, -0.5),
+        )
+        ax.set_yticks(range(layers), self.layer_names, fontsize=9)
+        ax.set_ylabel("layer (input at top)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
-        ax.set_title("log10 gradient norm")
-        ax.figure.colorbar(image, ax=ax)
+        ax.set_title("Gradient norm per layer: epoch mean of ||gradient||")
+        colorbar = ax.figure.colorbar(image, ax=ax)
+        colorbar.set_label("log10 gradient norm")
         return ax.figure

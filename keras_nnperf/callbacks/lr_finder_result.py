@@ -296,14 +296,11 @@ class LRFinderResult:
         Raises:
             ImportError: if matplotlib is missing (install the `plot` extra).
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as err:
-            raise ImportError(
-                "LRFinderResult.plot needs matplotlib: pip install 'keras-nnperf[plot]'"
-            ) from err
+        from keras_nnperf.report import new_figure  # raises ImportError without matplotlib
+
         if ax is None:
-            figure, ax = plt.subplots(figsize=(9, 4.6))
+            figure = new_figure(9, 4.6, layout=None)
+            ax = figure.subplots()
         else:
             figure = ax.figure
         lrs, keep = self.lrs[skip_start:], slice(skip_start, None)

@@ -39,9 +39,9 @@ def data_markdown(data, data_path: str | None) -> str:
     ]
     if pre.task == "regression":
         lines.append(
-            "- the target is standardized for training (loss curves are in standard deviations "
-            f"of `{pre.target}`: 1.0 is what predicting the mean scores); the metrics below are "
-            "in its original units"
+            f"- the target is standardized for training (mean {pre.target_mean:.4g}, standard "
+            f"deviation {pre.target_std:.4g}); the metrics and pictures below are in its "
+            "original units"
         )
     return "\n".join(line for line in lines if line)
 
@@ -89,34 +89,72 @@ def training_markdown(choice, run, batch_size: int, epochs: int, steps_per_epoch
     return "\n".join(lines)
 
 
-def comparison_markdown(metrics: dict, baselines: dict) -> str:
-    """A table of the network's validation metrics beside the baselines', and a verdict."""
+def comparison_markdown(metrics: dict, baselines: dict, rows: int | None = None) -> str:
+    """A table of the network's validation metrics beside the baselines', and a verdict.
+
+    The verdict compares the headline metric (accuracy, or R2 for regression), the first
+    baseline being the trivial one (majority class or mean) and any other a real model (the
+    linear one). Differences up to `TIE_MARGIN` are "about even". Losing to the trivial baseline
+    means the network learned nothing usable; losing to the linear model means the simpler
+    model is the better choice on this table until the network wins. Each verdict says what
+    to try.
+
+    Args:
+        metrics: The network's metrics by name.
+        baselines: Label -> metrics of each baseline, on the same rows; the trivial one first.
+        rows: Validation rows behind the numbers; with it, the verdict says how large a
+            difference of accuracy one row makes.
+
+    Returns:
+        Markdown: the table, then a paragraph.
+    """
     names = list(metrics)
     header = "| model | " + " | ".join(names) + " |"
-    rows = [header, "|---|" + "---|" * len(names)]
+    lines = [header, "|---|" + "---|" * len(names)]
 
     def row(label, values):
         shown = [f"{values[n]:.4g}" if n in values else "" for n in names]
         return f"| {label} | " + " | ".join(shown) + " |"
 
-    rows.append(row("**this network**", metrics))
+    lines.append(row("**this network**", metrics))
     for label, values in baselines.items():
-        rows.append(row(label, values))
+        lines.append(row(label, values))
     key = "r2" if "r2" in metrics else "accuracy"
-    gaps = {name: values[key] - metrics[key] for name, values in baselines.items() if key in values}
+    if key not in metrics:
+        return "\n".join(lines)
+    ours = metrics[key]
+    gaps = {label: values[key] - ours for label, values in baselines.items() if key in values}
+    trivial = next(iter(gaps), None)
     lost = [label for label, gap in gaps.items() if gap > TIE_MARGIN]
     even = [label for label, gap in gaps.items() if 0 < gap <= TIE_MARGIN]
-    if lost:
-        rows.append(
-            f"\n**The network loses:** its {key} is below the {' and the '.join(lost)}. It has "
-            "not learned more than that baseline on this split: try `--lr`, more `--epochs` or "
-            "`--tune`, and prefer the simpler model until it wins."
+    noise = ""
+    if rows and key == "accuracy":
+        noise = f" One of the {rows} validation rows is {1 / rows:.2g} of accuracy."
+    if trivial in lost:
+        constant = "the mean" if key == "r2" else "the majority class"
+        lines.append(
+            f"\n**The network loses to the trivial baseline:** its {key} {ours:.4g} is below the "
+            f"{baselines[trivial][key]:.4g} of always predicting {constant}. It has learned "
+            "nothing usable. Check that the target column is the one you mean and that no "
+            "warning above says the data was mangled; then try another learning rate (`--lr`, "
+            "for example 1e-3, instead of the LR range test's suggestion) and more `--epochs`."
+            + noise
+        )
+    elif lost:
+        best = max(lost, key=lambda label: gaps[label])
+        lines.append(
+            f"\n**The network loses to the {best}:** its {key} {ours:.4g} is "
+            f"{gaps[best]:.3g} below the {baselines[best][key]:.4g} of that simpler model on the "
+            "same rows. Prefer the simpler model here until the network wins. To give the "
+            "network a fair chance: `--tune 20` (search architectures and recipes), another "
+            "`--lr` (a few times smaller or larger than the peak used), and `--folds 5` to see "
+            "whether the gap is larger than the noise of one small validation split." + noise
         )
     elif even:
-        rows.append(
+        lines.append(
             f"\nThe network's {key} is within {TIE_MARGIN} of the {' and the '.join(even)}: "
-            "about even on this split."
+            "about even on this split, so the simpler model does as well." + noise
         )
     else:
-        rows.append(f"\nThe network's {key} is at or above every baseline on this split.")
-    return "\n".join(rows)
+        lines.append(f"\nThe network's {key} is at or above every baseline on this split." + noise)
+    return "\n".join(lines)

@@ -149,8 +149,10 @@ def test_plot_and_deepcopy():
     monitor = ActivationMonitor(_data(16)[0])
     _fit(_relu_net(), monitor, epochs=2)
     figure = monitor.plot()
-    assert len(figure.axes) == 1  # the hidden layer; the output layer is not watched by default
-    assert figure.axes[0].images[0].get_array().shape == (monitor.bins, 2)
+    # The hidden layer (the output layer is not watched by default), plus the colour bar.
+    panels = [ax for ax in figure.axes if ax.images]
+    assert len(panels) == 1
+    assert panels[0].images[0].get_array().shape[1] == 2  # one column per epoch
     clone = copy.deepcopy(monitor)
     assert clone.histograms == {} and clone.x_probe is monitor.x_probe
     with pytest.raises(ValueError, match="Received: layers"):
