@@ -22,9 +22,11 @@ from keras_nnperf.diagnostics.model_checks import (
     check_regularization,
     hidden_activations,
 )
+from keras_nnperf.diagnostics.noise_scale import measure_noise_scale
 from keras_nnperf.diagnostics.report import DiagnosisReport, Finding
 from keras_nnperf.diagnostics.signal_propagation import signal_propagation
 from keras_nnperf.initializers.baseline import baseline_prediction
+from keras_nnperf.validation import check_bool, check_integer, check_seed
 
 #: The learning rate is flagged when it is more than `LR_ABOVE` times the LR range test's
 #: suggestion (`lr_find`'s default rule: the doctor has no rule of its own) or less than
@@ -41,6 +43,16 @@ LR_BELOW = 100.0
 BASELINE_INFO_RATIO = 1.1
 BASELINE_WARNING_RATIO = 3.0
 BASELINE_ERROR_RATIO = 10.0
+#: The batch size is reported when it is more than `NOISE_SCALE_RATIO` times below or above the
+#: gradient noise scale `B_noise` (McCandlish et al. 2018). Steps to a given loss go as
+#: `1 + B_noise / B` times their minimum and examples as `1 + B / B_noise`: at a factor of 10
+#: either way one of them is 11x its minimum. Only an info: the noise scale measured before
+#: training is a lower bound (it grows as the loss falls, 10x or more in the paper), and
+#: whether bigger batches are cheaper per step depends on the hardware.
+NOISE_SCALE_RATIO = 10.0
+#: Micro-batches per big batch, and big batches drawn, for the noise-scale estimate.
+NOISE_SCALE_PARTS = 8
+NOISE_SCALE_STEPS = 8
 
 _INIT_FIX = (
     "Initialize each layer for its activation (keras_nnperf.initializers.for_activation: He for "
@@ -124,6 +136,73 @@ def _learning_rate_findings(model, x, y, steps: int, batch_size: int) -> tuple[l
     return [finding], facts
 
 
+def _noise_scale_findings(model, x, y, batch_size: int, seed) -> tuple[list, dict]:
+    """The gradient noise scale at the current weights, and the batch size against it."""
+    big = NOISE_SCALE_PARTS * batch_size
+    try:
+        result = measure_noise_scale(
+            model, x, y, small=batch_size, big=big, steps=NOISE_SCALE_STEPS, seed=seed
+        )
+    except (ValueError, TypeError) as err:  # several losses or outputs, a loss we cannot call
+        return [_skipped("noise_scale_skipped", "The gradient noise scale", str(err))], {}
+    noise = result.noise_scale
+    facts = {"noise_scale": noise, "noise_scale_batch_size": batch_size}
+    evidence = {
+        "batch_size": batch_size,
+        "noise_scale": noise,
+        "gradient_sq": result.gradient_sq,
+        "trace_sigma": result.trace_sigma,
+        "measured_with": [batch_size, big],
+    }
+    retune = (
+        "Scale the learning rate with the batch (linearly for SGD, with a warm-up: Goyal et al. "
+        "2017; keras_nnperf.callbacks.lr_finder.lr_find finds it again)."
+    )
+    if not math.isfinite(noise):
+        if not result.trace_sigma > 0:
+            return [], facts
+        finding = Finding(
+            "info",
+            "batch_size_below_noise_scale",
+            f"The gradient is lost in the noise at batch sizes {batch_size} and {big}: the "
+            f"gradient noise scale (the critical batch size) is probably above {big}, so larger "
+            "batches would cut the number of steps almost in proportion",
+            evidence,
+            "If the hardware runs larger batches in about the same time per step, raise "
+            f"batch_size several-fold. {retune}",
+        )
+        return [finding], facts
+    if batch_size * NOISE_SCALE_RATIO < noise:
+        finding = Finding(
+            "info",
+            "batch_size_below_noise_scale",
+            f"The batch size {batch_size} is {noise / batch_size:.0f}x below the gradient noise "
+            f"scale ({noise:.3g} examples, the critical batch size): training takes about "
+            f"{result.steps_factor(batch_size):.0f}x the minimum number of steps, and larger "
+            "batches would cut them almost in proportion",
+            evidence,
+            "If the hardware runs larger batches in about the same time per step, raise "
+            f"batch_size toward {noise:.0f}. {retune}",
+        )
+        return [finding], facts
+    if batch_size > NOISE_SCALE_RATIO * noise:
+        finding = Finding(
+            "info",
+            "batch_size_above_noise_scale",
+            f"The batch size {batch_size} is {batch_size / noise:.0f}x above the gradient noise "
+            f"scale ({noise:.3g} examples, the critical batch size): each step processes about "
+            f"{result.examples_factor(batch_size):.0f}x the examples it needs, most of them "
+            "without cutting the number of steps",
+            evidence,
+            f"Try a smaller batch_size (toward {max(noise, 1.0):.0f}) for the same steps at less "
+            "compute, or keep it and train fewer epochs. The noise scale grows as the loss "
+            "falls: measure it during training with "
+            "keras_nnperf.diagnostics.noise_scale.GradientNoiseScale before deciding.",
+        )
+        return [finding], facts
+    return [], facts
+
+
 def _constant_prediction(activation: str, task: str, bias: np.ndarray, count: int) -> np.ndarray:
     if activation == "sigmoid":
         values = 1 / (1 + np.exp(-bias))
@@ -194,6 +273,7 @@ def diagnose(
     run_gradient_check: bool = True,
     sample_size: int = 256,
     seed: int | None = 0,
+    run_noise_scale: bool = True,
 ) -> DiagnosisReport:
     """Examine a model and its training data for the mistakes that make training slow or fail.
 
@@ -221,7 +301,11 @@ def diagnose(
       over the loss of the best constant prediction: info above 1.1x, warning above 3x, error
       above 10x; the fix is `keras_nnperf.initializers.initialize_at_baseline`);
     * learning rate: `lr_far_from_range_test` (the optimizer's rate more than 10x above or
-      100x below `lr_find`'s suggestion under its default rule), `lr_range_test_failed`.
+      100x below `lr_find`'s suggestion under its default rule), `lr_range_test_failed`;
+    * batch size: `batch_size_below_noise_scale` / `batch_size_above_noise_scale` (info: the
+      gradient noise scale, McCandlish et al.'s critical batch size measured by
+      `measure_noise_scale` at the current weights with `batch_size` and 8 x `batch_size`, is
+      more than 10x above / below `batch_size`); the value is in `summary["noise_scale"]`.
 
     The model is left as it was: the checks run on copies or without updates, and `lr_find`
     restores the weights and the optimizer state exactly. It does compile the train function.
@@ -233,18 +317,22 @@ def diagnose(
         run_lr_finder: Run the LR range test (`lr_finder_steps` training steps). Defaults to
             `True`.
         lr_finder_steps: Steps of the range test, >= 5. Defaults to 50.
-        batch_size: Batch size of the range test. Defaults to 32.
+        batch_size: The batch size training will use: the range test runs with it and the
+            noise-scale check compares it with the critical batch size. Defaults to 32 (Keras's
+            `fit` default).
         run_gradient_check: Compare analytic and numeric gradients. Defaults to `True`.
         sample_size: Samples used by the signal-propagation check. Defaults to 256.
         seed: Seed for the random projections and sampled elements.
+        run_noise_scale: Measure the gradient noise scale (64 gradients of `batch_size`
+            examples). Defaults to `True`.
 
     Returns:
         A `DiagnosisReport`: `print(report)`, `report.has("unscaled_inputs")`,
         `report.to_dict()`.
 
     Raises:
-        ValueError: for a bad `lr_finder_steps`, `batch_size` or `sample_size`, or `x` and `y`
-            of different lengths.
+        ValueError: for a bad `lr_finder_steps`, `batch_size`, `sample_size`, `seed` or flag, or
+            `x` and `y` of different lengths.
 
     Example:
     ```python
@@ -254,17 +342,16 @@ def diagnose(
 
     Reference:
         Glorot & Bengio, 2010; He et al., 2015, "Delving Deep into Rectifiers"; Smith, 2017,
-        "Cyclical Learning Rates for Training Neural Networks".
+        "Cyclical Learning Rates for Training Neural Networks"; McCandlish et al., 2018, "An
+        Empirical Model of Large-Batch Training".
     """
-    for name, value, low in (
-        ("lr_finder_steps", lr_finder_steps, 5),
-        ("batch_size", batch_size, 1),
-        ("sample_size", sample_size, 1),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(
-                f"Argument {name} must be an integer >= {low}. Received: {name}={value!r}"
-            )
+    lr_finder_steps = check_integer("lr_finder_steps", lr_finder_steps, low=5)
+    batch_size = check_integer("batch_size", batch_size, low=1)
+    sample_size = check_integer("sample_size", sample_size, low=1)
+    seed = check_seed("seed", seed)
+    run_lr_finder = check_bool("run_lr_finder", run_lr_finder)
+    run_gradient_check = check_bool("run_gradient_check", run_gradient_check)
+    run_noise_scale = check_bool("run_noise_scale", run_noise_scale)
     num_samples = _num_samples(x)
     if y is not None and _num_samples(y) != num_samples:
         raise ValueError(
@@ -301,8 +388,10 @@ def diagnose(
     findings += check_output_dropout(model)
     findings += check_regularization(model, num_samples)
     baseline_facts = {}
+    loss_fits = False
     if compiled:
         loss_findings = check_loss_fits_output(model)
+        loss_fits = not loss_findings
         findings += loss_findings
         if y_head is not None and data_ok and not loss_findings:
             baseline, baseline_facts = _baseline_findings(model, x_head, y_head)
@@ -341,6 +430,10 @@ def diagnose(
     if compiled:
         summary["loss"] = loss_name_and_logits(model.loss)[0]
     summary.update(baseline_facts)
+    if run_noise_scale and loss_fits and data_ok and y is not None:
+        noise_findings, facts = _noise_scale_findings(model, x, y, batch_size, seed)
+        findings += noise_findings
+        summary.update(facts)
     if run_lr_finder and compiled and data_ok:
         if y is None:
             findings.append(_skipped("lr_range_test_skipped", "The LR range test", "no targets"))
