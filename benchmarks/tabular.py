@@ -140,10 +140,17 @@ def linear(data, seed):
     from sklearn.linear_model import LogisticRegression, Ridge
 
     task, y = data.preprocessor.task, data.y_train.reshape(-1)
+    x_train, x_val = _numeric(data)
     if task == "regression":
-        return Ridge(alpha=1.0).fit(data.x_train, y).predict(data.x_val)
+        return Ridge(alpha=1.0).fit(x_train, y).predict(x_val)
     model = LogisticRegression(max_iter=2000, random_state=seed)
-    return model.fit(data.x_train, y).predict(data.x_val)
+    return model.fit(x_train, y).predict(x_val)
+
+
+def _numeric(data):
+    """The encoded arrays with embedded category codes one-hot: for models that read numbers."""
+    pre = data.preprocessor
+    return pre.one_hot_codes(data.x_train), pre.one_hot_codes(data.x_val)
 
 
 def gradient_boosting(data, seed):
@@ -164,9 +171,10 @@ def keras_mlp(data, seed):
         "multiclass": (pre.num_classes, "softmax", "sparse_categorical_crossentropy"),
         "regression": (1, None, "mse"),
     }[pre.task]
+    x_train, x_val = _numeric(data)
     model = keras.Sequential(
         [
-            keras.Input((pre.num_features,)),
+            keras.Input((x_train.shape[1],)),
             keras.layers.Dense(64, activation="relu"),
             keras.layers.Dense(64, activation="relu"),
             keras.layers.Dense(units, activation=activation),
@@ -175,15 +183,15 @@ def keras_mlp(data, seed):
     model.compile(keras.optimizers.Adam(1e-3), loss=loss)
     stop = keras.callbacks.EarlyStopping(patience=10, restore_best_weights=True)
     model.fit(
-        data.x_train,
+        x_train,
         data.y_train,
-        validation_data=(data.x_val, data.y_val),
+        validation_data=(x_val, data.y_val),
         epochs=200,
         batch_size=32,
         callbacks=[stop],
         verbose=0,
     )
-    outputs = model.predict(data.x_val, batch_size=256, verbose=0)
+    outputs = model.predict(x_val, batch_size=256, verbose=0)
     if pre.task == "regression":
         return outputs.reshape(-1)
     if pre.task == "binary":

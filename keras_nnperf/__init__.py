@@ -6,65 +6,44 @@ registered by name (see `keras_nnperf.registry`) and with Keras serialization, s
 load with no `custom_objects`.
 """
 
-try:
-    import keras  # noqa: F401
-except ImportError as err:  # Keras itself, or the backend it was told to use, is missing.
-    raise ImportError(
-        "keras_nnperf needs Keras 3 with a backend. None could be imported "
-        f"({err}). Install one with the extra that fits your machine: "
-        "pip install 'keras-nnperf[cpu]' (TensorFlow CPU build) or "
-        "pip install 'keras-nnperf[tensorflow]' (TensorFlow with GPU support), or install JAX or "
-        "PyTorch and set KERAS_BACKEND accordingly."
-    ) from err
-
-from keras_nnperf import (
-    activations,
-    callbacks,
-    constraints,
-    diagnostics,
-    initializers,
-    layers,
-    optimizers,
-    registry,
-    schedules,
-    tuning,
-)
-from keras_nnperf.callbacks.lr_finder import lr_find
-from keras_nnperf.diagnostics import diagnose
-from keras_nnperf.initializers.baseline import initialize_at_baseline
-from keras_nnperf.registry import (
-    activation,
-    get_activation,
-    get_callback,
-    get_constraint,
-    get_initializer,
-    get_layer,
-    get_schedule,
-    register,
-)
+import os as _os
+import sys as _sys
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "activation",
-    "activations",
-    "callbacks",
-    "constraints",
-    "diagnose",
-    "diagnostics",
-    "get_activation",
-    "get_callback",
-    "get_constraint",
-    "get_initializer",
-    "get_layer",
-    "get_schedule",
-    "initialize_at_baseline",
-    "initializers",
-    "layers",
-    "lr_find",
-    "optimizers",
-    "register",
-    "registry",
-    "schedules",
-    "tuning",
-]
+
+def _started_as_the_command() -> bool:
+    """True while the `nnperf` command (or `python -m keras_nnperf`) is starting.
+
+    The command answers `--help` at once and quiets TensorFlow before importing it; both need
+    this package's import to leave Keras alone. A library import (anything else) loads the whole
+    API at once, so every object is registered before `keras.models.load_model`.
+    """
+    script = _os.path.basename(_sys.argv[0]) if _sys.argv else ""
+    if script in ("nnperf", "nnperf.exe", "nnperf-script.py"):
+        return True
+    argv = list(getattr(_sys, "orig_argv", []))
+    return any(a == "-m" and b == __name__ for a, b in zip(argv, argv[1:], strict=False))
+
+
+if _started_as_the_command():
+
+    def __getattr__(name):
+        # Reached only for names not loaded yet. A submodule is imported alone (the command
+        # imports what each subcommand needs); any other name loads the whole API first.
+        import importlib
+        import importlib.util
+
+        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            return importlib.import_module(f"{__name__}.{name}")
+        from keras_nnperf import _api
+
+        public = {n: getattr(_api, n) for n in _api.__all__}
+        globals().update(public, __all__=list(_api.__all__))
+        if name not in public:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return public[name]
+
+else:
+    from keras_nnperf._api import *  # noqa: F403
+    from keras_nnperf._api import __all__  # noqa: F401

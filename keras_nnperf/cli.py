@@ -2,6 +2,7 @@
 
     nnperf demo                                  # the whole flow on bundled data
     nnperf fit train.csv --target label          # diagnose, LR range test, train, report
+    nnperf fit train.csv --target label --folds 5 --id PassengerId
     nnperf fit train.csv --target label --tune 20
     nnperf predict nnperf-report test.csv --out preds.csv
     nnperf lr-find train.csv --target label
@@ -9,6 +10,11 @@
 
 Exit codes: 0 success, 1 unexpected failure (a bug: rerun with `--debug` for the traceback),
 2 bad input or usage (one line on stderr, `nnperf: error: ...`), 130 interrupted.
+
+The command is an application, so it may do what a library must not: before the backend is
+imported it quiets TensorFlow's C++ start-up logs (`quiet_backend`). Parsing the arguments
+imports only the standard library; Keras and the recipe are imported inside the commands, so
+`nnperf --help` answers at once.
 """
 
 from __future__ import annotations
@@ -16,18 +22,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import logging
 import math
 import os
 import sys
 import warnings
-
-import keras
-
-from keras_nnperf import __version__, pipeline
-from keras_nnperf.callbacks.alerts import TrainingAlert
-from keras_nnperf.pipeline import PipelineError
-from keras_nnperf.recipe.training import RecipeWarning
-from keras_nnperf.tabular import DataError, DataWarning, load_training_data
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEMO_DIR = "nnperf-report-demo"
@@ -100,9 +99,25 @@ def _data_args(p: argparse.ArgumentParser) -> None:
         "at most 256)",
     )
     p.add_argument(
-        "--validation-split", type=float, default=0.2, help="share held out (default: 0.2)"
+        "--validation-split",
+        type=_fraction,
+        default=None,
+        metavar="FRACTION",
+        help="share of rows held out for validation, in (0, 1) (default: 0.2)",
     )
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
+    p.add_argument(
+        "--drop",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="leave these columns out of the features",
+    )
+    p.add_argument(
+        "--id",
+        metavar="COL",
+        help="the ID column: never a feature; predict writes it first in its output",
+    )
 
 
 def _out_args(p: argparse.ArgumentParser, default: str) -> None:
@@ -130,6 +145,23 @@ def _rate(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"expected a finite rate > 0, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text}")
+    return value
+
+
+def _at_least_2(text: str) -> int:
+    value = _positive(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected a number >= 2, got {value}")
     return value
 
 
@@ -163,7 +195,7 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The `nnperf` argument parser with its five commands."""
     parser = _Parser(prog="nnperf", description="Make Keras networks train better and faster.")
-    parser.add_argument("--version", action="version", version=f"nnperf {__version__}")
+    parser.add_argument("--version", action="version", version=f"nnperf {_version()}")
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of an unexpected error"
     )
@@ -182,6 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(fit)
     _train_args(fit, 50)
     fit.add_argument(
+        "--folds",
+        type=_at_least_2,
+        metavar="K",
+        help="K-fold cross-validation (stratified for classification): K models, out-of-fold "
+        "metrics, and predict averages the K models",
+    )
+    fit.add_argument(
         "--tune", type=_positive, metavar="N_TRIALS", help="search N_TRIALS architectures instead"
     )
     fit.add_argument("--workers", type=_positive, default=1, help="parallel trials with --tune")
@@ -190,7 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="predict a CSV with a model from `nnperf fit`")
     predict.add_argument("model_dir", metavar="MODEL_DIR", help="the --out folder of nnperf fit")
-    predict.add_argument("data", metavar="DATA.csv", help="rows to predict (target optional)")
+    predict.add_argument(
+        "data",
+        metavar="DATA.csv",
+        help="rows to predict; when it has the target column, the metrics go to stderr",
+    )
     predict.add_argument("--out", help="write predictions here (default: standard output)")
     predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     predict.set_defaults(handler=_predict)
@@ -207,11 +250,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    # From the installed metadata: importing the package would import Keras.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("keras-nnperf")
+    except PackageNotFoundError:
+        from keras_nnperf import __version__
+
+        return __version__
+
+
 def _demo(args) -> int:
+    from keras_nnperf import pipeline
+
     check_out_dir(args.out, args.overwrite)
     make_out_dir(args.out)
     path = pipeline.write_demo_csv(os.path.join(args.out, "breast_cancer.csv"))
     print(f"Demo data: scikit-learn's breast-cancer set (569 rows) written to {path}")
+    args.folds, args.drop, args.id = None, [], None
     result = _train(args, path, "target", "auto", None, validation_split=0.2, tune=None)
     print(result.summary())
     return EXIT_OK
@@ -229,41 +287,79 @@ def run_fit(args):
         UsageError, DataError: for bad input.
     """
     check_out_dir(args.out, args.overwrite)
-    if not 0.0 < args.validation_split < 1.0:
-        raise UsageError(f"--validation-split must be in (0, 1); got {args.validation_split}")
     if args.workers != 1 and not args.tune:
         raise UsageError("--workers runs tuning trials in parallel; it needs --tune N_TRIALS")
-    return _train(
-        args, args.data, args.target, args.task, args.batch_size, args.validation_split, args.tune
+    if args.folds and args.tune:
+        raise UsageError("--folds and --tune cannot be combined: tune first, then use --folds")
+    if args.folds and args.validation_split is not None:
+        raise UsageError("--folds validates on every row in turn; drop --validation-split")
+    split = 0.2 if args.validation_split is None else args.validation_split
+    return _train(args, args.data, args.target, args.task, args.batch_size, split, args.tune)
+
+
+def _load_options(args) -> dict:
+    # Passed only when given, so the loader's signature is needed only by those who use them.
+    options = {}
+    if getattr(args, "drop", None):
+        options["drop"] = tuple(args.drop)
+    if getattr(args, "id", None):
+        options["id_column"] = args.id
+    return options
+
+
+def _load(args, path=None, target=None, task=None, split=None):
+    from keras_nnperf.tabular import load_training_data
+
+    split = 0.2 if split is None else split
+    return load_training_data(
+        path or args.data,
+        target or args.target,
+        task or args.task,
+        split,
+        args.seed,
+        **_load_options(args),
     )
 
 
 def _train(args, path, target, task, batch_size, validation_split, tune):
-    data = load_training_data(path, target, task, validation_split, args.seed)
-    make_out_dir(args.out)
-    keras.utils.set_random_seed(args.seed)
-    return pipeline.train_tabular(
-        data,
-        args.out,
+    import keras
+
+    from keras_nnperf import pipeline
+
+    common = dict(
         epochs=args.epochs,
         batch_size=batch_size,
         lr_find_steps=args.lr_find_steps,
-        tune_trials=tune,
-        workers=getattr(args, "workers", 1),
         seed=args.seed,
         data_path=path,
         learning_rate=args.lr,
     )
+    if args.folds:
+        datasets, rows = pipeline.load_folds(
+            path, target, task, args.folds, args.seed, **_load_options(args)
+        )
+        make_out_dir(args.out)
+        keras.utils.set_random_seed(args.seed)
+        return pipeline.train_folds(datasets, rows, args.out, **common)
+    data = _load(args, path, target, task, validation_split)
+    make_out_dir(args.out)
+    keras.utils.set_random_seed(args.seed)
+    return pipeline.train_tabular(
+        data, args.out, tune_trials=tune, workers=getattr(args, "workers", 1), **common
+    )
 
 
 def _predict(args) -> int:
+    from keras_nnperf import pipeline
+
     if args.out is not None:
         if os.path.exists(args.out) and not args.overwrite:
             raise UsageError(f"{args.out} exists; pass --overwrite to replace it")
         parent = os.path.dirname(os.path.abspath(args.out))
         if not os.path.isdir(parent):
             raise UsageError(f"cannot write {args.out}: directory {parent} does not exist")
-    columns = pipeline.predict_csv(args.model_dir, args.data)
+    result = pipeline.predict_csv(args.model_dir, args.data)
+    columns = result.columns
     names = list(columns)
     rows = zip(*(columns[n] for n in names), strict=True)
     try:
@@ -278,14 +374,29 @@ def _predict(args) -> int:
                 writer.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
     except OSError as err:
         raise UsageError(f"cannot write {args.out}: {err.strerror}") from None
+    n = len(columns["prediction"])
+    ensemble = f" (mean of {result.models} fold models)" if result.models > 1 else ""
     if args.out is not None:
-        print(f"Wrote {len(columns['prediction'])} predictions to {args.out}", file=sys.stderr)
+        print(f"Wrote {n} predictions to {args.out}{ensemble}", file=sys.stderr)
+    if result.metrics is not None:
+        # stderr: standard output may be the predictions file.
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
+        print(
+            f"Metrics on {args.data}, {result.scored_rows} rows with a target{ensemble}: {shown}",
+            file=sys.stderr,
+        )
+    for note in result.notes:
+        print(f"nnperf: note: {note}", file=sys.stderr)
     return EXIT_OK
 
 
 def _lr_find(args) -> int:
+    import keras
+
+    from keras_nnperf import pipeline
+
     check_out_dir(args.out, args.overwrite)
-    data = load_training_data(args.data, args.target, args.task, args.validation_split, args.seed)
+    data = _load(args, split=args.validation_split)
     make_out_dir(args.out)
     keras.utils.set_random_seed(args.seed)
     finder, path = pipeline.lr_range_test(data, args.out, args.batch_size, args.steps)
@@ -296,15 +407,61 @@ def _lr_find(args) -> int:
 
 
 def _diagnose(args) -> int:
-    data = load_training_data(args.data, args.target, args.task, args.validation_split, args.seed)
+    import keras
+
+    from keras_nnperf import pipeline
+
+    data = _load(args, split=args.validation_split)
     keras.utils.set_random_seed(args.seed)
     print(pipeline.diagnose_data(data, args.batch_size))
     return EXIT_OK
 
 
 @contextlib.contextmanager
+def _stderr_silenced():
+    """Send file descriptor 2 to the null device (C++ libraries write there, not to sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def quiet_backend() -> None:
+    """Import Keras and its backend without TensorFlow's start-up logs; quiet its loggers.
+
+    TensorFlow logs through absl before `absl::InitializeLog()`; `TF_CPP_MIN_LOG_LEVEL=3`
+    quiets what comes after, but the start-up lines (oneDNN, CPU features) ignore it, so the
+    import runs with file descriptor 2 sent to the null device. An import error is still raised
+    (and shown by `main`) as usual. TensorFlow's Python logger and absl's are set to errors.
+
+    This changes the process's logging, which only an application may do: `main` calls it, the
+    library never does. In a process that imported Keras already it is too late for the C++
+    logs (the environment variable is read at start-up); the loggers are still quieted.
+    """
+    if "keras" not in sys.modules:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        with _stderr_silenced():
+            import keras  # noqa: F401  (imports the backend)
+    if "tensorflow" in sys.modules:
+        # TensorFlow's Python warnings ("triggered tf.function retracing") go through this logger.
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    if "absl.logging" in sys.modules:
+        sys.modules["absl.logging"].set_verbosity("error")
+
+
+@contextlib.contextmanager
 def _warnings_to_stderr():
     """Show data warnings as `nnperf: warning: ...` lines and silence library chatter."""
+    from keras_nnperf.callbacks.alerts import TrainingAlert
+    from keras_nnperf.recipe.training import RecipeWarning
+    from keras_nnperf.tabular import DataWarning
+
     original = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
@@ -346,6 +503,16 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     except SystemExit as exit_:  # --help and --version print, then exit 0.
         return int(exit_.code or 0)
+    try:
+        quiet_backend()
+        # Started as the command, the package's import loaded nothing: load and register the
+        # whole API now, as `import keras_nnperf` does in a library (load_model needs it).
+        import keras_nnperf._api  # noqa: F401
+        from keras_nnperf.recipe.fit import PipelineError
+        from keras_nnperf.tabular import DataError
+    except KeyboardInterrupt:
+        print("nnperf: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     with _warnings_to_stderr():
         try:
             return args.handler(args)

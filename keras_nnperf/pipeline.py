@@ -4,14 +4,17 @@
 
 Kept so `from keras_nnperf import pipeline` and `pipeline.train_tabular(...)` keep working; the
 code lives in `keras_nnperf.recipe` (`model`, `training`, `metrics`, `report_text`, `predict`,
-`fit`).
+`fit`, which also holds K-fold training: `load_folds`, `train_folds`).
 """
 
 from keras_nnperf.recipe.fit import (
+    FoldsResult,
     PipelineError,
     PipelineResult,
     diagnose_data,
+    load_folds,
     lr_range_test,
+    train_folds,
     train_tabular,
     tune_architecture,
 )
@@ -19,12 +22,15 @@ from keras_nnperf.recipe.metrics import auc as _auc
 from keras_nnperf.recipe.metrics import (
     baseline_metrics,
     linear_metrics,
+    score,
     validation_metrics,
 )
 from keras_nnperf.recipe.model import build_model, compile_for_task, start_at_baseline
 from keras_nnperf.recipe.predict import (
+    FOLDS_FILE,
     MODEL_FILE,
     PREPROCESSING_FILE,
+    Prediction,
     predict_csv,
     write_demo_csv,
 )
@@ -38,11 +44,14 @@ from keras_nnperf.recipe.training import (
 )
 
 __all__ = [
+    "FOLDS_FILE",
     "MODEL_FILE",
     "PREPROCESSING_FILE",
+    "FoldsResult",
     "LearningRateChoice",
     "PipelineError",
     "PipelineResult",
+    "Prediction",
     "TrainingRun",
     "_auc",
     "_cycle_momentum",
@@ -53,9 +62,12 @@ __all__ = [
     "diagnose_data",
     "effective_batch_size",
     "linear_metrics",
+    "load_folds",
     "lr_range_test",
     "predict_csv",
+    "score",
     "start_at_baseline",
+    "train_folds",
     "train_tabular",
     "train_with_recipe",
     "tune_architecture",

@@ -9,6 +9,7 @@ import pytest
 
 from keras_nnperf.cli import main
 from keras_nnperf.report import is_png
+from keras_nnperf.tabular import TabularPreprocessor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = ("lr_finder", "schedule", "training_curves", "gradient_norms", "activations")
@@ -74,7 +75,8 @@ def test_fit_then_predict(tmp_path, capsys, task):
         assert "Kept the best trial's model" in report and "Kept the best tuning" in stdout
 
     model = keras.models.load_model(os.path.join(out, "model.keras"))
-    assert model.input_shape == (None, 2 + 3)
+    pre = TabularPreprocessor.load(os.path.join(out, "preprocessing.json"))
+    assert model.input_shape == (None, pre.num_features)
 
     # The target column may be absent at prediction time; an unseen category is fine.
     rows = [["0.1", "2.0", "purple"], ["", "9.5", "red"]]
@@ -127,8 +129,12 @@ def test_the_report_names_the_rule_that_chose_the_rate(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "extra",
-    [["--epochs", "1"], ["--batch-size", "100000", "--epochs", "2"]],
-    ids=["1-epoch", "huge-batch"],
+    [
+        ["--epochs", "1"],
+        ["--batch-size", "100000", "--epochs", "2"],
+        ["--folds", "3", "--batch-size", "100000", "--epochs", "1"],
+    ],
+    ids=["1-epoch", "huge-batch", "folds"],
 )
 def test_tiny_data_and_short_runs_train(tmp_path, capsys, extra):
     data = generated(tmp_path, "binary", n=60)
@@ -136,7 +142,7 @@ def test_tiny_data_and_short_runs_train(tmp_path, capsys, extra):
     argv = ["fit", data, "--target", "y", "--out", out, "--lr-find-steps", "5", *extra]
     code, stdout, stderr = run(argv, capsys)
     assert code == 0, stderr
-    assert "Validation: accuracy" in stdout
+    assert ("Out-of-fold" if "--folds" in extra else "Validation: accuracy") in stdout
     report = open(os.path.join(out, "report.md")).read()
     assert "too few for a 1Cycle" in report
 
@@ -192,7 +198,7 @@ def _bad_inputs(tmp_path):
     empty.write_text("")
     text_target = write_csv(tmp_path / "t.csv", ["a", "y"], [[i, "xyz"[i % 3]] for i in range(20)])
     one_class = write_csv(tmp_path / "c.csv", ["a", "y"], [[i, 1] for i in range(20)])
-    all_nan = write_csv(tmp_path / "n.csv", ["a", "gone", "y"], [[i, "", i % 2] for i in range(20)])
+    only_id = write_csv(tmp_path / "n.csv", ["id", "y"], [[i, i % 2] for i in range(20)])
     few = write_csv(tmp_path / "f.csv", ["a", "y"], [[i, i % 2] for i in range(6)])
     a_file = tmp_path / "plain_file"
     a_file.write_text("x")
@@ -210,7 +216,7 @@ def _bad_inputs(tmp_path):
             ["fit", text_target, "--target", "y", "--task", "regression"],
             "is not numeric",
         ),
-        "all-NaN column": (["fit", all_nan, "--target", "y"], "no values at all: gone"),
+        "only an ID column": (["fit", only_id, "--target", "y"], "no feature columns"),
         "too few rows": (["fit", few, "--target", "y"], "too few rows"),
         "unwritable out": (
             ["fit", ok, "--target", "y", "--out", str(a_file / "sub")],
@@ -226,7 +232,40 @@ def _bad_inputs(tmp_path):
         "text rate": (["fit", ok, "--target", "y", "--lr", "fast"], "--lr"),
         "one LR-test step": (["fit", ok, "--target", "y", "--lr-find-steps", "1"], "--lr-find"),
         "negative seed": (["fit", ok, "--target", "y", "--seed", "-1"], "--seed"),
+        "one fold": (["fit", ok, "--target", "y", "--folds", "1"], "--folds"),
+        "folds and tune": (["fit", ok, "--target", "y", "--folds", "3", "--tune", "2"], "--tune"),
+        "folds and split": (
+            ["fit", ok, "--target", "y", "--folds", "3", "--validation-split", "0.3"],
+            "--validation-split",
+        ),
+        "split out of range": (["fit", ok, "--target", "y", "--validation-split", "1.5"], "(0, 1)"),
+        "too few rows for the folds": (["fit", ok, "--target", "y", "--folds", "40"], "40 folds"),
+        "unknown --drop": (["fit", ok, "--target", "y", "--drop", "nope"], "--drop"),
+        "unknown --id": (["fit", ok, "--target", "y", "--id", "nope"], "--id"),
+        "truncated model": (["predict", _model_dir(tmp_path, ok, "cut"), ok], "not a valid .keras"),
+        "old preprocessing": (
+            ["predict", _model_dir(tmp_path, ok, "old"), ok],
+            "preprocessing file",
+        ),
+        "damaged folds.json": (["predict", _model_dir(tmp_path, ok, "folds"), ok], "folds.json"),
     }
+
+
+def _model_dir(tmp_path, csv_path, damage):
+    """A folder as `nnperf fit` leaves it, with one thing broken (no training needed)."""
+    from keras_nnperf.tabular import load_training_data
+
+    folder = tmp_path / f"model-{damage}"
+    folder.mkdir()
+    load_training_data(csv_path, "y").preprocessor.save(str(folder / "preprocessing.json"))
+    (folder / "model.keras").write_bytes(b"PK\x03\x04 a zip file cut short")
+    if damage == "old":  # an older version's file: a feature without its "kind"
+        (folder / "preprocessing.json").write_text(
+            '{"target": "y", "task": "binary", "features": [{"name": "a"}], "classes": ["0", "1"]}'
+        )
+    elif damage == "folds":
+        (folder / "folds.json").write_text('{"folds": [{"model": "fold_1.keras"}]}')
+    return str(folder)
 
 
 CASES = [
@@ -237,7 +276,7 @@ CASES = [
     "unknown target",
     "single class",
     "text regression",
-    "all-NaN column",
+    "only an ID column",
     "too few rows",
     "unwritable out",
     "non-empty out",
@@ -250,6 +289,16 @@ CASES = [
     "text rate",
     "one LR-test step",
     "negative seed",
+    "one fold",
+    "folds and tune",
+    "folds and split",
+    "split out of range",
+    "too few rows for the folds",
+    "unknown --drop",
+    "unknown --id",
+    "truncated model",
+    "old preprocessing",
+    "damaged folds.json",
 ]
 
 
@@ -283,3 +332,205 @@ def test_help_in_a_subprocess_and_the_console_script():
     assert processes[1].returncode == 2
     assert "nnperf: error: missing.csv: no such file" in fit_err
     assert "Traceback" not in fit_err
+
+
+def _read_predictions(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_folds_fit_then_predict_with_the_fold_ensemble(tmp_path, capsys):
+    data = generated(tmp_path, "binary", n=90)
+    out = str(tmp_path / "report")
+    argv = ["fit", data, "--target", "y", "--out", out, "--folds", "3", *FAST]
+    code, stdout, stderr = run(argv, capsys)
+    assert code == 0, stderr
+    assert "Out-of-fold (3 folds" in stdout and "LR range test on fold 1" in stdout
+    assert stdout.count("] LR range test") == 1  # one stage: once, reused by every fold
+    files = sorted(os.listdir(out))
+    assert "model.keras" not in files and "folds.json" in files
+    for k in (1, 2, 3):
+        assert f"fold_{k}.keras" in files and f"fold_{k}_preprocessing.json" in files
+    report = open(os.path.join(out, "report.md")).read()
+    assert "## Metrics per fold" in report and "mean +/- sd" in report
+    assert "Out-of-fold metrics, beside baselines on the same folds" in report
+
+    # predict averages the three folds and scores the file, which has the target.
+    preds = str(tmp_path / "preds.csv")
+    code, _, stderr = run(["predict", out, data, "--out", preds], capsys)
+    assert code == 0, stderr
+    assert "(mean of 3 fold models)" in stderr
+    rows = _read_predictions(preds)
+    labels = [r["y"] for r in _read_predictions(data)]
+    # The printed accuracy is the accuracy of the written predictions against the file's target.
+    accuracy = np.mean([r["prediction"] == y for r, y in zip(rows, labels, strict=True)])
+    line = next(line for line in stderr.splitlines() if line.startswith("Metrics on"))
+    assert "90 rows with a target" in line
+    assert f"accuracy {accuracy:.4f}" in line
+
+    # Each row's probability is the mean of the three models' (loaded here one by one).
+    from keras_nnperf.tabular import TabularPreprocessor, read_csv
+
+    table = read_csv(data)
+    mean = np.mean(
+        [
+            keras.models.load_model(os.path.join(out, f"fold_{k}.keras"))
+            .predict(
+                TabularPreprocessor.load(
+                    os.path.join(out, f"fold_{k}_preprocessing.json")
+                ).transform(table, warn=False),
+                verbose=0,
+            )
+            .reshape(-1)
+            for k in (1, 2, 3)
+        ],
+        axis=0,
+    )
+    np.testing.assert_allclose([float(r["probability_yes"]) for r in rows], mean, atol=2e-6)
+
+    # A later single-split run in the same folder replaces the folds.
+    argv = ["fit", data, "--target", "y", "--out", out, "--overwrite", "--epochs", "1"]
+    code, _, stderr = run([*argv, "--lr", "0.01"], capsys)
+    assert code == 0, stderr
+    assert "folds.json" not in os.listdir(out) and "fold_1.keras" not in os.listdir(out)
+    code, _, stderr = run(["predict", out, data], capsys)
+    assert code == 0 and "fold models" not in stderr
+
+
+def test_folds_for_regression_with_an_id_and_a_dropped_column(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2))
+    rows = [
+        [f"P{i:03d}", f"{x[i, 0]:.4f}", f"{x[i, 1]:.4f}", "noise", f"{3 * x[i, 0]:.4f}"]
+        for i in range(40)
+    ]
+    data = write_csv(tmp_path / "r.csv", ["key", "a", "b", "junk", "y"], rows)
+    out = str(tmp_path / "report")
+    argv = ["fit", data, "--target", "y", "--out", out, "--folds", "2", "--epochs", "2"]
+    code, stdout, stderr = run([*argv, "--lr", "0.01", "--id", "key", "--drop", "junk"], capsys)
+    assert code == 0, stderr
+    assert "rmse" in stdout and "(given with --lr), used for every fold" in stdout
+    pre = TabularPreprocessor.load(os.path.join(out, "fold_1_preprocessing.json"))
+    assert [f["name"] for f in pre.features] == ["a", "b"]
+    new = write_csv(tmp_path / "new.csv", ["key", "a", "b", "junk"], [r[:4] for r in rows[:3]])
+    code, stdout, stderr = run(["predict", out, new], capsys)
+    assert code == 0, stderr
+    lines = stdout.splitlines()
+    # A Kaggle submission: the ID column first, then the prediction.
+    assert lines[0] == "key,prediction" and lines[1].startswith("P000,")
+    assert "Metrics on" not in stderr  # no target column: nothing to score
+
+
+def _data_file(tmp_path, kind):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=40), rng.normal(size=40)
+    y = (a + b > 0).astype(int)
+    if kind == "semicolon, decimal comma":
+        text = "a;b;y\n" + "".join(
+            f"{a[i]:.3f};{b[i]:.3f};{y[i]}\n".replace(".", ",") for i in range(40)
+        )
+    elif kind == "inf cells":
+        text = "a,b,y\n" + "".join(
+            f"{'inf' if i % 9 == 0 else f'{a[i]:.3f}'},{b[i]:.3f},{y[i]}\n" for i in range(40)
+        )
+    elif kind == "values near 1e308":
+        big = (1 + a / 10) * 1e308  # up to 1.3e308: finite, but its square overflows
+        text = "a,b,y\n" + "".join(f"{big[i]:.6g},{b[i]:.3f},{y[i]}\n" for i in range(40))
+    else:  # an empty column
+        text = "a,gone,b,y\n" + "".join(f"{a[i]:.3f},,{b[i]:.3f},{y[i]}\n" for i in range(40))
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "kind", ["semicolon, decimal comma", "inf cells", "values near 1e308", "empty column"]
+)
+def test_awkward_files_train(tmp_path, capsys, kind):
+    data = _data_file(tmp_path, kind)
+    out = str(tmp_path / "report")
+    argv = ["fit", data, "--target", "y", "--out", out, "--epochs", "1", "--lr-find-steps", "5"]
+    code, stdout, stderr = run(argv, capsys)
+    assert code == 0, stderr
+    assert "Validation: accuracy" in stdout
+    pre = TabularPreprocessor.load(os.path.join(out, "preprocessing.json"))
+    assert "a" in [f["name"] for f in pre.features]  # read as numbers, not as text
+    if kind in ("inf cells", "empty column"):
+        assert "nnperf: warning:" in stderr  # each repair is said, naming the column
+    code, _, stderr = run(["predict", out, data], capsys)
+    assert code == 0 and "Metrics on" in stderr
+
+
+# The command module alone, loaded from its file: what `nnperf --help` costs once the package's
+# own import is lazy (keras_nnperf/__init__.py imports Keras today, before any of this runs).
+ALONE = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("nnperf_cli_alone", sys.argv[1])
+cli = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cli)
+{body}
+"""
+
+
+def _alone(body, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    path = os.path.join(REPO, "keras_nnperf", "cli.py")
+    return subprocess.run(
+        [sys.executable, "-c", ALONE.format(body=body), path],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**environment, **env},
+    )
+
+
+def test_help_imports_neither_keras_nor_numpy():
+    result = _alone(
+        "codes = [cli.main(['--help']), cli.main(['fit', '--help']), cli.main(['--version'])]\n"
+        "heavy = [m for m in ('keras', 'numpy', 'tensorflow', 'jax') if m in sys.modules]\n"
+        "print(codes, heavy)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[0, 0, 0] []"
+    for flag in ("--folds", "--drop", "--id", "--lr", "--validation-split"):
+        assert flag in result.stdout
+
+
+def test_quiet_backend_imports_keras_without_start_up_logs():
+    result = _alone(
+        "cli.quiet_backend()\n"
+        "import keras\n"
+        "print(float(keras.ops.convert_to_numpy(keras.ops.sum(keras.ops.ones(3)))))"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3.0"
+    assert result.stderr == ""  # TensorFlow prints a dozen lines here without it
+
+
+def test_the_real_command_starts_without_keras_and_a_library_import_loads_everything():
+    # `python -m keras_nnperf --help` goes through the package's own __init__: it must not
+    # import Keras (an answer in well under a second, and TensorFlow quieted before it starts).
+    imports = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keras_nnperf", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert imports.returncode == 0, imports.stderr
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in imports.stderr.splitlines()}
+    assert "keras_nnperf.cli" in loaded
+    assert not {"keras", "numpy", "tensorflow", "jax", "torch"} & loaded
+    # A library import registers every public object at once, as before.
+    library = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import keras_nnperf, sys; print('keras' in sys.modules, "
+            "len(keras_nnperf.__all__) > 20, keras_nnperf.callbacks.EMA.__name__)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert library.returncode == 0, library.stderr
+    assert library.stdout.split() == ["True", "True", "EMA"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_nnperf import pipeline
-from keras_nnperf.tabular import DataError, TabularData, TabularPreprocessor
+from keras_nnperf.tabular import DataError, TabularData, TabularPreprocessor, read_csv
 
 
 @pytest.mark.parametrize(
@@ -232,3 +232,104 @@ def test_predict_csv_needs_a_model(tmp_path):
     open(os.path.join(tmp_path, "model.keras"), "w").close()
     with pytest.raises(DataError, match="preprocessing file"):
         pipeline.predict_csv(str(tmp_path), "x.csv")
+
+
+def test_score_matches_scikit_learn():
+    from sklearn import metrics as sk
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 50)
+    p1 = np.clip(rng.random(50) * 0.8 + 0.2 * y, 0.01, 0.99)
+    m = pipeline.score("binary", y, np.stack([1 - p1, p1], axis=1))
+    assert m["accuracy"] == pytest.approx(sk.accuracy_score(y, p1 >= 0.5))
+    assert m["auc"] == pytest.approx(sk.roc_auc_score(y, p1))
+    assert m["log_loss"] == pytest.approx(sk.log_loss(y, p1), rel=1e-6)
+
+    y = rng.integers(0, 3, 50)
+    p = rng.dirichlet([1, 1, 1], 50)
+    m = pipeline.score("multiclass", y, p)
+    assert m["accuracy"] == pytest.approx(sk.accuracy_score(y, p.argmax(1)))
+    assert m["log_loss"] == pytest.approx(sk.log_loss(y, p, labels=[0, 1, 2]), rel=1e-6)
+
+    y, pred = rng.normal(5, 2, 50), rng.normal(5, 2, 50)
+    m = pipeline.score("regression", y, pred)
+    assert m["rmse"] == pytest.approx(np.sqrt(sk.mean_squared_error(y, pred)))
+    assert m["mae"] == pytest.approx(sk.mean_absolute_error(y, pred))
+    assert m["r2"] == pytest.approx(sk.r2_score(y, pred))
+
+
+def _fold_csv(tmp_path, n=40, rare=False):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=n), rng.normal(10, 3, size=n)
+    y = np.where(a + (b - 10) / 3 > 0, "yes", "no").astype(object)
+    if rare:
+        y[0] = "rare"
+    path = tmp_path / "folds.csv"
+    with open(path, "w") as f:
+        f.write("a,b,y\n" + "".join(f"{a[i]:.5f},{b[i]:.5f},{y[i]}\n" for i in range(n)))
+    return str(path), a, b
+
+
+def test_load_folds_fits_each_fold_on_its_own_training_rows(tmp_path):
+    path, a, b = _fold_csv(tmp_path)
+    datasets, validation = pipeline.load_folds(path, "y", "auto", 4, seed=3)
+    assert len(datasets) == 4
+    everything = np.sort(np.concatenate(validation))
+    np.testing.assert_array_equal(everything, np.arange(40))  # every row validated once
+    for data, rows in zip(datasets, validation, strict=True):
+        train = np.setdiff1d(np.arange(40), rows)
+        stats = {f["name"]: f for f in data.preprocessor.features}
+        assert stats["b"]["mean"] == pytest.approx(b[train].mean(), abs=1e-4)
+        assert len(data.x_val) == len(rows) and len(data.x_train) == len(train)
+        assert data.preprocessor.classes == ["no", "yes"]
+        # Stratified: each fold holds about a quarter of each class.
+        positives = int(data.y_val.sum())
+        assert abs(positives - (a + (b - 10) / 3 > 0).sum() / 4) <= 1
+
+
+def test_load_folds_refuses_a_class_its_training_rows_lack(tmp_path):
+    path, _, _ = _fold_csv(tmp_path, rare=True)
+    with pytest.raises(DataError, match="fewer --folds"):
+        pipeline.load_folds(path, "y", "multiclass", 3)
+
+
+def test_predict_csv_averages_the_folds_and_scores_the_target(tmp_path):
+    import json
+
+    from keras_nnperf.recipe.fit import default_model, fold_file
+
+    path, _, _ = _fold_csv(tmp_path)
+    datasets, _ = pipeline.load_folds(path, "y", "auto", 2)
+    out = tmp_path / "model"
+    out.mkdir()
+    files, expected = [], []
+    for k, data in enumerate(datasets, start=1):
+        model = default_model(data.preprocessor, seed=k)  # untrained, different per fold
+        model.save(out / fold_file(k, "model"))
+        data.preprocessor.save(str(out / fold_file(k, "preprocessing")))
+        files.append({"model": fold_file(k, "model"), "preprocessing": fold_file(k, "")})
+        x_all = data.preprocessor.transform(read_csv(path), warn=False)
+        expected.append(model.predict(x_all, verbose=0).reshape(-1))
+    (out / "folds.json").write_text(json.dumps({"folds": files}))
+    result = pipeline.predict_csv(str(out), path)
+    assert result.models == 2
+    p = np.mean(expected, axis=0)  # the mean of the folds' probabilities of "yes"
+    np.testing.assert_allclose(result["probability_yes"], p, rtol=1e-5)
+    assert result["prediction"] == ["yes" if v >= 0.5 else "no" for v in p]
+    y = np.array([line.rstrip().split(",")[2] == "yes" for line in open(path)][1:])
+    assert result.scored_rows == 40
+    assert result.metrics["accuracy"] == pytest.approx(np.mean((p >= 0.5) == y))
+    log_loss = -np.mean(np.where(y, np.log(p), np.log(1 - p)))
+    assert result.metrics["log_loss"] == pytest.approx(log_loss, rel=1e-5)
+
+
+def test_predict_csv_says_what_is_wrong_with_a_damaged_folder(tmp_path):
+    path, _, _ = _fold_csv(tmp_path)
+    data = pipeline.load_folds(path, "y", "auto", 2)[0][0]
+    data.preprocessor.save(str(tmp_path / "preprocessing.json"))
+    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(DataError, match="is not a valid .keras file"):
+        pipeline.predict_csv(str(tmp_path), path)
+    (tmp_path / "folds.json").write_text("{not json")
+    with pytest.raises(DataError, match="cannot read .*folds.json"):
+        pipeline.predict_csv(str(tmp_path), path)

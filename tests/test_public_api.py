@@ -23,6 +23,7 @@ LAYER_EXAMPLES = {
     "PSwish": lambda: nnp.layers.PSwish(mode="channel"),
     "PELU": lambda: nnp.layers.PELU(),
     "MCDropout": lambda: nnp.layers.MCDropout(0.2, seed=1),
+    "TabularEmbedding": lambda: nnp.tabular.TabularEmbedding([1, 3], [4, 6], [2, 3], seed=0),
 }
 
 INITIALIZER_EXAMPLES = {"HeForSlope": lambda: nnp.initializers.HeForSlope(0.25, seed=1)}
@@ -63,6 +64,7 @@ OPTIMIZER_EXAMPLES = {
         keras.optimizers.SGD(0.05, momentum=0.9), clip_factor=0.02
     ),
     "AutoClip": lambda: nnp.optimizers.AutoClip(keras.optimizers.Adam(1e-3), percentile=25),
+    "Lookahead": lambda: nnp.optimizers.Lookahead(keras.optimizers.Adam(1e-3), sync_period=3),
 }
 
 EXAMPLES = {

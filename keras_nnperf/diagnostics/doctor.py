@@ -197,7 +197,7 @@ def _noise_scale_findings(model, x, y, batch_size: int, seed) -> tuple[list, dic
             f"Try a smaller batch_size (toward {max(noise, 1.0):.0f}) for the same steps at less "
             "compute, or keep it and train fewer epochs. The noise scale grows as the loss "
             "falls: measure it during training with "
-            "keras_nnperf.diagnostics.noise_scale.GradientNoiseScale before deciding.",
+            "keras_nnperf.callbacks.GradientNoiseScale before deciding.",
         )
         return [finding], facts
     return [], facts
@@ -261,6 +261,24 @@ def _baseline_findings(model, x, y) -> tuple[list, dict]:
         "(standardize a regression target) and the input scaling.",
     )
     return [finding], facts
+
+
+def _categorical_input_columns(model) -> list[int]:
+    """Input columns a layer reads as category codes (`categorical_input_columns`), if any.
+
+    `keras_nnperf.tabular.TabularEmbedding` declares its code columns this way; a model that
+    starts with `keras.layers.Embedding` reads every input column as a token id.
+    """
+    layers = [layer for layer in getattr(model, "layers", []) if layer is not None]
+    for layer in layers:
+        declared = getattr(layer, "categorical_input_columns", None)
+        if declared:
+            return list(declared)
+    if layers and isinstance(layers[0], keras.layers.Embedding):
+        shape = getattr(model, "input_shape", None)
+        width = shape[-1] if isinstance(shape, tuple) and shape and shape[-1] else 0
+        return list(range(width))
+    return []
 
 
 def diagnose(
@@ -361,7 +379,7 @@ def diagnose(
     if not model.built:
         model(_head(x, 1))
     compiled = bool(getattr(model, "compiled", False)) and getattr(model, "loss", None) is not None
-    findings = check_inputs(x) + check_constant_kernels(model)
+    findings = check_inputs(x, _categorical_input_columns(model)) + check_constant_kernels(model)
     data_ok = not any(f.code == "non_finite_inputs" for f in findings)
     if not compiled:
         findings.append(

@@ -19,9 +19,16 @@ OFFSET_STDS = 3.0
 NARROW_RANGE = 1e-3
 
 
-def check_inputs(x) -> list[Finding]:
-    """Non-finite, unscaled and constant input features (per column of the last axis)."""
+def check_inputs(x, categorical_columns=()) -> list[Finding]:
+    """Non-finite, unscaled and constant input features (per column of the last axis).
+
+    Args:
+        x: The inputs, an array or a structure of arrays.
+        categorical_columns: Columns of the first input that hold category codes (read by an
+            embedding, not as quantities): checked for non-finite values only.
+    """
     findings = []
+    categorical = set(categorical_columns)
     for index, leaf in enumerate(keras.tree.flatten(x)):
         array = np.asarray(leaf)
         if array.ndim < 2 or not np.issubdtype(array.dtype, np.number):
@@ -43,6 +50,11 @@ def check_inputs(x) -> list[Finding]:
             continue
         mean, std = columns.mean(axis=0), columns.std(axis=0)
         spread = np.ptp(columns, axis=0)
+        if index == 0 and categorical:
+            # A code is a category, not a quantity: its scale says nothing. Hide it from both
+            # checks below (a zero spread and a zero mean pass them).
+            codes = [c for c in categorical if c < columns.shape[1]]
+            mean[codes], std[codes], spread[codes] = 0.0, 1.0, 1.0
         constant = np.flatnonzero(spread == 0)
         varying = spread > 0
         unscaled = np.flatnonzero(

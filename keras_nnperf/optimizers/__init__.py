@@ -9,10 +9,12 @@ from keras_nnperf.optimizers.gradient_hooks import (
     refresh_train_function,
     remove_gradient_hook,
 )
+from keras_nnperf.optimizers.lookahead import Lookahead
 
 __all__ = [
     "AdaptiveGradientClipping",
     "AutoClip",
+    "Lookahead",
     "add_gradient_hook",
     "gradient_hook_names",
     "guard_fit",

@@ -10,6 +10,9 @@
 * **Train**: warm-up + 1Cycle that jumps to its annealing phase when the validation loss stops
   improving and ends once annealed; `EarlyStopping` keeps the best weights and stops divergence.
 * **Save**: `model.keras` and `preprocessing.json` in the report folder; `predict_csv` reads them.
+* **K-fold** (`load_folds`, `train_folds`, `nnperf fit --folds K`): the same recipe on each
+  fold, the LR range test once (fold 1), out-of-fold metrics for the network and the baselines,
+  `fold_k.keras` files that `predict_csv` averages.
 """
 
 from __future__ import annotations
@@ -22,21 +25,16 @@ import numpy as np
 
 from keras_nnperf.progress import Stages
 from keras_nnperf.recipe import report_text
+from keras_nnperf.recipe.figures import add_figures
 from keras_nnperf.recipe.metrics import baseline_metrics, linear_metrics, validation_metrics
 from keras_nnperf.recipe.model import build_model
-from keras_nnperf.recipe.predict import MODEL_FILE, PREPROCESSING_FILE
+from keras_nnperf.recipe.predict import FOLDS_FILE, MODEL_FILE, PREPROCESSING_FILE
 from keras_nnperf.recipe.training import (
     choose_learning_rate,
     effective_batch_size,
     train_with_recipe,
 )
-from keras_nnperf.report import (
-    Report,
-    plot_history,
-    plot_schedule,
-    plot_unit_fractions,
-    plotting_available,
-)
+from keras_nnperf.report import Report, plotting_available
 from keras_nnperf.tabular import TabularData
 
 
@@ -205,7 +203,7 @@ def train_tabular(
             model.optimizer.build(model.trainable_variables)
         probe = template.build(search_result.best_hyperparameters)
     else:
-        model = build_model(pre.num_features, pre.task, pre.num_classes, seed, data.y_train)
+        model = default_model(pre, seed, data.y_train)
         probe = model
 
     with stages.stage("Diagnosing data and model"):
@@ -227,6 +225,7 @@ def train_tabular(
             run = train_with_recipe(model, data, epochs, batch_size, choice.rate, verbose)
 
     with stages.stage("Evaluating and saving"):
+        remove_stale_outputs(out_dir, folds=False)
         metrics = validation_metrics(model, data)
         baselines = _baselines(data)
         model.save(os.path.join(out_dir, MODEL_FILE))
@@ -250,10 +249,10 @@ def train_tabular(
         report.add_text("What was done", done)
         report.add_text(
             "Validation metrics, beside baselines on the same split",
-            report_text.comparison_markdown(metrics, baselines),
+            report_text.comparison_markdown(metrics, baselines, rows=len(data.y_val)),
         )
         if plotting_available():
-            _add_figures(report, choice, run, search_result)
+            add_figures(report, model, data, choice, run, search_result)
         report.write()
     stopper = run.callbacks["early_stopping"] if run is not None else None
     return PipelineResult(
@@ -273,48 +272,6 @@ def train_tabular(
     )
 
 
-def _add_figures(report, choice, run, search_result) -> None:
-    report.add_text("Pictures", "")
-    if choice is not None and choice.finder is not None:
-        report.add_figure(
-            "lr_finder", choice.finder.plot(), "LR range test: loss against learning rate"
-        )
-    if run is not None:
-        recorder = run.callbacks["schedule"]
-        ran = ~np.isnan(recorder.learning_rates)
-        momenta = recorder.momenta[ran]
-        report.add_figure(
-            "schedule",
-            plot_schedule(
-                recorder.learning_rates[ran],
-                None if np.all(np.isnan(momenta)) else momenta,
-                recorder.attribute or "momentum",
-            ),
-            "Learning rate and momentum applied at each step (warm-up, 1Cycle, annealing)",
-        )
-        stopper = run.callbacks["early_stopping"]
-        report.add_figure(
-            "training_curves",
-            plot_history(run.history, stopper.best_epoch),
-            "Training and validation curves; the dashed line marks the weights kept",
-        )
-        report.add_figure(
-            "gradient_norms", run.callbacks["gradients"].plot(), "Gradient norm per layer and epoch"
-        )
-        report.add_figure(
-            "activations",
-            run.callbacks["activations"].plot(),
-            "Activation histograms per hidden layer and epoch",
-        )
-        fractions = plot_unit_fractions(run.callbacks["activations"].history)
-        if fractions is not None:
-            report.add_figure(
-                "dead_units", fractions, "Dead and saturated units per layer and epoch"
-            )
-    if search_result is not None:
-        report.add_figure("tuner_trials", search_result.plot(), "Architecture search: trials")
-
-
 def lr_range_test(data: TabularData, out_dir: str, batch_size: int | None = None, steps=100):
     """Run `lr_find` on the default network (started at the baseline); save `lr_finder.png`.
 
@@ -322,7 +279,7 @@ def lr_range_test(data: TabularData, out_dir: str, batch_size: int | None = None
         `(result, png_path or None)`: the `LRFinderResult` (`suggestion`, `rule`, `reason`).
     """
     pre = data.preprocessor
-    model = build_model(pre.num_features, pre.task, pre.num_classes, y_train=data.y_train)
+    model = default_model(pre, y_train=data.y_train)
     batch_size = effective_batch_size(batch_size, len(data.x_train))
     choice = choose_learning_rate(model, data, batch_size, None, steps)
     finder = choice.finder
@@ -343,6 +300,308 @@ def diagnose_data(data: TabularData, batch_size: int | None = None):
     from keras_nnperf.diagnostics.doctor import diagnose
 
     pre = data.preprocessor
-    model = build_model(pre.num_features, pre.task, pre.num_classes, y_train=data.y_train)
+    model = default_model(pre, y_train=data.y_train)
     batch_size = effective_batch_size(batch_size, len(data.x_train))
     return diagnose(model, data.x_train, data.y_train, run_lr_finder=True, batch_size=batch_size)
+
+
+def load_folds(path: str, target: str, task: str, folds: int, seed: int = 0, **load_options):
+    """Read `path` once and encode it for each of `folds` K-fold splits.
+
+    `read_training_table` applies every data rule once (and warns once); each fold's
+    preprocessing (standardization, medians, indicators, categories) is then fitted on that
+    fold's training rows only, as `load_training_data` does for one split. The folds are
+    stratified for classification.
+
+    Args:
+        path: The CSV file.
+        target: The target column.
+        task: `"auto"`, `"binary"`, `"multiclass"` or `"regression"`.
+        folds: Number of folds, >= 2.
+        seed: Seed of the fold assignment.
+        **load_options: `drop`, `id_column`: as for `load_training_data`.
+
+    Returns:
+        `(datasets, validation_rows)`: a `TabularData` per fold and the rows each validates
+        (indices into the rows that have a target).
+
+    Raises:
+        DataError: for input the data rules cannot handle, too few rows for `folds`, or a class
+            so rare that a fold's training rows lack it.
+    """
+    from keras_nnperf.tabular import DataError, read_training_table
+
+    prepared = read_training_table(path, target, task, **load_options)
+    datasets, validation_rows = [], []
+    for k, (train, validation) in enumerate(prepared.folds(folds, seed)):
+        try:
+            data = prepared.encode(train, validation, warn=k == 0)
+        except DataError as err:  # a class whose rows all fell in this fold's validation rows
+            raise DataError(f"fold {k + 1} of {folds}: {err}; use fewer --folds") from None
+        if data.preprocessor.classes != prepared.classes:
+            missing = sorted(set(prepared.classes) - set(data.preprocessor.classes), key=str)
+            raise DataError(
+                f"fold {k + 1} of {folds} has no training row of class(es) "
+                f"{', '.join(map(str, missing))}; use fewer --folds"
+            )
+        datasets.append(data)
+        validation_rows.append(np.asarray(validation))
+    return datasets, validation_rows
+
+
+def default_model(pre, seed: int = 0, y_train=None):
+    """`build_model` for the preprocessor's encoding (its width, task, classes, embeddings)."""
+    return build_model(
+        pre.num_features,
+        pre.task,
+        pre.num_classes,
+        seed,
+        y_train,
+        embeddings=pre.embedding_columns or None,
+    )
+
+
+@dataclass
+class FoldsResult(PipelineResult):
+    """What `train_folds` did.
+
+    Attributes:
+        metrics: Out-of-fold metrics: every row predicted by the model that did not train on it.
+        fold_metrics: One dict of metrics per fold (on its validation rows).
+        baselines: The baselines' out-of-fold metrics (fitted on the same folds).
+    """
+
+    fold_metrics: list = field(default_factory=list)
+
+    def summary(self) -> str:
+        """The lines `nnperf fit --folds` prints at the end."""
+        k = len(self.fold_metrics)
+        lines = [f"Out-of-fold ({k} folds, every row predicted once by a model that never saw it):"]
+        for name, value in self.metrics.items():
+            mean, spread = _mean_and_spread(self.fold_metrics, name)
+            lines.append(f"  {name} {value:.4f} (per fold: {mean:.4f} +/- {spread:.4f})")
+        key = "r2" if "r2" in self.metrics else "accuracy"
+        for label, values in self.baselines.items():
+            lines.append(f"  {label}: {key} {values[key]:.4f}")
+        source = "given with --lr" if self.lr_rule == "given" else f"rule: {self.lr_rule}, fold 1"
+        lines += [
+            f"Peak learning rate {self.learning_rate:.3g} ({source}), used for every fold",
+            f"Report: {os.path.join(self.out_dir, 'report.md')}",
+            f"Models: {k} in {self.out_dir} (fold_1.keras ...); nnperf predict {self.out_dir} "
+            "DATA.csv averages them",
+        ]
+        return "\n".join(lines)
+
+
+def _mean_and_spread(fold_metrics: list, name: str) -> tuple[float, float]:
+    values = np.asarray([m[name] for m in fold_metrics], dtype=float)
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def fold_file(k: int, kind: str) -> str:
+    """The file name of fold `k` (1-based): `fold_k.keras` or `fold_k_preprocessing.json`."""
+    return f"fold_{k}.keras" if kind == "model" else f"fold_{k}_preprocessing.json"
+
+
+def remove_stale_outputs(out_dir: str, folds: bool) -> None:
+    """Remove model files an earlier run left in `out_dir`, so `predict_csv` never uses them.
+
+    A single-split run removes `folds.json` and the `fold_*` files; a K-fold run removes those
+    and `model.keras` and `preprocessing.json` (it writes its own fold files afterwards).
+    """
+    import re
+
+    fold_file_name = re.compile(r"fold_\d+(\.keras|_preprocessing\.json)$")
+    single = (MODEL_FILE, PREPROCESSING_FILE) if folds else ()
+    for name in os.listdir(out_dir):
+        if name == FOLDS_FILE or name in single or fold_file_name.match(name):
+            os.remove(os.path.join(out_dir, name))
+
+
+def train_folds(
+    datasets: list,
+    validation_rows: list,
+    out_dir: str,
+    epochs: int = 50,
+    batch_size: int | None = None,
+    lr_find_steps: int = 100,
+    seed: int = 0,
+    data_path: str | None = None,
+    verbose: int = 1,
+    learning_rate: float | None = None,
+) -> FoldsResult:
+    """K-fold cross-validation with the recipe: one model per fold, out-of-fold metrics.
+
+    Fold 1 is diagnosed and runs the LR range test (unless `learning_rate` is given); its rate
+    is reused for every fold (the folds differ by a fifth of their rows or less, and the test
+    costs as much as several epochs). Each fold then trains with `train_with_recipe` on its
+    training rows, validated on its held-out rows. Every row is predicted once, by the model
+    that did not train on it: the out-of-fold predictions give one set of metrics on all rows,
+    for the network and for the baselines (fitted on the same folds). Writes `fold_k.keras`,
+    `fold_k_preprocessing.json`, `folds.json` and the report (pictures of fold 1).
+
+    Args:
+        datasets: One `TabularData` per fold, from `load_folds`.
+        validation_rows: The rows each fold validates, from `load_folds`.
+        out_dir: An existing, writable folder.
+        epochs: At most this many training epochs per fold.
+        batch_size: Batch size, or `None` for `effective_batch_size`'s default.
+        lr_find_steps: Steps of the LR range test on fold 1.
+        seed: Fold `k` (0-based) initializes its network with `seed + k`.
+        data_path: Shown in the report.
+        verbose: 0 silent, 1 stages, findings and progress bars.
+        learning_rate: The peak rate, or `None` to take the LR range test's suggestion.
+
+    Returns:
+        A `FoldsResult`.
+    """
+    import json
+
+    from keras_nnperf.diagnostics.doctor import diagnose
+    from keras_nnperf.recipe.metrics import (
+        baseline_outputs,
+        in_target_units,
+        linear_outputs,
+        score,
+        true_in_target_units,
+    )
+
+    k = len(datasets)
+    stages = Stages(total=3 + k, verbose=verbose)
+    first = datasets[0]
+    pre = first.preprocessor
+    n = sum(len(rows) for rows in validation_rows)
+    width = 1 if pre.task == "regression" else pre.num_classes
+    shape = (n,) if width == 1 else (n, width)
+    truth = np.zeros(n)
+    predicted = {"network": np.zeros(shape), "trivial": np.zeros(shape), "linear": np.zeros(shape)}
+    fold_metrics, runs, files = [], [], []
+    choice = diagnosis = None
+    remove_stale_outputs(out_dir, folds=True)
+    for i, (data, rows) in enumerate(zip(datasets, validation_rows, strict=True)):
+        fold_pre = data.preprocessor
+        fold_batch = effective_batch_size(batch_size, len(data.x_train))
+        keras.utils.set_random_seed(seed + i)
+        model = default_model(fold_pre, seed + i, data.y_train)
+        if i == 0:
+            with stages.stage("Diagnosing data and model (fold 1)"):
+                diagnosis = diagnose(model, data.x_train, data.y_train, run_lr_finder=False)
+            stages.print(str(diagnosis))
+            title = "Learning rate given with --lr" if learning_rate else "LR range test"
+            if not learning_rate:
+                title += f" on fold 1 ({lr_find_steps} steps)"
+            with stages.stage(title):
+                choice = choose_learning_rate(model, data, fold_batch, learning_rate, lr_find_steps)
+            stages.print(f"      peak learning rate: {choice.rate:.3g} ({choice.source})")
+        with stages.stage(
+            f"Fold {i + 1}/{k}: training on {len(data.x_train)} rows, "
+            f"validating on {len(data.x_val)}"
+        ):
+            run = train_with_recipe(model, data, epochs, fold_batch, choice.rate, verbose)
+            outputs = model.predict(data.x_val, batch_size=256, verbose=0)
+            truth[rows] = true_in_target_units(fold_pre, data.y_val)
+            for name, out in (
+                ("network", outputs),
+                ("trivial", baseline_outputs(data)),
+                ("linear", linear_outputs(data)),
+            ):
+                if out is None:
+                    predicted.pop(name, None)
+                elif name in predicted:
+                    predicted[name][rows] = _squeeze(in_target_units(fold_pre, out), width)
+            fold_metrics.append(score(fold_pre.task, truth[rows], predicted["network"][rows]))
+            model.save(os.path.join(out_dir, fold_file(i + 1, "model")))
+            fold_pre.save(os.path.join(out_dir, fold_file(i + 1, "preprocessing")))
+            files.append(
+                {
+                    "model": fold_file(i + 1, "model"),
+                    "preprocessing": fold_file(i + 1, "preprocessing"),
+                }
+            )
+        shown = ", ".join(f"{name} {v:.4f}" for name, v in fold_metrics[-1].items())
+        stages.print(f"      fold {i + 1}: {shown}")
+        runs.append(run)
+        if i == 0:
+            first_model = model
+
+    metrics = score(pre.task, truth, predicted["network"])
+    baselines = {
+        "trivial baseline (majority class or mean)": score(pre.task, truth, predicted["trivial"])
+    }
+    if "linear" in predicted:
+        baselines["linear model (logistic or ridge regression)"] = score(
+            pre.task, truth, predicted["linear"]
+        )
+    with open(os.path.join(out_dir, FOLDS_FILE), "w", encoding="utf-8") as f:
+        json.dump({"task": pre.task, "target": pre.target, "folds": files}, f, indent=1)
+
+    with stages.stage("Writing the report"):
+        report = Report(out_dir, f"nnperf training report ({k}-fold cross-validation)")
+        sizes = sorted({len(rows) for rows in validation_rows})
+        report.add_text(
+            "Data",
+            report_text.data_markdown(first, data_path)
+            + f"\n- {k} folds of {' or '.join(map(str, sizes))} rows; the row counts above are "
+            "fold 1's, and every row is validated once",
+        )
+        report.add_text("What the doctor found (fold 1)", report_text.findings_markdown(diagnosis))
+        steps = -(-len(first.x_train) // effective_batch_size(batch_size, len(first.x_train)))
+        done = (
+            f"- {k}-fold cross-validation"
+            + (" (stratified: each class spread evenly over the folds)" if pre.classes else "")
+            + f": {k} networks, each validated on its own fold and trained on the other "
+            f"{k - 1}; "
+            "the preprocessing of each is fitted on its own training rows only.\n"
+            + "- The peak learning rate was chosen once, on fold 1, and used for every fold.\n"
+            + report_text.training_markdown(
+                choice, runs[0], effective_batch_size(batch_size, len(first.x_train)), epochs, steps
+            )
+            + f"\n- Saved `fold_1.keras` ... `fold_{k}.keras` with their preprocessing files and "
+            f"`{FOLDS_FILE}`; `nnperf predict {out_dir} NEW.csv` averages the {k} models "
+            "(probabilities, or regression outputs in the target's units)."
+        )
+        report.add_text("What was done", done)
+        report.add_text(
+            "Out-of-fold metrics, beside baselines on the same folds",
+            "Every row is predicted once, by the model whose training never saw it.\n\n"
+            + report_text.comparison_markdown(metrics, baselines, rows=n, folds=k),
+        )
+        report.add_text("Metrics per fold", _folds_table(fold_metrics, validation_rows))
+        if plotting_available():
+            add_figures(report, first_model, first, choice, runs[0], None)
+        report.write()
+
+    stopper = runs[0].callbacks["early_stopping"]
+    return FoldsResult(
+        model=first_model,
+        metrics=metrics,
+        diagnosis=diagnosis,
+        learning_rate=choice.rate,
+        history=runs[0].history,
+        best_epoch=stopper.best_epoch,
+        stop_reason=stopper.stop_reason,
+        out_dir=out_dir,
+        figures=list(report.figures),
+        lr_rule=choice.rule,
+        lr_reason=choice.reason,
+        baselines=baselines,
+        fold_metrics=fold_metrics,
+    )
+
+
+def _squeeze(values, width: int):
+    return values.reshape(-1) if width == 1 else values
+
+
+def _folds_table(fold_metrics: list, validation_rows: list) -> str:
+    names = list(fold_metrics[0])
+    lines = ["| fold | rows | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for i, (m, rows) in enumerate(zip(fold_metrics, validation_rows, strict=True)):
+        lines.append(
+            f"| {i + 1} | {len(rows)} | " + " | ".join(f"{m[n]:.4g}" for n in names) + " |"
+        )
+    summary = [_mean_and_spread(fold_metrics, n) for n in names]
+    lines.append(
+        "| mean +/- sd | | " + " | ".join(f"{mean:.4g} +/- {sd:.2g}" for mean, sd in summary) + " |"
+    )
+    return "\n".join(lines)

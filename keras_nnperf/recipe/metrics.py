@@ -1,4 +1,9 @@
-"""Validation metrics of a trained model, in the units of the target."""
+"""Metrics of a trained model (and of the baselines), in the units of the target.
+
+Every score goes through `score(task, y_true, predicted)` on values in the target's own units:
+class indices and class probabilities, or the target's original values. `nnperf fit` (hold-out
+and out-of-fold) and `nnperf predict` (a file that has the target) use the same functions.
+"""
 
 from __future__ import annotations
 
@@ -21,55 +26,90 @@ def auc(y_true, score) -> float:
     return float((ranks[y_true].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def validation_metrics(model, data) -> dict:
-    """Metrics on the validation split, regression errors in the target's original units."""
-    outputs = model.predict(data.x_val, batch_size=256, verbose=0)
-    return metrics_from_outputs(data.preprocessor, data.y_val, outputs)
+def score(task: str, y_true, predicted) -> dict:
+    """Accuracy, AUC and log loss (classification) or RMSE, MAE and R2 (regression).
 
+    Args:
+        task: `"binary"`, `"multiclass"` or `"regression"`.
+        y_true: Class indices `(n,)`, or the target's values in its original units.
+        predicted: Class probabilities `(n, num_classes)` (binary: `(n, 2)`), or predicted
+            values in the target's original units.
 
-def metrics_from_outputs(pre, y_val, outputs) -> dict:
-    """Accuracy, AUC and log loss (classification) or RMSE, MAE and R2 (regression)."""
-    if pre.task == "regression":
-        y = y_val.reshape(-1) * pre.target_std + pre.target_mean
-        p = outputs.reshape(-1) * pre.target_std + pre.target_mean
-        residual = y - p
+    Returns:
+        `{"accuracy", "auc", "log_loss"}` (binary), `{"accuracy", "log_loss"}` (multiclass) or
+        `{"rmse", "mae", "r2"}` (regression). AUC is NaN when one class is absent.
+    """
+    if task == "regression":
+        y = np.asarray(y_true, dtype=float).reshape(-1)
+        residual = y - np.asarray(predicted, dtype=float).reshape(-1)
         return {
             "rmse": float(np.sqrt(np.mean(residual**2))),
             "mae": float(np.mean(np.abs(residual))),
             "r2": float(1.0 - np.sum(residual**2) / max(np.sum((y - y.mean()) ** 2), 1e-12)),
         }
-    if pre.task == "binary":
-        p = np.clip(outputs.reshape(-1), 1e-7, 1 - 1e-7)
-        y = y_val.reshape(-1)
+    y = np.asarray(y_true).reshape(-1).astype(int)
+    probabilities = np.asarray(predicted, dtype=float).reshape(len(y), -1)
+    if task == "binary":
+        p = np.clip(probabilities[:, -1], 1e-7, 1 - 1e-7)
         return {
-            "accuracy": float(np.mean((p >= 0.5) == (y > 0.5))),
+            "accuracy": float(np.mean((p >= 0.5) == (y == 1))),
             "auc": auc(y, p),
-            "log_loss": float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))),
+            "log_loss": float(-np.mean(np.where(y == 1, np.log(p), np.log(1 - p)))),
         }
-    p = np.clip(outputs, 1e-7, 1.0)
-    y = y_val.reshape(-1).astype(int)
+    p = np.clip(probabilities, 1e-7, 1.0)
     return {
         "accuracy": float(np.mean(p.argmax(axis=1) == y)),
         "log_loss": float(-np.mean(np.log(p[np.arange(len(y)), y]))),
     }
 
 
-def baseline_metrics(data) -> dict:
-    """The same metrics for the trivial baseline: the training prior, or the training mean."""
+def in_target_units(pre, outputs) -> np.ndarray:
+    """Model outputs as `score` takes them: probabilities `(n, classes)` or original values."""
+    outputs = np.asarray(outputs, dtype=float)
+    if pre.task == "regression":
+        return outputs.reshape(-1) * pre.target_std + pre.target_mean
+    if pre.task == "binary":
+        p = outputs.reshape(-1)
+        return np.stack([1.0 - p, p], axis=1)
+    return outputs.reshape(len(outputs), -1)
+
+
+def true_in_target_units(pre, y) -> np.ndarray:
+    """Encoded targets (`encode_target`) as `score` takes them: indices or original values."""
+    y = np.asarray(y)
+    if pre.task == "regression":
+        return y.reshape(-1).astype(float) * pre.target_std + pre.target_mean
+    return y.reshape(-1).astype(int)
+
+
+def metrics_from_outputs(pre, y_val, outputs) -> dict:
+    """`score` of raw model `outputs` against encoded targets `y_val` (as the model sees them)."""
+    return score(pre.task, true_in_target_units(pre, y_val), in_target_units(pre, outputs))
+
+
+def validation_metrics(model, data) -> dict:
+    """Metrics on the validation split, regression errors in the target's original units."""
+    outputs = model.predict(data.x_val, batch_size=256, verbose=0)
+    return metrics_from_outputs(data.preprocessor, data.y_val, outputs)
+
+
+def baseline_outputs(data) -> np.ndarray:
+    """The trivial baseline's outputs on the validation rows: the training prior or mean."""
     pre = data.preprocessor
     n = len(data.y_val)
-    if pre.task == "regression":
-        outputs = np.full((n, 1), float(np.mean(data.y_train)))
-    elif pre.task == "binary":
-        outputs = np.full((n, 1), float(np.mean(data.y_train)))
-    else:
-        prior = np.bincount(data.y_train.reshape(-1).astype(int), minlength=pre.num_classes)
-        outputs = np.tile(prior / prior.sum(), (n, 1))
-    return metrics_from_outputs(pre, data.y_val, outputs)
+    if pre.task in ("regression", "binary"):
+        return np.full((n, 1), float(np.mean(data.y_train)))
+    prior = np.bincount(data.y_train.reshape(-1).astype(int), minlength=pre.num_classes)
+    return np.tile(prior / prior.sum(), (n, 1))
 
 
-def linear_metrics(data) -> dict | None:
-    """The same metrics for a linear model on the same arrays, or `None` without scikit-learn.
+def baseline_metrics(data) -> dict:
+    """The same metrics for the trivial baseline: the training prior, or the training mean."""
+    return metrics_from_outputs(data.preprocessor, data.y_val, baseline_outputs(data))
+
+
+def linear_outputs(data) -> np.ndarray | None:
+    """A linear model's outputs on the validation rows, or `None` without scikit-learn.
 
     Logistic regression (L2, C=1) for classification, ridge regression (alpha=1) for regression:
     the inputs are already standardized and one-hot encoded.
@@ -80,15 +120,23 @@ def linear_metrics(data) -> dict | None:
         return None
     pre = data.preprocessor
     y = data.y_train.reshape(-1)
+    # Embedded category codes are categories, not quantities: one-hot them for a linear model.
+    x_train, x_val = pre.one_hot_codes(data.x_train), pre.one_hot_codes(data.x_val)
     if pre.task == "regression":
-        outputs = Ridge(alpha=1.0).fit(data.x_train, y).predict(data.x_val)[:, None]
-    else:
-        model = LogisticRegression(max_iter=1000).fit(data.x_train, y)
-        probabilities = model.predict_proba(data.x_val)
-        outputs = probabilities[:, 1:] if pre.task == "binary" else probabilities
-        if pre.task == "multiclass" and len(model.classes_) < pre.num_classes:
-            # A class absent from training gets probability 0 (clipped in the log loss).
-            full = np.zeros((len(outputs), pre.num_classes))
-            full[:, model.classes_.astype(int)] = outputs
-            outputs = full
-    return metrics_from_outputs(pre, data.y_val, outputs)
+        return Ridge(alpha=1.0).fit(x_train, y).predict(x_val)[:, None]
+    model = LogisticRegression(max_iter=1000).fit(x_train, y)
+    probabilities = model.predict_proba(x_val)
+    if pre.task == "binary":
+        return probabilities[:, 1:]
+    # A class absent from training gets probability 0 (clipped in the log loss).
+    full = np.zeros((len(probabilities), pre.num_classes))
+    full[:, model.classes_.astype(int)] = probabilities
+    return full
+
+
+def linear_metrics(data) -> dict | None:
+    """The same metrics for a linear model on the same arrays, or `None` without scikit-learn."""
+    outputs = linear_outputs(data)
+    if outputs is None:
+        return None
+    return metrics_from_outputs(data.preprocessor, data.y_val, outputs)

@@ -25,7 +25,13 @@ def data_markdown(data, data_path: str | None) -> str:
     """What was read and how it was encoded."""
     pre = data.preprocessor
     numeric = [f["name"] for f in pre.features if f["kind"] == "numeric"]
-    categorical = [f["name"] for f in pre.features if f["kind"] == "categorical"]
+    indicators = [f["name"] for f in pre.features if f.get("indicator")]
+    one_hot = [f["name"] for f in pre.features if f.get("encoding") == "one_hot"]
+    embedded = [
+        f"{f['name']} ({len(f['categories'])} levels, width {f['output_dim']})"
+        for f in pre.features
+        if f.get("encoding") == "embedding"
+    ]
     lines = [
         f"- file: `{data_path}`" if data_path else "",
         f"- target: `{pre.target}`, task: **{pre.task}**"
@@ -33,8 +39,26 @@ def data_markdown(data, data_path: str | None) -> str:
         f"- rows: {len(data.x_train)} training, {len(data.x_val)} validation"
         + (" (stratified)" if pre.classes else ""),
         f"- {len(numeric)} numeric column(s), standardized with training-split statistics",
-        f"- {len(categorical)} categorical column(s), one-hot encoded"
-        + (f": {', '.join(categorical)}" if categorical else ""),
+        f"- {len(one_hot)} categorical column(s), one-hot encoded"
+        + (f": {', '.join(one_hot)}" if one_hot else ""),
+        (
+            f"- {len(embedded)} high-cardinality categorical column(s), learned embeddings: "
+            + ", ".join(embedded)
+            if embedded
+            else ""
+        ),
+        (
+            f"- missing-value indicator columns added for: {', '.join(indicators)}"
+            if indicators
+            else ""
+        ),
+        f"- ID column `{pre.id_column}`: not a feature, carried into the predictions"
+        if getattr(pre, "id_column", None)
+        else "",
+        f"- dropped on request: {', '.join(pre.dropped)}" if getattr(pre, "dropped", None) else "",
+        "- left out: " + "; ".join(f"`{name}` ({why})" for name, why in pre.excluded.items())
+        if getattr(pre, "excluded", None)
+        else "",
         f"- {pre.num_features} input features to the network",
     ]
     if pre.task == "regression":
@@ -67,7 +91,9 @@ def training_markdown(choice, run, batch_size: int, epochs: int, steps_per_epoch
     ran = len(run.history.get("loss", []))
     kept = (stopper.best_epoch or 0) + 1
     summary = schedule_summary(run.callbacks["schedule"].learning_rates, steps_per_epoch)
-    lines = [f"- Peak learning rate {choice.rate:.3g}, {choice.source}: {choice.reason}."]
+    # A rate given with --lr has no reason beyond its source: say it once.
+    said = choice.source if choice.reason == choice.source else f"{choice.source}: {choice.reason}"
+    lines = [f"- Peak learning rate {choice.rate:.3g}, {said}."]
     if run.schedule == "1cycle" and summary:
         ratio = summary["final"] / summary["peak"] if summary["peak"] > 0 else float("nan")
         lines.append(
@@ -89,7 +115,9 @@ def training_markdown(choice, run, batch_size: int, epochs: int, steps_per_epoch
     return "\n".join(lines)
 
 
-def comparison_markdown(metrics: dict, baselines: dict, rows: int | None = None) -> str:
+def comparison_markdown(
+    metrics: dict, baselines: dict, rows: int | None = None, folds: int | None = None
+) -> str:
     """A table of the network's validation metrics beside the baselines', and a verdict.
 
     The verdict compares the headline metric (accuracy, or R2 for regression), the first
@@ -104,6 +132,7 @@ def comparison_markdown(metrics: dict, baselines: dict, rows: int | None = None)
         baselines: Label -> metrics of each baseline, on the same rows; the trivial one first.
         rows: Validation rows behind the numbers; with it, the verdict says how large a
             difference of accuracy one row makes.
+        folds: The number of folds when the numbers are out-of-fold (`--folds`), else `None`.
 
     Returns:
         Markdown: the table, then a paragraph.
@@ -147,8 +176,15 @@ def comparison_markdown(metrics: dict, baselines: dict, rows: int | None = None)
             f"{gaps[best]:.3g} below the {baselines[best][key]:.4g} of that simpler model on the "
             "same rows. Prefer the simpler model here until the network wins. To give the "
             "network a fair chance: `--tune 20` (search architectures and recipes), another "
-            "`--lr` (a few times smaller or larger than the peak used), and `--folds 5` to see "
-            "whether the gap is larger than the noise of one small validation split." + noise
+            "`--lr` (a few times smaller or larger than the peak used)"
+            + (
+                f"; the gap is out-of-fold over {folds} folds, so it is not the noise of one "
+                "small split."
+                if folds
+                else ", and `--folds 5` to see whether the gap is larger than the noise of one "
+                "small validation split."
+            )
+            + noise
         )
     elif even:
         lines.append(

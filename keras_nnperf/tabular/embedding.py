@@ -103,6 +103,11 @@ class TabularEmbedding(keras.layers.Layer):
         ]
         self._passthrough = None
 
+    @property
+    def categorical_input_columns(self) -> list[int]:
+        """The input columns read as category codes (the doctor does not check their scale)."""
+        return list(self.columns)
+
     def build(self, input_shape):
         width = input_shape[-1]
         if max(self.columns) >= width:

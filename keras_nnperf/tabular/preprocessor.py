@@ -461,7 +461,8 @@ def _fit_column(name, column, rows):
             "scale": scale,
             "mean": mean,
             "std": std,
-            "fill": float(np.median(finite)),
+            # On the scaled values: the median of two numbers near 1e308 averages them.
+            "fill": float(np.median(finite / scale) * scale),
             "indicator": bool(len(finite) < len(train)),
         }
     counts = {}
