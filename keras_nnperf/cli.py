@@ -236,6 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--out", help="write predictions here (default: standard output)")
     predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    predict.add_argument(
+        "--submission",
+        action="store_true",
+        help="write only the ID column and the prediction, named after the target (a Kaggle "
+        "submission file); default: also the class probabilities",
+    )
     predict.set_defaults(handler=_predict)
 
     lr_find = commands.add_parser("lr-find", help="LR range test: suggest a learning rate")
@@ -359,7 +365,7 @@ def _predict(args) -> int:
         if not os.path.isdir(parent):
             raise UsageError(f"cannot write {args.out}: directory {parent} does not exist")
     result = pipeline.predict_csv(args.model_dir, args.data)
-    columns = result.columns
+    columns = result.submission() if args.submission else result.columns
     names = list(columns)
     rows = zip(*(columns[n] for n in names), strict=True)
     try:
@@ -374,7 +380,7 @@ def _predict(args) -> int:
                 writer.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
     except OSError as err:
         raise UsageError(f"cannot write {args.out}: {err.strerror}") from None
-    n = len(columns["prediction"])
+    n = len(result.columns["prediction"])
     ensemble = f" (mean of {result.models} fold models)" if result.models > 1 else ""
     if args.out is not None:
         print(f"Wrote {n} predictions to {args.out}{ensemble}", file=sys.stderr)

@@ -419,6 +419,12 @@ def test_folds_for_regression_with_an_id_and_a_dropped_column(tmp_path, capsys):
     # A Kaggle submission: the ID column first, then the prediction.
     assert lines[0] == "key,prediction" and lines[1].startswith("P000,")
     assert "Metrics on" not in stderr  # no target column: nothing to score
+    # --submission: exactly what a Kaggle submission file holds, the ID and the target's name.
+    code, stdout, stderr = run(["predict", out, new, "--submission"], capsys)
+    assert code == 0, stderr
+    lines = stdout.splitlines()
+    assert lines[0] == "key,y" and len(lines) == 4
+    assert [line.split(",")[0] for line in lines[1:]] == ["P000", "P001", "P002"]
 
 
 def _data_file(tmp_path, kind):

@@ -35,6 +35,8 @@ class Prediction:
             has no target column (or no row with a target value).
         scored_rows: Rows the metrics cover (those with a target value).
         models: How many models predicted (folds averaged).
+        target: The target column's name (what a submission file calls the prediction).
+        id_column: The ID column's name in `columns`, or `None`.
     """
 
     columns: dict
@@ -42,6 +44,16 @@ class Prediction:
     scored_rows: int = 0
     models: int = 1
     notes: list = field(default_factory=list)
+    target: str | None = None
+    id_column: str | None = None
+
+    def submission(self) -> dict:
+        """The ID column (when there is one) and the prediction named after the target.
+
+        What a Kaggle submission file holds: `id,target` (no probabilities).
+        """
+        head = {self.id_column: self.columns[self.id_column]} if self.id_column else {}
+        return {**head, self.target or "prediction": self.columns["prediction"]}
 
     def __getitem__(self, name):  # `predict_csv(...)["prediction"]` as before
         return self.columns[name]
@@ -162,7 +174,9 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
     ids = _id_column(pre, table)
     if ids is not None:
         columns = {ids[0]: ids[1], **columns}
-    result = Prediction(columns, models=len(pairs))
+    result = Prediction(
+        columns, models=len(pairs), target=pre.target, id_column=None if ids is None else ids[0]
+    )
     if pre.target in table.columns:
         rows = [i for i, v in enumerate(table.columns[pre.target]) if v is not None]
         try:
