@@ -13,6 +13,8 @@ import time
 
 import keras
 
+from keras_nnperf.validation import check_positive
+
 
 class Stages:
     """Print numbered stages with their duration.
@@ -34,9 +36,7 @@ class Stages:
     """
 
     def __init__(self, total: int, verbose: int = 1, stream=None):
-        if not isinstance(total, int) or total < 1:
-            raise ValueError(f"Argument total must be an integer >= 1. Received: total={total!r}")
-        self.total = total
+        self.total = check_positive("total", total, integer=True)
         self.verbose = verbose
         self.stream = stream
         self.done = 0
@@ -85,11 +85,7 @@ class EpochProgress(keras.callbacks.Callback):
 
     def __init__(self, epochs: int, metrics=("loss", "val_loss"), verbose: int = 1):
         super().__init__()
-        if not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(
-                f"Argument epochs must be an integer >= 1. Received: epochs={epochs!r}"
-            )
-        self.epochs = epochs
+        self.epochs = check_positive("epochs", epochs, integer=True)
         self.metrics = tuple(metrics)
         self.verbose = verbose
         self.bar = None

@@ -73,3 +73,32 @@ def _seed_and_clean():
     keras.config.set_dtype_policy("float32")
     # Python's garbage collection after every test cost more than the tests themselves.
     keras.backend.clear_session(free_memory=False)
+
+
+@pytest.fixture
+def run_on_two_jax_devices():
+    """`run(script) -> dict`: run `script` on JAX with two host devices, return its JSON result.
+
+    JAX fixes its device count when it starts, from `XLA_FLAGS`, so data-parallel training
+    (`keras.distribution.DataParallel`) is tested in a fresh process. The script prints one JSON
+    object as its last line of output; a failing script fails the test with its stderr.
+    """
+    if BACKEND != "jax":
+        pytest.skip("keras.distribution.DataParallel runs on JAX")
+    import json
+    import subprocess
+    import sys
+
+    def run(script: str) -> dict:
+        env = {
+            **os.environ,
+            "KERAS_BACKEND": "jax",
+            "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        }
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, env=env
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    return run

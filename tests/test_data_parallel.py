@@ -1,21 +1,11 @@
 """Data-parallel training on JAX: `keras.distribution.DataParallel` over two host devices.
 
 JAX fixes its device count when it starts, from `XLA_FLAGS`, so the training runs in a fresh
-process. (TensorFlow's `MirroredStrategy` is tested next to each layer.)
+process (the `run_on_two_jax_devices` fixture in conftest.py). (TensorFlow's `MirroredStrategy`
+is tested next to each layer.)
 """
 
-import json
-import os
-import subprocess
-import sys
-
-import keras
 import numpy as np
-import pytest
-
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "jax", reason="keras.distribution runs on JAX"
-)
 
 SCRIPT = r"""
 import json
@@ -52,17 +42,8 @@ print(json.dumps({"single": single, "parallel": parallel}))
 """
 
 
-def test_data_parallel_on_two_devices_matches_single_device():
-    env = {
-        **os.environ,
-        "KERAS_BACKEND": "jax",
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=600, env=env
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    runs = json.loads(result.stdout.strip().splitlines()[-1])
+def test_data_parallel_on_two_devices_matches_single_device(run_on_two_jax_devices):
+    runs = run_on_two_jax_devices(SCRIPT)
     single, parallel = runs["single"], runs["parallel"]
     assert single["devices"] == 1 and parallel["devices"] == 2
     # The mean loss over two half batches is the loss over the batch: same steps, same weights.

@@ -20,7 +20,7 @@ import warnings
 import keras
 import numpy as np
 
-from keras_nnperf.validation import check_number
+from keras_nnperf.validation import check_choice, check_number
 
 # Metrics where larger is better.
 MAX_METRICS = frozenset(
@@ -131,8 +131,7 @@ def infer_mode(monitor: str) -> str:
 
 def resolve_mode(monitor: str, mode: str) -> str:
     """Validate `mode` and resolve `"auto"` with `infer_mode`."""
-    if mode not in MODES:
-        raise ValueError(f"Argument mode must be one of {list(MODES)}. Received: mode={mode!r}")
+    check_choice("mode", mode, MODES)
     return infer_mode(monitor) if mode == "auto" else mode
 
 
@@ -165,11 +164,7 @@ class MetricMonitor(keras.callbacks.Callback):
                 f"Argument monitor must be a non-empty metric name. Received: monitor={monitor!r}"
             )
         min_delta = check_number("min_delta", min_delta, low=0.0)
-        if min_delta_mode not in MIN_DELTA_MODES:
-            raise ValueError(
-                f"Argument min_delta_mode must be one of {list(MIN_DELTA_MODES)}. "
-                f"Received: min_delta_mode={min_delta_mode!r}"
-            )
+        check_choice("min_delta_mode", min_delta_mode, MIN_DELTA_MODES)
         self.monitor = monitor
         self.mode = resolve_mode(monitor, mode)
         self.min_delta = float(min_delta)

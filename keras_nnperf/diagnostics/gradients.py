@@ -44,6 +44,8 @@ def value_and_gradients(fn: Callable[[], object], variables: Sequence) -> tuple[
     """
     variables = list(variables)
     backend = keras.backend.backend()
+    if not variables:  # `torch.autograd.grad` refuses an empty list; nothing to differentiate
+        return fn(), []
     if backend == "tensorflow":
         value, grads = _tensorflow(fn, variables)
     elif backend == "jax":

@@ -12,6 +12,7 @@ from keras import ops
 from keras_nnperf.diagnostics._float64 import resolve_loss
 from keras_nnperf.diagnostics.gradients import value_and_gradients
 from keras_nnperf.diagnostics.model_checks import output_activation
+from keras_nnperf.validation import check_number
 
 #: A hidden stack is flagged when the last hidden layer's activation std is below this fraction
 #: of the first's (or above its inverse).
@@ -99,10 +100,10 @@ class SignalPropagationResult:
         Returns:
             The matplotlib `Figure`.
         """
-        import matplotlib.pyplot as plt  # Lazy: matplotlib is an optional dependency.
+        from keras_nnperf.report import new_figure  # Lazy: matplotlib is optional.
 
         if axes is None:
-            fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+            axes = new_figure(10, 3.8, layout=None).subplots(1, 2)
         fig = axes[0].figure
         depth = np.arange(1, len(self.rows) + 1)
         for ax, values, title in (
@@ -220,9 +221,9 @@ def signal_propagation(
         Glorot & Bengio, 2010, "Understanding the difficulty of training deep feedforward neural
         networks"; He et al., 2015, "Delving Deep into Rectifiers".
     """
-    for name, value in (("forward_ratio", forward_ratio), ("backward_ratio", backward_ratio)):
-        if not isinstance(value, (int, float)) or not 0 < value < 1:
-            raise ValueError(f"Argument {name} must be in (0, 1). Received: {name}={value!r}")
+    interval = dict(low=0.0, high=1.0, low_open=True, high_open=True)
+    forward_ratio = check_number("forward_ratio", forward_ratio, **interval)
+    backward_ratio = check_number("backward_ratio", backward_ratio, **interval)
     loss_fn = None
     if y is not None:
         loss_fn = resolve_loss(

@@ -19,11 +19,21 @@ callback in the next `fit`, or a new one under the same name), `state_variable` 
 variable back, reset to `initial`. A train step traced with it (TensorFlow captures variables,
 JAX maps them by their position in `optimizer.variables`) is then still valid, so the next `fit`
 needs no retrace (`gradient_hooks.refresh_train_function`).
+
+**Saving while they are on.** A `ModelCheckpoint` (or any `model.save`) that runs during `fit`
+would write our variables with the optimizer's: Keras's `load_own_variables` then finds more
+saved variables than the fresh optimizer has, warns "Skipping variable loading for optimizer" and
+loads none of them. So while an optimizer holds our state, its `save_own_variables` and
+`load_own_variables` are shadowed on the instance (`_shadow_saving`) to write and read only the
+variables Keras itself created, in Keras's own layout, which a fresh optimizer of the same
+configuration loads (docs/backends.md, "Saving during fit", says what the file holds while a
+learning-rate callback runs). The shadow goes with the last state variable.
 """
 
 from __future__ import annotations
 
 import contextlib
+import types
 import weakref
 
 import keras
@@ -36,6 +46,9 @@ from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
 _STATE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # optimizer -> {name: variable} taken off the optimizer, kept for `state_variable` to put back.
 _RELEASED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# optimizer holding state -> the optimizers whose saving we shadowed for it (itself, and the
+# `LossScaleOptimizer` around it, whose `variables` include the inner optimizer's).
+_SHADOWED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _creation_scope(optimizer):
@@ -84,6 +97,7 @@ def state_variable(optimizer, name: str, initial=0.0, shape=(), dtype: str = "fl
                 name=name.replace("/", "_"),
             )
         owned[name] = variable
+    _shadow_saving(target, optimizer)
     return variable
 
 
@@ -105,6 +119,8 @@ def release_state(optimizer, prefix: str) -> None:
         variable = owned.pop(name)
         untrack_optimizer_variable(target, variable)
         released[name] = variable
+    if not owned:
+        _unshadow_saving(target)
 
 
 def _reuse_released(optimizer, name, initial, shape, dtype):
@@ -139,3 +155,47 @@ def track_optimizer_variable(optimizer, variable) -> None:
     only (`tests/optimizers/test_training_state.py` fails if Keras renames it).
     """
     optimizer._track_variable(variable)
+
+
+def keras_variables(optimizer) -> list:
+    """`optimizer.variables` without our state: the variables Keras itself created, in order."""
+    ours = {id(v) for v in _STATE.get(unscaled_optimizer(optimizer), {}).values()}
+    return [v for v in optimizer.variables if id(v) not in ours]
+
+
+def _save_keras_variables(optimizer, store) -> None:
+    # Keras's `BaseOptimizer.save_own_variables` layout (`store[str(i)]` for the i-th variable)
+    # over the variables it created; `test_checkpoint_mid_fit.py` loads the result with Keras's
+    # own `load_own_variables`, so it fails if that layout changes.
+    for i, variable in enumerate(keras_variables(optimizer)):
+        store[str(i)] = variable.numpy()
+
+
+def _load_keras_variables(optimizer, store) -> None:
+    variables = keras_variables(optimizer)
+    if len(store.keys()) != len(variables):
+        # Keras's own message and behaviour for a mismatch (warn, load nothing).
+        return type(optimizer).load_own_variables(optimizer, store)
+    for i, variable in enumerate(variables):
+        variable.assign(store[str(i)])
+
+
+def _shadow_saving(target, optimizer) -> None:
+    """Make `target` (and `optimizer` wrapping it) save and load only Keras's own variables.
+
+    Keras has no extension point to leave a variable out of a saved optimizer, so the two
+    methods are shadowed on the instance, like `apply` in `gradient_hooks`; removing the
+    instance attributes restores the class's methods.
+    """
+    shadowed = _SHADOWED.setdefault(target, weakref.WeakSet())
+    for each in {id(target): target, id(optimizer): optimizer}.values():
+        if each not in shadowed:
+            each.save_own_variables = types.MethodType(_save_keras_variables, each)
+            each.load_own_variables = types.MethodType(_load_keras_variables, each)
+            shadowed.add(each)
+
+
+def _unshadow_saving(target) -> None:
+    for each in list(_SHADOWED.pop(target, ())):
+        for method in ("save_own_variables", "load_own_variables"):
+            each.__dict__.pop(method, None)

@@ -464,27 +464,8 @@ print(json.dumps({"single": single, "parallel": parallel}))
 """
 
 
-@pytest.mark.skipif(BACKEND != "jax", reason="keras.distribution.DataParallel runs on JAX")
-def test_data_parallel_on_two_jax_devices_matches_one_device():
-    # JAX fixes its device count at start-up (XLA_FLAGS): a fresh process.
-    import json
-    import subprocess
-    import sys
-
-    env = {
-        **os.environ,
-        "KERAS_BACKEND": "jax",
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", _DATA_PARALLEL_SCRIPT],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    runs = json.loads(result.stdout.strip().splitlines()[-1])
+def test_data_parallel_on_two_jax_devices_matches_one_device(run_on_two_jax_devices):
+    runs = run_on_two_jax_devices(_DATA_PARALLEL_SCRIPT)
     # The global gradient of two half batches is the one-device gradient: same statistics.
     np.testing.assert_allclose(runs["parallel"][0], runs["single"][0], rtol=1e-5)
     np.testing.assert_allclose(runs["parallel"][1], runs["single"][1], rtol=1e-5)

@@ -105,10 +105,31 @@ def test_float32_is_coarser_but_still_catches_a_wrong_gradient():
 
 
 def test_rejects_bad_arguments():
-    bad = [{"eps": 0.0}, {"tolerance": -1.0}, {"max_elements_per_variable": 0}, {"dtype": "f16"}]
+    bad = [
+        {"eps": 0.0},
+        {"eps": True},
+        {"eps": float("nan")},
+        {"tolerance": -1.0},
+        {"tolerance": float("inf")},
+        {"max_elements_per_variable": 0},
+        {"max_elements_per_variable": 2.0},
+        {"dtype": "f16"},
+    ]
     for kwargs in bad:
-        with pytest.raises(ValueError, match="Received"):
+        name = next(iter(kwargs))
+        with pytest.raises(ValueError, match=f"Argument {name} .*Received: {name}="):
             gradient_check(keras.layers.Dense(2), _x(2, 3), **kwargs)
+
+
+def test_numpy_scalars_are_valid_arguments():
+    result = gradient_check(
+        keras.layers.Dense(2),
+        _x(2, 3),
+        tolerance=np.float32(0.05),
+        max_elements_per_variable=np.int64(3),
+        seed=0,
+    )
+    assert result.passed, result
 
 
 def test_y_without_a_loss_raises():
@@ -148,3 +169,51 @@ def test_default_dtype_is_the_most_precise_the_backend_computes_in():
     if expected != "float64":  # Keras maps float64 results to float32 on JAX and PyTorch
         with pytest.raises(ValueError, match="float32"):
             gradient_check(layer, _x(4, 3), dtype="float64")
+
+
+class StepNoise(keras.layers.Layer):
+    """`y = x * w + n(w)`, `n(w) = a sin(k w)` hidden from autodiff: exact dy/dw = x.
+
+    `n` stands for the rounding noise of an ill-conditioned float32 loss: with `k = pi / (10 eps)`
+    it shifts a central difference at step `eps` by `a cos(k w) sin(pi / 10) / eps` and one at
+    `10 eps` by nothing (`sin(pi) = 0`).
+    """
+
+    def __init__(self, eps, amplitude, **kwargs):
+        super().__init__(**kwargs)
+        self.eps, self.amplitude = eps, amplitude
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+    def call(self, x):
+        noise = self.amplitude * ops.sin(np.pi / (10 * self.eps) * self.w)
+        return x * self.w + ops.stop_gradient(noise)
+
+    def get_config(self):
+        return {**super().get_config(), "eps": self.eps, "amplitude": self.amplitude}
+
+
+def test_noise_at_the_step_is_caught_by_the_wider_step():
+    eps = 1e-3
+    layer = StepNoise(eps, amplitude=1e-3)
+    x = _x(4, 3)
+    layer.build(x.shape)
+    layer.w.assign([0.11, -0.52, 0.93])
+    # At the step alone the central difference is far off the exact x.
+    r = np.random.default_rng(1).normal(size=(4, 3)).astype("float32")
+
+    def f(w):
+        layer.w.assign(w)
+        return float(ops.convert_to_numpy(ops.sum(layer(x) * ops.convert_to_tensor(r))))
+
+    w = np.array([0.11, -0.52, 0.93], "float32")
+    e = np.array([1.0, 0.0, 0.0], "float32")
+    narrow = (f(w + eps * e) - f(w - eps * e)) / (2 * eps)
+    exact = float((x * r).sum(0)[0])
+    assert abs(narrow - exact) > 0.1 * abs(exact)
+    layer.w.assign(w)
+    # ... the wider step sees the exact derivative; the check passes.
+    assert gradient_check(layer, x, dtype="float32", eps=eps, seed=0).passed
+    # A wrong derivative still fails at both steps.
+    assert not gradient_check(ScaledSquare(broken=True), x, dtype="float32", eps=eps, seed=0).passed

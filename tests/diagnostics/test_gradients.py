@@ -45,7 +45,7 @@ def test_matches_float64_finite_differences_of_a_numpy_model():
     model = _model()
 
     def loss():
-        return keras.ops.mean((model(X) - Y) ** 2)
+        return keras.ops.mean(keras.ops.square(keras.ops.subtract(model(X), Y)))
 
     value, grads = value_and_gradients(loss, model.trainable_variables)
     weights = model.get_weights()
@@ -60,7 +60,7 @@ def test_non_trainable_and_unused_variables():
     unused = keras.Variable(np.ones(3, "float32"))
 
     def loss():
-        return keras.ops.mean((model(X) + probe - Y) ** 2)
+        return keras.ops.mean(keras.ops.square(keras.ops.subtract(model(X) + probe, Y)))
 
     _, (g_probe, g_unused) = value_and_gradients(loss, [probe, unused])
     # d/d(probe) of mean((out + probe - y)^2) is 2 (out - y) / n at probe = 0.
@@ -74,7 +74,7 @@ def test_compiled_reads_the_current_values():
     variables = model.trainable_variables
 
     def loss():
-        return keras.ops.mean((model(X) - Y) ** 2)
+        return keras.ops.mean(keras.ops.square(keras.ops.subtract(model(X), Y)))
 
     evaluate = compiled(loss, variables)
     first = float(evaluate())
@@ -91,3 +91,8 @@ def test_leaves_the_variables_as_they_were():
     value_and_gradients(lambda: keras.ops.sum(model(X)), model.trainable_variables)
     for got, want in zip(model.get_weights(), before, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_no_variables_gives_the_value_and_no_gradients():
+    value, grads = value_and_gradients(lambda: keras.ops.sum(keras.ops.ones((2,))), [])
+    assert float(value) == 2.0 and grads == []

@@ -75,9 +75,17 @@ def test_plot_returns_a_figure_with_two_panels():
 
 def test_rejects_bad_ratios():
     model = _mlp("relu", "he_normal", depth=2)
-    for kwargs in ({"forward_ratio": 0.0}, {"backward_ratio": 1.5}):
-        with pytest.raises(ValueError, match="Received"):
+    bad = (
+        {"forward_ratio": 0.0},
+        {"backward_ratio": 1.5},
+        {"forward_ratio": True},
+        {"backward_ratio": float("nan")},
+    )
+    for kwargs in bad:
+        name = next(iter(kwargs))
+        with pytest.raises(ValueError, match=f"Argument {name} .*Received: {name}="):
             signal_propagation(model, X, **kwargs)
+    signal_propagation(model, X, forward_ratio=np.float32(0.5))  # NumPy scalars are numbers
 
 
 def test_functional_model_with_a_skip_connection_matches_numpy():
