@@ -11,7 +11,8 @@ WORKERS ?= 2
 # data-parallel tests and `diagnose` (test_doctor: its initial-loss check fails on PyTorch).
 TORCH_TESTS ?= tests/layers tests/schedules tests/callbacks tests/optimizers tests/initializers \
 	$(filter-out tests/diagnostics/test_doctor.py,$(wildcard tests/diagnostics/test_*.py)) \
-	tests/tabular tests/test_cli.py tests/test_report.py tests/test_progress.py \
+	tests/tabular tests/test_cli.py tests/test_report.py tests/test_progress.py tests/transfer \
+	tests/test_distillation.py tests/test_compression.py \
 	tests/test_activations.py tests/test_random_hash.py tests/test_validation.py
 
 SHELL := /bin/bash

@@ -262,13 +262,18 @@ class OneCycle(CopyByConfig, keras.callbacks.Callback):
                 "Received: cycle_momentum=True"
             )
         # SGD creates its momentum slots at build time only when momentum != 0, and tests
-        # `momentum != 0` in Python: a cycle through 0 cannot be applied.
+        # `momentum != 0` in Python (on TensorFlow, inside the traced step when it builds
+        # there): an SGD without momentum, or a cycle through 0, cannot be cycled.
+        momentum = getattr(optimizer, "momentum", None)
+        plain = isinstance(momentum, (int, float)) and momentum == 0
         if attribute == "momentum" and (
-            (optimizer.built and not optimizer.momentums) or min(self._config["momentum"]) == 0
+            plain
+            or (optimizer.built and not optimizer.momentums)
+            or min(self._config["momentum"]) == 0
         ):
             raise ValueError(
-                "OneCycle cannot cycle the momentum of an SGD built with momentum=0, or through "
-                "0. Use SGD(momentum=0.9) and momenta > 0, or pass cycle_momentum=False. "
+                "OneCycle cannot cycle the momentum of an SGD with momentum=0, or through 0. "
+                "Use SGD(momentum=0.9) and momenta > 0, or pass cycle_momentum=False. "
                 "Received: cycle_momentum=True"
             )
         return attribute

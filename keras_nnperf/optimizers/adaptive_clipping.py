@@ -68,6 +68,9 @@ class ClippingOptimizer(keras.optimizers.Optimizer):
             `LossScaleOptimizer` around the wrapper instead).
     """
 
+    # Hooks and scheduled rates go on the inner optimizer (gradient_hooks.unscaled_optimizer).
+    wraps_inner_optimizer = True
+
     def __init__(self, optimizer, name: str | None = None):
         if not isinstance(optimizer, keras.optimizers.Optimizer):
             raise ValueError(

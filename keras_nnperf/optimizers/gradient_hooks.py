@@ -64,10 +64,19 @@ class _Hook:
 
 
 def unscaled_optimizer(optimizer: Any) -> Any:
-    """The optimizer that receives unscaled gradients (the inner one of a `LossScaleOptimizer`)."""
+    """The optimizer that really applies the update, inside any wrappers around it.
+
+    Keras's `LossScaleOptimizer` and our wrappers (`Lookahead`, the clipping optimizers, which
+    set `wraps_inner_optimizer = True`) delegate `learning_rate` and `iterations` to their
+    `inner_optimizer` and call its `apply`: hooks and scheduled rates go on that one, so they
+    see unscaled gradients and set the rate that is really applied.
+    """
     inner = getattr(optimizer, "inner_optimizer", None)
-    if inner is not None and type(optimizer).__name__ == "LossScaleOptimizer":
-        return inner
+    wrapper = type(optimizer).__name__ == "LossScaleOptimizer" or getattr(
+        type(optimizer), "wraps_inner_optimizer", False
+    )
+    if inner is not None and wrapper:
+        return unscaled_optimizer(inner)
     return optimizer
 
 

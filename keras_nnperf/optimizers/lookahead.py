@@ -92,6 +92,9 @@ class Lookahead(keras.optimizers.Optimizer):
         (NeurIPS 2019), Algorithm 1.
     """
 
+    # Hooks and scheduled rates go on the inner optimizer (gradient_hooks.unscaled_optimizer).
+    wraps_inner_optimizer = True
+
     def __init__(
         self,
         optimizer="adam",

@@ -89,8 +89,11 @@ def test_optimizers_without_momentum_raise():
     model, x, y = model_and_data(keras.optimizers.RMSprop())
     with pytest.raises(ValueError, match="cycle_momentum"):
         model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[OneCycle(max_lr=0.1)])
-    # An SGD built with momentum=0 has no momentum slots to cycle.
+    # An SGD with momentum=0 has no momentum slots to cycle, before it is built (on TensorFlow
+    # it would build inside the traced step and crash there) and after.
     model, x, y = model_and_data(keras.optimizers.SGD())
+    with pytest.raises(ValueError, match="cycle_momentum"):
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[OneCycle(max_lr=0.1)])
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="cycle_momentum"):
         model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[OneCycle(max_lr=0.1)])

@@ -147,3 +147,30 @@ def test_mixed_precision_and_string_name():
 def test_bad_arguments_raise(kwargs):
     with pytest.raises(ValueError, match="Received"):
         AutoClip(**kwargs)
+
+
+@pytest.mark.parametrize("wrapper", ["AutoClip", "AdaptiveGradientClipping"])
+def test_learning_rate_callbacks_schedule_the_wrapped_optimizer_and_give_its_rate_back(wrapper):
+    # The clipping optimizers delegate learning_rate to the inner optimizer: a scheduled rate
+    # must go there (the applied one), and a plain float rate must be back after fit.
+    import numpy as np
+
+    import keras_nnperf as nnp
+    from keras_nnperf.callbacks import OneCycle
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], dtype="float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    inner = keras.optimizers.SGD(0.05, momentum=0.9)
+    model.compile(getattr(nnp.optimizers, wrapper)(inner), "mse")
+    rates = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            rates.append(float(self.model.optimizer.learning_rate))
+
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[OneCycle(max_lr=0.1), Record()])
+    assert len(set(np.round(rates, 8))) > 1  # the cycle moved the rate that is read
+    assert isinstance(model.optimizer.inner_optimizer._learning_rate, keras.Variable)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.05)

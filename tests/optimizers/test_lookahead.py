@@ -157,11 +157,6 @@ def test_gradient_hook_callbacks_work_through_the_wrapper():
     assert len(ema.average_weights) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the learning-rate slot callbacks find the rate's owner with "
-    "gradient_hooks.unscaled_optimizer, which unwraps only LossScaleOptimizer (change requested)",
-)
 def test_learning_rate_slot_callbacks_give_the_inner_rate_back():
     from keras_nnperf.callbacks.one_cycle import OneCycle
 
