@@ -1,8 +1,14 @@
-"""Argument checks shared by the tuning templates and `search` (messages echo the bad value)."""
+"""Argument checks of the tuning package that `keras_nnperf.validation` does not have.
+
+Numbers, integers, booleans and single choices go through `keras_nnperf.validation`; here are
+only a list of choices (`check_choices`), `"auto"`-or-bool, and `prefer`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from keras_nnperf.validation import check_bool
 
 
 def check_choices(name: str, given, supported: Sequence, default=None) -> list:
@@ -27,22 +33,16 @@ def check_choices(name: str, given, supported: Sequence, default=None) -> list:
     return list(dict.fromkeys(given))
 
 
-def check_positive_int(name: str, value, allow_none: bool = False):
-    """Return `value` if it is an int > 0 (or `None` when allowed)."""
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"Argument {name} must be an integer > 0. Received: {name}={value!r}")
-    return value
-
-
-def check_one_of(name: str, value, allowed: Sequence):
-    """Return `value` if it is one of `allowed`."""
-    if value not in allowed:
+def check_auto_or_bool(name: str, value):
+    """`"auto"`, or `value` as a bool (through `keras_nnperf.validation.check_bool`)."""
+    if isinstance(value, str) and value == "auto":
+        return value
+    try:
+        return check_bool(name, value)
+    except ValueError:
         raise ValueError(
-            f"Argument {name} must be one of {list(allowed)}. Received: {name}={value!r}"
-        )
-    return value
+            f"Argument {name} must be 'auto', True or False. Received: {name}={value!r}"
+        ) from None
 
 
 def prefer(choices: Sequence, preferred):

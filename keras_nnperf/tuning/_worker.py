@@ -15,7 +15,16 @@ import numpy as np
 
 
 def main(spec_dir: str) -> None:
-    """Run this process's role of the search described in `spec_dir`."""
+    """Run this process's role of the search described in `spec_dir`.
+
+    First of all, watch the launching process: if it dies (even by SIGKILL), remove `spec_dir`
+    and exit, so no chief or worker outlives the search.
+    """
+    from keras_nnperf.tuning.distributed import PARENT_PID_VARIABLE
+    from keras_nnperf.tuning.isolation import exit_with_parent
+
+    if os.environ.get(PARENT_PID_VARIABLE):
+        exit_with_parent(int(os.environ[PARENT_PID_VARIABLE]), cleanup=spec_dir)
     from keras_nnperf.tuning.search import run_search
 
     with open(os.path.join(spec_dir, "template.pkl"), "rb") as file:

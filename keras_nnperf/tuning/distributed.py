@@ -11,7 +11,11 @@ of worker processes that ask it for trials. The roles come from three environmen
 
 `run_workers` sets them, launches the chief and N workers as subprocesses running
 `python -m keras_nnperf.tuning._worker`, gives each worker one GPU (`CUDA_VISIBLE_DEVICES`) when
-there are GPUs, and always cleans them up (on return, on an exception, and `atexit`). Results are
+there are GPUs, and always cleans up: the processes and the temporary folder (`nnperf_workers_*`,
+holding a copy of the data) go on return, on an exception, on SIGTERM (which `search` turns into
+`SystemExit`) and `atexit`; if this process is killed outright (SIGKILL), each child notices
+within a second that its parent is gone, removes the folder and exits
+(`isolation.exit_with_parent`). Results are
 read afterwards from the oracle's project directory, never from exit codes: a worker may exit
 with "Number of consecutive failures exceeded the limit" after the search has finished.
 """
@@ -23,6 +27,7 @@ import importlib.util
 import json
 import os
 import pickle
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,6 +36,9 @@ import threading
 import time
 
 from keras_nnperf.tuning.isolation import write_arrays
+
+#: The environment variable giving a launched chief or worker the pid of the search's process.
+PARENT_PID_VARIABLE = "NNPERF_PARENT_PID"
 
 # After the last worker exits the chief normally stops by itself within seconds.
 CHIEF_GRACE_SECONDS = 30.0
@@ -89,20 +97,6 @@ def run_workers(template, x, y, validation_data, settings: dict, workers: int) -
     """
     check_requirements()
     spec_dir = tempfile.mkdtemp(prefix="nnperf_workers_")
-    write_arrays(os.path.join(spec_dir, "data.npz"), x, y, validation_data)
-    with open(os.path.join(spec_dir, "template.pkl"), "wb") as file:
-        pickle.dump(template, file)
-    hyperparameters = settings["hyperparameters"]
-    launched = {
-        **settings,
-        "hyperparameters": None if hyperparameters is None else hyperparameters.get_config(),
-        "distribution_strategy": None,
-    }
-    with open(os.path.join(spec_dir, "settings.json"), "w") as file:
-        json.dump(launched, file)
-
-    port = str(free_port())
-    gpus = _gpu_count()
     processes = []
 
     def stop_all():
@@ -110,9 +104,23 @@ def run_workers(template, x, y, validation_data, settings: dict, workers: int) -
             if process.poll() is None:
                 process.kill()
                 process.wait()
+        shutil.rmtree(spec_dir, ignore_errors=True)
 
     atexit.register(stop_all)
     try:
+        write_arrays(os.path.join(spec_dir, "data.npz"), x, y, validation_data)
+        with open(os.path.join(spec_dir, "template.pkl"), "wb") as file:
+            pickle.dump(template, file)
+        hyperparameters = settings["hyperparameters"]
+        launched = {
+            **settings,
+            "hyperparameters": None if hyperparameters is None else hyperparameters.get_config(),
+            "distribution_strategy": None,
+        }
+        with open(os.path.join(spec_dir, "settings.json"), "w") as file:
+            json.dump(launched, file)
+        port = str(free_port())
+        gpus = _gpu_count()
         roles = ["chief"] + [f"tuner{i}" for i in range(workers)]
         for i, role in enumerate(roles):
             env = {
@@ -120,6 +128,7 @@ def run_workers(template, x, y, validation_data, settings: dict, workers: int) -
                 "KERASTUNER_TUNER_ID": role,
                 "KERASTUNER_ORACLE_IP": "127.0.0.1",
                 "KERASTUNER_ORACLE_PORT": port,
+                PARENT_PID_VARIABLE: str(os.getpid()),
             }
             if gpus:
                 # The chief needs no GPU; worker k gets GPU k mod the GPU count.

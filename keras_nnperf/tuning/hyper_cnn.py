@@ -5,13 +5,9 @@ from __future__ import annotations
 import keras
 
 from keras_nnperf.tuning import _building_blocks as blocks
-from keras_nnperf.tuning._validation import (
-    check_choices,
-    check_one_of,
-    check_positive_int,
-    prefer,
-)
+from keras_nnperf.tuning._validation import check_choices, prefer
 from keras_nnperf.tuning.recipe import RecipeHyperModel
+from keras_nnperf.validation import check_bool, check_choice, check_integer
 
 _POOLING = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}
 HEADS = {
@@ -114,12 +110,9 @@ class HyperCNN(RecipeHyperModel):
             )
         self.num_classes = num_classes
         self.activations = check_choices("activations", activations, blocks.ACTIVATIONS)
-        check_positive_int("max_blocks", max_blocks)
-        if max_blocks > 5:
-            raise ValueError(f"Argument max_blocks must be <= 5. Received: max_blocks={max_blocks}")
-        self.max_blocks = max_blocks
-        self.augmentation = check_one_of("augmentation", augmentation, (True, False))
-        self.initializer = check_one_of("initializer", initializer, blocks.INITIALIZER_MODES)
+        self.max_blocks = check_integer("max_blocks", max_blocks, low=1, high=5)
+        self.augmentation = check_bool("augmentation", augmentation)
+        self.initializer = check_choice("initializer", initializer, blocks.INITIALIZER_MODES)
 
     @property
     def objective(self) -> str:

@@ -5,13 +5,9 @@ from __future__ import annotations
 import keras
 
 from keras_nnperf.tuning import _building_blocks as blocks
-from keras_nnperf.tuning._validation import (
-    check_choices,
-    check_one_of,
-    check_positive_int,
-    prefer,
-)
+from keras_nnperf.tuning._validation import check_choices, prefer
 from keras_nnperf.tuning.recipe import RecipeHyperModel
+from keras_nnperf.validation import check_choice, check_integer
 
 TASKS = ("binary", "multiclass", "regression")
 BATCH_NORM = ("none", "before", "after")
@@ -101,7 +97,7 @@ class HyperMLP(RecipeHyperModel):
             tunable=tunable,
         )
         self.input_shape = _input_shape(num_features, input_shape)
-        self.task = check_one_of("task", task, TASKS)
+        self.task = check_choice("task", task, TASKS)
         if task == "multiclass":
             if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
                 raise ValueError(
@@ -115,13 +111,8 @@ class HyperMLP(RecipeHyperModel):
             )
         self.num_classes = num_classes
         self.activations = check_choices("activations", activations, blocks.ACTIVATIONS)
-        check_positive_int("max_layers", max_layers)
-        if max_layers > 10:
-            raise ValueError(
-                f"Argument max_layers must be <= 10. Received: max_layers={max_layers}"
-            )
-        self.max_layers = max_layers
-        self.initializer = check_one_of("initializer", initializer, blocks.INITIALIZER_MODES)
+        self.max_layers = check_integer("max_layers", max_layers, low=1, high=10)
+        self.initializer = check_choice("initializer", initializer, blocks.INITIALIZER_MODES)
 
     @property
     def objective(self) -> str:
@@ -219,8 +210,7 @@ def _input_shape(num_features, input_shape):
             f"Received: num_features={num_features!r}, input_shape={input_shape!r}"
         )
     if num_features is not None:
-        check_positive_int("num_features", num_features)
-        return (num_features,)
+        return (check_integer("num_features", num_features, low=1),)
     if (
         isinstance(input_shape, int)
         or not input_shape

@@ -11,7 +11,9 @@ kernel) takes down the child only. The protocol carries no Python objects but th
   writes its history (or its error) as JSON, which the parent reads back.
 
 A child that raises or dies is reported to keras-tuner as `FailedTrialError`: the trial is recorded
-`FAILED` with the child's error and the search goes on.
+`FAILED` with the child's error and the search goes on. A child whose parent dies (killed, even
+with SIGKILL) ends itself within a second (`exit_with_parent`); one still running when the
+parent's trial ends by an exception (a SIGTERM turned into `SystemExit` included) is terminated.
 """
 
 from __future__ import annotations
@@ -19,17 +21,52 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import tempfile
+import threading
+import time
 import traceback
 
 import keras
 import keras_tuner
 import numpy as np
 
-from keras_nnperf.tuning.tuner import DeadlineStopping, is_out_of_memory
+from keras_nnperf.tuning.tuner import DeadlineStopping, StopOnNonFiniteLoss, is_out_of_memory
 
 REQUEST_FILE = "nnperf_request.json"
 RESULT_FILE = "nnperf_result.json"
+
+
+#: Seconds between two looks at the parent's pid in `exit_with_parent`.
+PARENT_POLL_SECONDS = 0.5
+
+
+def exit_with_parent(parent_pid: int, cleanup: str | None = None) -> threading.Thread:
+    """End this process soon after `parent_pid` is no longer its parent; return the watcher.
+
+    A daemon thread compares `os.getppid()` with `parent_pid` every `PARENT_POLL_SECONDS`: when
+    the parent dies (however: SIGKILL leaves it no chance to stop its children) this process is
+    re-parented, and the thread removes `cleanup` (a temporary folder, if given) and calls
+    `os._exit(1)`. Portable (no `prctl`), and unlike Linux's parent-death signal it can clean
+    up first. Threads run while the main thread is inside TensorFlow, JAX or gRPC calls, which
+    release the GIL.
+
+    Args:
+        parent_pid: The pid this process must keep as its parent (passed by the parent, so a
+            parent that died before this call is noticed too).
+        cleanup: A directory to remove before exiting, or `None`.
+    """
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_SECONDS)
+        if cleanup:
+            shutil.rmtree(cleanup, ignore_errors=True)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="nnperf-exit-with-parent", daemon=True)
+    thread.start()
+    return thread
 
 
 def write_arrays(path: str, x, y, validation_data=None) -> str:
@@ -114,6 +151,7 @@ class ProcessIsolation:
             "seed": self.seed,
             "deadline": self.deadline,
             "result": os.path.join(trial_dir, RESULT_FILE),
+            "parent_pid": os.getpid(),
         }
         request_path = os.path.join(trial_dir, REQUEST_FILE)
         with open(request_path, "w") as file:
@@ -121,9 +159,17 @@ class ProcessIsolation:
         if os.path.exists(request["result"]):
             os.remove(request["result"])
         context = multiprocessing.get_context("spawn")
-        child = context.Process(target=run_request, args=(tuner.hypermodel, request_path))
+        # daemon: multiprocessing terminates it if this process exits while it runs.
+        child = context.Process(
+            target=run_request, args=(tuner.hypermodel, request_path), daemon=True
+        )
         child.start()
-        child.join()
+        try:
+            child.join()
+        finally:
+            if child.is_alive():  # The join was interrupted (SIGTERM, KeyboardInterrupt).
+                child.terminate()
+                child.join()
         if not os.path.exists(request["result"]):
             raise keras_tuner.errors.FailedTrialError(
                 f"The trial's process exited with code {child.exitcode} and no result "
@@ -143,6 +189,8 @@ def run_request(template, request_path: str) -> None:
     """The child's entry point: build, train, save the best weights, and write the result JSON."""
     with open(request_path) as file:
         request = json.load(file)
+    if request.get("parent_pid") is not None:
+        exit_with_parent(request["parent_pid"])
     try:
         keras.config.set_dtype_policy(request["dtype_policy"])
         if request["seed"] is not None:
@@ -157,7 +205,7 @@ def run_request(template, request_path: str) -> None:
         if "x_val" in arrays:
             fit["validation_data"] = (arrays["x_val"], arrays["y_val"])
         objective = keras_tuner.Objective(request["objective"], request["direction"])
-        callbacks = [SaveBestEpoch(objective, request["checkpoint"])]
+        callbacks = [SaveBestEpoch(objective, request["checkpoint"]), StopOnNonFiniteLoss()]
         if request["deadline"] is not None:
             callbacks.append(DeadlineStopping(request["deadline"]))
         history = template.fit(hp, model, arrays["x"], arrays["y"], callbacks=callbacks, **fit)

@@ -27,7 +27,8 @@ import keras
 import keras_tuner
 
 from keras_nnperf.callbacks.early_stopping import EarlyStopping
-from keras_nnperf.tuning._validation import check_choices, check_one_of, prefer
+from keras_nnperf.tuning._validation import check_auto_or_bool, check_choices, prefer
+from keras_nnperf.validation import check_bool, check_choice
 
 OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd", "lamb")
 LR_SCHEDULES = ("constant", "warmup_cosine", "one_cycle", "performance")
@@ -100,7 +101,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         tunable=True,
     ):
         super().__init__(name=name, tunable=tunable)
-        self.start_at_baseline = check_one_of("start_at_baseline", start_at_baseline, (True, False))
+        self.start_at_baseline = check_bool("start_at_baseline", start_at_baseline)
         self.optimizers = check_choices("optimizers", optimizers, OPTIMIZERS)
         self.lr_schedules = check_choices("lr_schedules", lr_schedules, LR_SCHEDULES)
         if batch_sizes is None:
@@ -115,7 +116,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
                 f"Received: batch_sizes={batch_sizes!r}"
             )
         self.batch_sizes = sorted(set(batch_sizes))
-        self.jit_compile = check_one_of("jit_compile", jit_compile, JIT_COMPILE)
+        self.jit_compile = check_auto_or_bool("jit_compile", jit_compile)
 
     #: Whether `declare_hyperparameters` declares the whole space (every conditional branch),
     #: so a search can skip keras-tuner's exploratory builds (one model per conditional branch).
@@ -285,8 +286,8 @@ class TrainingRecipe:
         Raises:
             ValueError: for an unknown optimizer or schedule name.
         """
-        optimizer = check_one_of("optimizer", values.get("optimizer", "adam"), OPTIMIZERS)
-        schedule = check_one_of("lr_schedule", values.get("lr_schedule", "constant"), LR_SCHEDULES)
+        optimizer = check_choice("optimizer", values.get("optimizer", "adam"), OPTIMIZERS)
+        schedule = check_choice("lr_schedule", values.get("lr_schedule", "constant"), LR_SCHEDULES)
         options = {}
         if optimizer == "sgd":
             options["momentum"] = float(values.get("momentum", 0.9))

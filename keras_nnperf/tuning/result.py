@@ -12,7 +12,7 @@ from typing import Any
 from keras_nnperf.tuning.tuner import TIMING_FILE
 
 
-@dataclass
+@dataclass(repr=False)
 class SearchResult:
     """The outcome of `keras_nnperf.tuning.search`.
 
@@ -36,6 +36,11 @@ class SearchResult:
         tuner: The keras-tuner tuner, for anything else (`None` for a distributed search).
         best_trial_id: The best trial's id, or `None`.
         epochs: The epochs per trial the search was given (Hyperband trials record their own).
+        elapsed_seconds: The search call's wall-clock seconds, or `None`.
+        project_dir: The keras-tuner project directory, or `None`.
+
+    `print(result)` (and `repr`) gives a few lines: trials completed and failed, time, the best
+    score and the best hyperparameters in short.
 
     Example:
     ```python
@@ -53,6 +58,30 @@ class SearchResult:
     tuner: Any = None
     best_trial_id: str | None = None
     epochs: int | None = None
+    elapsed_seconds: float | None = None
+    project_dir: str | None = None
+
+    def __repr__(self) -> str:
+        counts = {}
+        for result in self.results:
+            counts[result["status"]] = counts.get(result["status"], 0) + 1
+        statuses = ", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items()))
+        took = "" if self.elapsed_seconds is None else f" in {self.elapsed_seconds:.1f} s"
+        lines = [
+            f"SearchResult: {len(self.results)} trial(s) ({statuses or 'none'}){took}, "
+            f"objective {self.objective} ({self.direction})"
+        ]
+        best = self.best_trial
+        if best is None:
+            lines.append("  no trial completed")
+        else:
+            lines.append(f"  best: trial {best['trial_id']}, {self.objective}={best['score']:.4g}")
+            lines.append(f"  hyperparameters: {_compact(best['hyperparameters'])}")
+        if self.project_dir:
+            lines.append(f"  project: {self.project_dir}")
+        return "\n".join(lines)
+
+    __str__ = __repr__
 
     @property
     def best_trial(self) -> dict | None:
@@ -128,6 +157,8 @@ class SearchResult:
         """
         try:
             import matplotlib.pyplot as plt
+
+            from keras_nnperf.report import new_figure
         except ImportError as err:
             raise ImportError("plot() needs matplotlib: pip install matplotlib") from err
         done = self.completed
@@ -135,7 +166,8 @@ class SearchResult:
         columns = min(3, 1 + len(varied))
         rows = math.ceil((1 + len(varied)) / columns)
         size = (4.2 * columns, 3.2 * rows)
-        figure, axes = plt.subplots(rows, columns, figsize=size, squeeze=False)
+        figure = new_figure(*size, layout=None)  # displays once in Jupyter; no pyplot state
+        axes = figure.subplots(rows, columns, squeeze=False)
         axes = axes.ravel()
         scores = [r["score"] for r in done]
         best = max if self.direction == "max" else min
@@ -173,7 +205,7 @@ class SearchResult:
 def trial_results(trials: dict, project_dir: str) -> list[dict]:
     """One result dict per trial (`{trial_id: keras_tuner Trial}`), in trial order."""
     results = []
-    for trial_id in sorted(trials):
+    for trial_id in sorted(trials, key=trial_order):
         trial = trials[trial_id]
         message = (trial.message or "").strip()
         results.append(
@@ -185,10 +217,19 @@ def trial_results(trials: dict, project_dir: str) -> list[dict]:
                 "hyperparameters": dict(trial.hyperparameters.values),
                 "elapsed_seconds": _timing(project_dir, trial_id).get("elapsed_seconds"),
                 "stopped_at": _timing(project_dir, trial_id).get("stopped_at"),
-                "error": _error_line(message),
+                "error": error_line(message),
             }
         )
     return results
+
+
+def trial_order(trial_id: str):
+    """Sort key putting trial ids in numeric order (`"9"` before `"10"`, `"08"` after `"1"`).
+
+    keras-tuner pads ids to the width of `max_trials`, which changes when a resumed search
+    raises `max_trials` (`0`, `1`, ..., then `08`, `09`, `10`): string order mixes them up.
+    """
+    return (0, int(trial_id), trial_id) if trial_id.isdigit() else (1, 0, trial_id)
 
 
 def load_trials(project_dir: str) -> dict:
@@ -204,7 +245,7 @@ def load_trials(project_dir: str) -> dict:
     return trials
 
 
-def _error_line(message: str) -> str | None:
+def error_line(message: str) -> str | None:
     """The exception line of a failure's message (`ValueError: ...`), else its last line.
 
     JAX appends a note after the exception line ("For simplicity, JAX has removed its internal
@@ -226,6 +267,17 @@ def _timing(project_dir, trial_id) -> dict:
         return {}
     with open(path) as file:
         return json.load(file)
+
+
+def _compact(values: dict, limit: int = 10) -> str:
+    """`name=value, ...` for the first `limit` hyperparameters, numbers to 3 significant digits."""
+    shown = [
+        f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}"
+        for name, value in values.items()
+        if not name.startswith("tuner/")
+    ]
+    more = len(shown) - limit
+    return ", ".join(shown[:limit]) + (f", ... (+{more} more)" if more > 0 else "")
 
 
 def _is_number(value) -> bool:

@@ -33,6 +33,8 @@ import time
 import keras
 import keras_tuner
 
+from keras_nnperf.validation import check_number
+
 TUNERS = ("asha", "random", "hyperband", "bayesian")
 
 # Successive halving keeps the best 1 / ETA of the trials at each rung (Li et al., 2020).
@@ -53,11 +55,21 @@ class DeadlineStopping(keras.callbacks.Callback):
     trial that started just before the deadline (or one with slow epochs) stops after one batch
     instead of one epoch (measured: a 90-s search ran 265 s under heavy load with the epoch
     check).
+
+    The per-batch check costs no host sync: in Keras 3 a callback that overrides
+    `on_train_batch_end` makes `CallbackList` dispatch batch ends synchronously (the loop waits
+    for the step's logs to become Python floats) unless the callback sets `async_safe = True`;
+    this one does, since it reads no logs and only sets `model.stop_training`, which the training
+    loop reads at its next step. Batch ends then run on Keras's callback thread, as they do with
+    no batch callback at all (JAX, PyTorch). On TensorFlow Keras dispatches every batch end
+    synchronously anyway (its backend is not marked thread-safe), so the check adds no wait there.
     """
+
+    async_safe = True
 
     def __init__(self, deadline: float):
         super().__init__()
-        self.deadline = float(deadline)
+        self.deadline = check_number("deadline", deadline)
 
     def on_train_batch_end(self, batch, logs=None):
         if time.time() >= self.deadline:
@@ -66,6 +78,61 @@ class DeadlineStopping(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if time.time() >= self.deadline:
             self.model.stop_training = True
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stop `fit` at the end of the first epoch whose training loss is NaN or infinite.
+
+    Checked per epoch (the epoch logs are Python floats already), unlike Keras's
+    `TerminateOnNaN`, which checks every batch and so makes the loop wait for each step's loss.
+    The trial is then marked `FAILED` (see `non_finite_loss_epoch`): after a NaN the weights are
+    NaN and the predictions constant, so a metric such as accuracy would still give a
+    real-looking score.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.model.stop_training = True
+
+
+def non_finite_loss_epoch(history) -> int | None:
+    """The first 1-based epoch whose training loss in `history` is not finite, else `None`.
+
+    `history` is what a trial's fit returned: a `keras.callbacks.History`, or anything else
+    (a template's own `fit` may return a number), which has no epochs to check.
+    """
+    losses = getattr(history, "history", None)
+    if not isinstance(losses, dict):
+        return None
+    for epoch, loss in enumerate(losses.get("loss", [])):
+        if loss is None or not math.isfinite(float(loss)):
+            return epoch + 1
+    return None
+
+
+def forget_traced_step(model) -> None:
+    """Drop the registry entry that keeps a trained model alive after its trial (a leak fix).
+
+    `keras_nnperf.optimizers.gradient_hooks` remembers each model's last traced train step in a
+    `WeakKeyDictionary` keyed by the model; the step's function closes over the model, so the
+    value keeps its own key alive and no model that trained with a gradient hook (the recipe's
+    schedules use them) is ever freed: measured, every model of an in-process search stayed
+    in memory, optimizer and traced graph included. Popping the entry when the trial ends lets
+    the model go. `_LAST_TRACED` is read here only (`test_search_faults.py` fails if it moves);
+    the lasting fix belongs in `gradient_hooks` (a value that does not reference its key).
+    """
+    if model is None:
+        return
+    from keras_nnperf.optimizers import gradient_hooks
+
+    gradient_hooks._LAST_TRACED.pop(model, None)
+
+
+def _last_error_line(message: str) -> str:
+    from keras_nnperf.tuning.result import error_line
+
+    return error_line(message) or "failed"
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -223,6 +290,9 @@ class TrialCare:
     * With `dtype_policy` set (`"mixed_float16"`), every model is built under it: keras-tuner
       calls `keras.backend.clear_session()` before each build, which resets Keras's global
       dtype policy to float32.
+    * A trial whose training loss became NaN or infinite stops at that epoch's end and is
+      recorded `FAILED` (`NonFiniteLossError`), not `COMPLETED` with a score of NaN weights.
+    * With `keep_checkpoints = k`, only the best k ended trials keep their weights file.
     * TensorBoard is imported only when a `TensorBoard` callback is used (keras-tuner imports it
       in every trial, which breaks on installs without it).
     """
@@ -232,6 +302,9 @@ class TrialCare:
     progress_verbose: int = 1
     dtype_policy: str | None = None
     rungs: tuple = ()
+    #: Keep the weights of the best this-many trials (`None`: all); the others' are deleted
+    #: when a trial ends. `get_best_models(k)` needs `k <= keep_checkpoints`.
+    keep_checkpoints: int | None = None
 
     def on_search_begin(self):
         super().on_search_begin()
@@ -265,8 +338,16 @@ class TrialCare:
         started = time.perf_counter()
         try:
             if self.trial_runner is not None:
-                return self.trial_runner(self, trial, *args, **kwargs)
-            return self._fit_trial(trial, *args, **kwargs)
+                history = self.trial_runner(self, trial, *args, **kwargs)
+            else:
+                history = self._fit_trial(trial, *args, **kwargs)
+            epoch = non_finite_loss_epoch(history)
+            if epoch is not None:
+                raise keras_tuner.errors.FailedTrialError(
+                    f"NonFiniteLossError: the training loss became NaN or infinite at epoch "
+                    f"{epoch}; the trial's scores after it are not real."
+                )
+            return history
         except Exception as error:
             if is_out_of_memory(error):
                 raise keras_tuner.errors.FailedTrialError(
@@ -287,6 +368,7 @@ class TrialCare:
         callbacks = copy.deepcopy(list(kwargs.pop("callbacks", None) or []))
         self._configure_tensorboard_dir(callbacks, trial)
         callbacks.append(KeepBestEpoch(objective, checkpoint_path(self, trial.trial_id)))
+        callbacks.append(StopOnNonFiniteLoss())
         pruning = None
         if self.rungs:
             if not hasattr(self, "_rung_record"):
@@ -294,6 +376,7 @@ class TrialCare:
             pruning = RungStopping(objective, self._rung_record, self.rungs)
             callbacks.append(pruning)
         history = self._build_and_fit_model(trial, *args, callbacks=callbacks, **kwargs)
+        forget_traced_step(getattr(history, "model", None))
         if pruning is not None and pruning.stopped_at is not None:
             self.pruned[trial.trial_id] = pruning.stopped_at
         return history
@@ -305,11 +388,15 @@ class TrialCare:
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
+        if self.keep_checkpoints is not None:
+            self._prune_checkpoints()
         if self.progress_verbose < 1:
             return
         objective = self.oracle.objective.name
         ended = self.oracle.get_trial(trial.trial_id)
         score = "" if ended.score is None else f" {objective}={ended.score:.4f}"
+        if ended.score is None and ended.message:
+            score = f" ({_last_error_line(ended.message)})"
         best = self.oracle.get_best_trials(1)
         best_score = best[0].score if best and best[0].score is not None else None
         best_text = "none yet" if best_score is None else f"{best_score:.4f}"
@@ -322,6 +409,30 @@ class TrialCare:
             f"{seconds:.1f} s | best {objective} {best_text} | elapsed {elapsed:.0f} s",
             flush=True,
         )
+
+    def _prune_checkpoints(self):
+        """Delete the weights of ended trials outside the best `keep_checkpoints`.
+
+        Safe with parallel workers: the best-k set only improves as trials end, so an ended
+        trial outside it never re-enters it; running trials are never touched.
+        """
+        ended = ("COMPLETED", "FAILED")
+        best = {t.trial_id for t in self.oracle.get_best_trials(self.keep_checkpoints)}
+        pruned = self.__dict__.setdefault("_pruned_checkpoints", set())
+        for name in sorted(os.listdir(self.project_dir)):
+            trial_id = name.removeprefix("trial_")
+            if not name.startswith("trial_") or trial_id in best or trial_id in pruned:
+                continue
+            path = checkpoint_path(self, trial_id)
+            if not os.path.exists(path):
+                continue
+            try:
+                status = str(self.oracle.get_trial(trial_id).status)
+            except (KeyError, ValueError):
+                continue
+            if status in ended:
+                os.remove(path)
+                pruned.add(trial_id)
 
     def _record_seconds(self, trial_id, seconds):
         if not hasattr(self, "_trial_seconds"):

@@ -1,5 +1,6 @@
 import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,7 +49,7 @@ def test_trials_run_in_child_processes(tmp_path):
     )
     assert [r["status"] for r in result.results] == ["COMPLETED", "COMPLETED"]
     for trial in result.results:
-        trial_dir = tmp_path / "hyper_mlp" / f"trial_{trial['trial_id']}"
+        trial_dir = Path(result.project_dir) / f"trial_{trial['trial_id']}"
         # The child wrote the checkpoint and its result; the parent never trained.
         assert (trial_dir / "checkpoint.weights.h5").exists()
         assert (trial_dir / "nnperf_result.json").exists()
@@ -58,7 +59,8 @@ def test_trials_run_in_child_processes(tmp_path):
 @pytest.mark.slow
 def test_a_failing_child_is_recorded_failed(tmp_path):
     x, y = _data()
-    bad_validation = (np.zeros((8, 7), "float32"), y[:8])  # 7 features, the model takes 4
+    # Of the right shape (search checks shapes up front) but text: training fails in the child.
+    bad_validation = (np.full((8, 4), "a"), y[:8])
     result = search(
         _template(),
         x,

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import keras
 import keras_tuner as kt
@@ -75,9 +76,11 @@ def test_rerun_resumes_without_losing_or_repeating_trials(tmp_path):
     x, y = _data()
     settings = {"tuner": "random", "epochs": 1, "directory": tmp_path, "seed": 5, "verbose": 0}
     first = search(_template(), x, y, max_trials=2, **settings)
-    project = tmp_path / "hyper_mlp"
+    project = Path(first.project_dir)
+    assert project.parent == tmp_path and project.name.startswith("hyper_mlp_")
     stamps = {t: os.path.getmtime(project / f"trial_{t}" / "nnperf_trial.json") for t in "01"}
     second = search(_template(), x, y, max_trials=4, **settings)
+    assert second.project_dir == first.project_dir  # max_trials is not part of the fingerprint
     assert [r["trial_id"] for r in second.results] == ["0", "1", "2", "3"]
     assert all(r["status"] == "COMPLETED" for r in second.results)
     assert second.results[:2] == first.results  # the first two were kept as they were ...
@@ -252,7 +255,7 @@ def test_spent_time_budget_starts_no_trial(tmp_path, capsys):
     assert "Time budget spent" in capsys.readouterr().out
 
 
-def test_deadline_stops_training_after_the_first_batch_past_it():
+def test_deadline_stops_training_in_the_epoch_it_passes():
     x, y = _data()
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
@@ -266,7 +269,27 @@ def test_deadline_stops_training_after_the_first_batch_past_it():
         callbacks=[DeadlineStopping(0.0)],
     )
     assert len(history.history["loss"]) == 1 and "val_loss" in history.history
-    assert int(model.optimizer.iterations) == 1  # one batch of the 5 in the epoch
+    # Checked at batch ends on Keras's callback thread: a batch or a few, at most the epoch.
+    assert 1 <= int(model.optimizer.iterations) <= 5
+
+
+def test_deadline_check_does_not_make_batch_ends_synchronous():
+    # Keras dispatches batch ends to a thread unless a callback overriding them is not
+    # `async_safe`; `_async_train` is where Keras 3 records that (private: this test fails if
+    # Keras moves it, and then the claim in DeadlineStopping's docstring must be checked again).
+    callbacks = keras.callbacks.CallbackList([DeadlineStopping(0.0)])
+    # TensorFlow's backend is not thread-safe in Keras's sense: its batch ends are always
+    # synchronous, with or without batch callbacks, so this one adds no wait there either.
+    without = keras.callbacks.CallbackList([keras.callbacks.History()])
+    assert callbacks._async_train is without._async_train
+    if keras.backend.backend() in ("jax", "torch"):
+        assert callbacks._async_train is True
+
+    class Synchronous(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    assert keras.callbacks.CallbackList([Synchronous()])._async_train is False
 
 
 @pytest.mark.parametrize(
