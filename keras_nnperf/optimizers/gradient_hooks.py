@@ -51,8 +51,12 @@ GradientHook = Callable[[list, list], Sequence | None]
 # checkpointing, and hooks hold closures that must never be saved.
 _HOOKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # optimizer -> {name: _Hook}
 _BOUND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # optimizer -> [variables]
-# model -> the last train function that was traced (StepFunction), to reuse when it fits again.
-_LAST_TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The last train function traced for a model (a StepFunction), to reuse when it fits again, is
+# kept on the model itself under this name: the step's function closes over the model, so in a
+# weak-keyed registry the value would keep its own key alive and no hooked model would ever be
+# freed (measured: every model of an in-process search stayed in memory). On the model, the two
+# form an ordinary reference cycle that the garbage collector frees.
+_LAST_TRACED_ATTRIBUTE = "_nnperf_last_traced_step"
 
 
 class _Hook:
@@ -225,7 +229,18 @@ def trace_signature(model) -> TraceSignature:
 def note_traced(model, step) -> None:
     """Record that `step` (a `fit_guard.StepFunction`) was just traced with the current state."""
     step.traced_signature = trace_signature(model)
-    _LAST_TRACED[model] = step
+    # object.__setattr__: not through Keras's attribute tracking (a step is not model state).
+    object.__setattr__(model, _LAST_TRACED_ATTRIBUTE, step)
+
+
+def last_traced_step(model):
+    """The last train step traced for `model` with our hooks, or `None`."""
+    return getattr(model, _LAST_TRACED_ATTRIBUTE, None)
+
+
+def forget_last_traced_step(model) -> None:
+    """Drop the remembered traced step of `model` (the next change of hooks retraces)."""
+    vars(model).pop(_LAST_TRACED_ATTRIBUTE, None)
 
 
 def ensure_current(model) -> None:
@@ -243,7 +258,7 @@ def ensure_current(model) -> None:
     signature = trace_signature(model)
     if current.called and signature.matches(current.traced_signature):
         return
-    last = _LAST_TRACED.get(model)
+    last = last_traced_step(model)
     if last is not None and last is not current and signature.matches(last.traced_signature):
         model.train_function = last
         return
@@ -270,7 +285,7 @@ def refresh_train_function(model: Any, force: bool = False) -> None:
         return  # made and traced by the next fit, with the hooks as they are then
     fit_guard.intercept_step_functions(model)
     if force:
-        _LAST_TRACED.pop(model, None)
+        forget_last_traced_step(model)
         fit_guard.make_step_function(model, "train")
         return
     fit_guard.wrap_step_function(model, "train")

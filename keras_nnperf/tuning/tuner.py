@@ -112,21 +112,12 @@ def non_finite_loss_epoch(history) -> int | None:
 
 
 def forget_traced_step(model) -> None:
-    """Drop the registry entry that keeps a trained model alive after its trial (a leak fix).
-
-    `keras_nnperf.optimizers.gradient_hooks` remembers each model's last traced train step in a
-    `WeakKeyDictionary` keyed by the model; the step's function closes over the model, so the
-    value keeps its own key alive and no model that trained with a gradient hook (the recipe's
-    schedules use them) is ever freed: measured, every model of an in-process search stayed
-    in memory, optimizer and traced graph included. Popping the entry when the trial ends lets
-    the model go. `_LAST_TRACED` is read here only (`test_search_faults.py` fails if it moves);
-    the lasting fix belongs in `gradient_hooks` (a value that does not reference its key).
-    """
+    """Let a trial's model go at once: drop the traced step it keeps for its next `fit`."""
     if model is None:
         return
-    from keras_nnperf.optimizers import gradient_hooks
+    from keras_nnperf.optimizers.gradient_hooks import forget_last_traced_step
 
-    gradient_hooks._LAST_TRACED.pop(model, None)
+    forget_last_traced_step(model)
 
 
 def _last_error_line(message: str) -> str:

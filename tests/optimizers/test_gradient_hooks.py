@@ -283,3 +283,23 @@ def test_a_hook_without_bound_variables_explains_what_to_do():
     with pytest.raises(ValueError, match="refresh_train_function"):
         optimizer.apply([ops.ones((2,))])
     remove_gradient_hook(optimizer, "unbound")
+
+
+def test_a_model_trained_with_a_hook_is_freed_when_dropped():
+    # The traced step is remembered for the next fit; it must not keep its model alive (it did,
+    # through a weak-keyed registry whose values referenced their keys: every model of an
+    # in-process search stayed in memory).
+    import gc
+    import weakref
+
+    from keras_nnperf.callbacks import GradientMonitor
+
+    x, y = _data()
+    model = _model()
+    _compile(model, keras.optimizers.SGD(0.01))
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[GradientMonitor()])
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[GradientMonitor()])
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None

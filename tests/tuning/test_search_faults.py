@@ -129,12 +129,6 @@ def test_no_trained_model_outlives_an_in_process_search(tmp_path):
     assert alive == [best]  # only the model we were handed, rebuilt from the checkpoint
 
 
-def test_the_registry_entry_the_leak_fix_drops_is_where_it_was():
-    from keras_nnperf.optimizers import gradient_hooks
-
-    assert isinstance(gradient_hooks._LAST_TRACED, __import__("weakref").WeakKeyDictionary)
-
-
 # --- checkpoints on disk --------------------------------------------------------------------
 
 
