@@ -121,6 +121,7 @@ def tune_architecture(
         num_classes=pre.num_classes if pre.task == "multiclass" else None,
         batch_sizes=batch_sizes,
         max_layers=4,
+        embeddings=pre.embedding_columns,
     )
     result = search(
         template,

@@ -47,6 +47,10 @@ class HyperMLP(RecipeHyperModel):
         max_layers: The largest `num_layers`, 1-10.
         initializer: `"auto"` (the initializer follows the activation) or `"searched"` (also try
             Glorot, He, LeCun and orthogonal).
+        embeddings: Input columns that hold category codes, as `nnperf fit`'s preprocessing
+            gives them (`TabularPreprocessor.embedding_columns`: dicts with `index`,
+            `input_dim`, `output_dim`): each goes through a learned embedding
+            (`keras_nnperf.tabular.TabularEmbedding`) before the first Dense layer.
         jit_compile: Passed to `model.compile`.
         start_at_baseline: Start every fresh trial's output layer at the trivial baseline
             (the class prior or target mean; see `RecipeHyperModel`). Defaults to `True`.
@@ -86,6 +90,7 @@ class HyperMLP(RecipeHyperModel):
         start_at_baseline=True,
         name=None,
         tunable=True,
+        embeddings=None,
     ):
         super().__init__(
             optimizers=optimizers,
@@ -113,6 +118,13 @@ class HyperMLP(RecipeHyperModel):
         self.activations = check_choices("activations", activations, blocks.ACTIVATIONS)
         self.max_layers = check_integer("max_layers", max_layers, low=1, high=10)
         self.initializer = check_choice("initializer", initializer, blocks.INITIALIZER_MODES)
+        self.embeddings = [dict(e) for e in embeddings or ()]
+        for e in self.embeddings:
+            if not {"index", "input_dim", "output_dim"} <= set(e):
+                raise ValueError(
+                    "Argument embeddings must be a list of dicts with keys index, input_dim and "
+                    f"output_dim. Received: embeddings={embeddings!r}"
+                )
 
     @property
     def objective(self) -> str:
@@ -161,6 +173,15 @@ class HyperMLP(RecipeHyperModel):
 
         inputs = keras.Input(self.input_shape, name="features")
         x = inputs
+        if self.embeddings:
+            from keras_nnperf.tabular.embedding import TabularEmbedding
+
+            x = TabularEmbedding(
+                [e["index"] for e in self.embeddings],
+                [e["input_dim"] for e in self.embeddings],
+                [e["output_dim"] for e in self.embeddings],
+                name="embeddings",
+            )(x)
         if len(self.input_shape) > 1:
             x = keras.layers.Flatten(name="flatten")(x)
         for i, units in enumerate(values["widths"]):

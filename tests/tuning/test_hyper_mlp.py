@@ -187,3 +187,21 @@ def test_template_is_picklable():
 def test_invalid_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         HyperMLP(**kwargs)
+
+
+def test_embedded_code_columns_go_through_a_learned_embedding():
+    from keras_nnperf.tabular.embedding import TabularEmbedding
+
+    embeddings = [{"name": "city", "index": 2, "input_dim": 6, "output_dim": 3}]
+    template = HyperMLP(num_features=3, task="binary", embeddings=embeddings)
+    model = template.build(kt.HyperParameters())
+    layer = model.get_layer("embeddings")
+    assert isinstance(layer, TabularEmbedding) and layer.categorical_input_columns == [2]
+    x = np.array([[0.1, -0.2, 4.0], [0.3, 0.5, 5.0]], dtype="float32")
+    # Codes are categories: each code has its own learned vector.
+    table = keras.ops.convert_to_numpy(layer.embeddings[0].embeddings)
+    out = keras.ops.convert_to_numpy(layer(x))
+    np.testing.assert_allclose(out[:, -3:], table[[4, 5]], rtol=1e-6)
+    assert model.predict(x, verbose=0).shape == (2, 1)
+    with pytest.raises(ValueError, match="embeddings"):
+        HyperMLP(num_features=3, task="binary", embeddings=[{"index": 2}])
