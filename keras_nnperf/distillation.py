@@ -58,6 +58,10 @@ class Distiller(keras.Model):
     teacher runs in inference mode (`training=False`) and is frozen: the constructor sets
     `teacher.trainable = False`, so no optimizer slot or weight decay touches it.
 
+    Rows without labels (Hinton et al.'s "transfer set": rows only the teacher labels): give them
+    the label -1 and compile with `SparseCategoricalCrossentropy(..., ignore_class=-1)`. They
+    then add only the soft term; the labels' loss is the mean over the labeled rows of the batch.
+
     Calling the distiller (and `predict`) returns the student's output, so compiled metrics
     measure the student. `evaluate` reports the same combined loss. After training, use
     `distiller.student` (save it, serve it) on its own.

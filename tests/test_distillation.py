@@ -182,3 +182,42 @@ def test_alpha_one_trains_exactly_like_the_student_alone():
         model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
     for a, b in zip(alone.get_weights(), student.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_unlabeled_rows_learn_from_the_teacher_only():
+    # Hinton et al.'s transfer set: rows with label -1 and a loss with `ignore_class=-1` add
+    # only the soft term; the labels' loss is the mean over the labeled rows.
+    x, y = _data()
+    y = y.copy()
+    unlabeled = np.arange(len(y)) % 3 == 0
+    y[unlabeled] = -1
+    teacher, student = _mlp(16, 1), _mlp(4, 2)
+    distiller = Distiller(teacher, student, temperature=3.0, alpha=0.4)
+    distiller.compile("sgd", keras.losses.SparseCategoricalCrossentropy(True, ignore_class=-1))
+    logits_t = keras.ops.convert_to_numpy(teacher(x)).astype("float64")
+    logits_s = keras.ops.convert_to_numpy(student(x)).astype("float64")
+    labeled = ~unlabeled
+    hard = -np.log(_np_softmax(logits_s)[labeled, y[labeled]]).mean()
+    pt, ps = _np_softmax(logits_t / 3.0), _np_softmax(logits_s / 3.0)
+    soft = (np.sum(pt * (np.log(pt) - np.log(ps)), axis=-1) * 9.0).mean()
+    got = distiller.evaluate(x, y, batch_size=len(x), verbose=0)
+    assert got == pytest.approx(0.4 * hard + 0.6 * soft, rel=1e-5)
+    # A batch with no label at all: the labels' term is 0, not NaN.
+    got = distiller.evaluate(x, np.full_like(y, -1), batch_size=len(x), verbose=0)
+    assert got == pytest.approx(0.6 * soft, rel=1e-5)
+
+
+def test_unlabeled_rows_train_like_pure_distillation_on_them():
+    # On unlabeled rows only the loss is (1 - alpha) times the soft term: with SGD's rate divided
+    # by (1 - alpha), any alpha trains the student that alpha=0 trains.
+    x, _ = _data()
+    students = []
+    for alpha, y in ((0.7, np.full(len(x), -1)), (0.0, np.zeros(len(x), "int64"))):
+        student = _mlp(4, 2)
+        distiller = Distiller(_mlp(16, 1), student, temperature=2.0, alpha=alpha)
+        loss = keras.losses.SparseCategoricalCrossentropy(True, ignore_class=-1)
+        distiller.compile(keras.optimizers.SGD(0.1 / (1.0 - alpha)), loss)
+        distiller.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        students.append(student)
+    for a, b in zip(students[0].get_weights(), students[1].get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
