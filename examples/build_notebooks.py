@@ -1,11 +1,14 @@
 """Write the example notebooks from the cell sources below: python examples/build_notebooks.py.
 
-The notebooks are generated so that a review reads plain Python here, and committed without
-outputs. Every notebook reads `NNPERF_FAST=1` (set by the test suite) to shrink epochs and trials;
-as written they run in under three minutes each on two CPU cores.
+The notebooks are generated so that a review reads plain Python here, and committed executed
+(`python examples/build_notebooks.py --execute`), so that GitHub and Kaggle show their outputs and
+pictures. Every notebook reads `NNPERF_FAST=1` (set by the test suite, which runs them again) to
+shrink epochs and trials; as written they run in under three minutes each on two CPU cores.
 """
 
+import argparse
 import os
+import tempfile
 
 import nbformat
 
@@ -633,11 +636,317 @@ plt.show()""",
     ),
 ]
 
+KAGGLE = [
+    (
+        "md",
+        """\
+# From a CSV to a Kaggle submission: K-fold, out-of-fold scores, a fold ensemble
+
+What a Kaggle notebook does with a tabular competition, with the `nnperf` command: a `train.csv`
+with an ID column and the target, a `test.csv` without the target, and a `submission.csv` to
+upload. The data here is a real table that ships inside a pip package (the Palmer penguins:
+strings, missing values), cut the way a competition would cut it.
+
+1. write `train.csv` and `test.csv`, with an `id` column;
+2. `nnperf fit train.csv --target species --id id --folds 5`: five networks, each trained with
+   the recipe (LR range test, warm-up, 1Cycle annealed on plateau, best weights kept), scored
+   out of fold, beside a linear model and the majority class on the same folds;
+3. `nnperf predict` averages the five networks on `test.csv` and writes `submission.csv` with the
+   `id` column first;
+4. read the report.""",
+    ),
+    (
+        "code",
+        """\
+import os
+
+import numpy as np
+import pandas as pd
+from palmerpenguins import load_penguins
+
+FAST = os.environ.get("NNPERF_FAST") == "1"  # the test suite runs a shortened version
+EPOCHS = "2" if FAST else "40"
+FOLDS = "2" if FAST else "5"
+
+penguins = load_penguins().drop(columns=["year"])
+rng = np.random.default_rng(0)
+penguins.insert(0, "id", rng.permutation(len(penguins)) + 1000)
+test_rows = rng.random(len(penguins)) < 0.2
+penguins[~test_rows].to_csv("train.csv", index=False)
+penguins[test_rows].drop(columns=["species"]).to_csv("test.csv", index=False)
+answers = penguins[test_rows][["id", "species"]]  # what the leaderboard would know
+print(f"train.csv: {(~test_rows).sum()} rows, test.csv: {test_rows.sum()} rows")
+pd.read_csv("train.csv").head()""",
+    ),
+    (
+        "md",
+        "In a terminal this is `nnperf fit train.csv --target species --id id --folds 5`; in a "
+        "notebook, `keras_nnperf.cli.main` runs the same command in-process. `--id id` keeps the "
+        "ID out of the features and carries it into the predictions.",
+    ),
+    (
+        "code",
+        """\
+from keras_nnperf.cli import main as nnperf
+
+code = nnperf(
+    ["fit", "train.csv", "--target", "species", "--id", "id", "--folds", FOLDS,
+     "--epochs", EPOCHS, "--out", "penguins_run", "--overwrite"]
+)
+assert code == 0""",
+    ),
+    (
+        "md",
+        "`nnperf predict` averages the fold models; `--submission` writes only the ID and the "
+        "predicted `species`, the file a competition takes.",
+    ),
+    (
+        "code",
+        """\
+code = nnperf(
+    ["predict", "penguins_run", "test.csv", "--submission", "--out", "submission.csv",
+     "--overwrite"]
+)
+assert code == 0
+submission = pd.read_csv("submission.csv")
+submission.head()""",
+    ),
+    (
+        "code",
+        """\
+scored = submission.merge(answers, on="id", suffixes=("_predicted", ""))
+hits = np.mean(scored["species_predicted"] == scored["species"])
+print(f"accuracy on the held-out test rows: {hits:.3f}")""",
+    ),
+    (
+        "md",
+        "The report `nnperf fit` wrote (`penguins_run/report.md`): the out-of-fold scores beside "
+        "the baselines, then its pictures.",
+    ),
+    (
+        "code",
+        """\
+import glob
+
+from IPython.display import Image, Markdown, display
+
+with open("penguins_run/report.md", encoding="utf-8") as f:
+    text = f.read()
+display(Markdown(text.split("## Results on the validation rows")[0]))  # text; pictures below
+for path in sorted(glob.glob("penguins_run/*.png")):
+    print(os.path.basename(path))
+    display(Image(filename=path, width=640))""",
+    ),
+]
+
+TRANSFER = [
+    (
+        "md",
+        """\
+# Transfer learning with few labels: reuse, fine_tune, gradual unfreezing, pretraining
+
+Twenty labels per class is not enough to train even a small CNN from scratch. Here we
+
+1. train a small CNN on the digits 0-4 (plenty of labels),
+2. reuse its lower layers for the digits 5-9 with 20 labels per class (`reuse`),
+3. train it with fastai's recipe (`fine_tune`: head first, then everything with discriminative
+   rates and 1Cycle, `lr_find` before each phase) and compare with training from scratch and with
+   naive full fine-tuning,
+4. unfreeze it gradually instead (`GradualUnfreezing`, ULMFiT),
+5. and, with no related task at all, pretrain the lower layers as an autoencoder on unlabeled
+   images (`pretrain_autoencoder`).""",
+    ),
+    ("code", SETUP),
+    (
+        "code",
+        """\
+import io
+
+from IPython.display import Image, display
+from sklearn.datasets import load_digits
+
+from keras_nnperf.callbacks import OneCycle
+from keras_nnperf.transfer import (
+    GradualUnfreezing,
+    fine_tune,
+    pretrain_autoencoder,
+    reuse,
+    reused_layer_names,
+    ulmfit_multipliers,
+)
+
+EPOCHS = 3 if FAST else 10
+PRETRAIN_EPOCHS = 1 if FAST else 10
+LR_FIND_STEPS = 20 if FAST else 100
+
+digits = load_digits()
+x = (digits.images / 16.0).astype("float32")[..., None]  # (n, 8, 8, 1) in [0, 1]
+y = digits.target
+rng = np.random.default_rng(0)
+source = y < 5
+chosen = np.concatenate(
+    [rng.choice(np.flatnonzero(y == c), 20, replace=False) for c in range(5, 10)]
+)
+rest = np.setdiff1d(np.flatnonzero(~source), chosen)
+x_b, y_b = x[chosen], y[chosen] - 5  # 100 labeled images of 5-9
+x_val, y_val = x[rest], y[rest] - 5
+
+
+def cnn(classes):
+    return keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1"),
+        keras.layers.BatchNormalization(name="bn1"),
+        keras.layers.MaxPooling2D(name="pool1"),
+        keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2"),
+        keras.layers.BatchNormalization(name="bn2"),
+        keras.layers.MaxPooling2D(name="pool2"),
+        keras.layers.Flatten(name="flat"),
+        keras.layers.Dense(64, activation="relu", name="dense"),
+        keras.layers.Dense(classes, activation="softmax", name="head"),
+    ])
+
+
+def compiled(model):
+    loss = "sparse_categorical_crossentropy"
+    model.compile(keras.optimizers.Adam(1e-3), loss, metrics=["accuracy"])
+    return model
+
+
+def show(fig):
+    \"\"\"Display a matplotlib figure once, as a PNG, whatever the plotting backend.\"\"\"
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    display(Image(buffer.getvalue()))
+
+
+model_a = compiled(cnn(5))
+model_a.fit(x[source], y[source], batch_size=32, epochs=PRETRAIN_EPOCHS, verbose=0)
+accuracy = model_a.evaluate(x[source], y[source], verbose=0)[1]
+print("model A on 0-4, training accuracy:", accuracy)""",
+    ),
+    (
+        "md",
+        """\
+## Reuse the lower layers
+
+`reuse` copies every layer but the output one (so training B leaves A untouched) and puts a new
+head on top. The reused BatchNormalization layers are set `trainable = False`, which in Keras 3
+also runs them in inference mode: they keep the statistics learned on 0-4 instead of
+re-estimating them from batches of 16 images of the new task.""",
+    ),
+    (
+        "code",
+        """\
+model_b = reuse(model_a, head=5)
+print([(layer.name, layer.trainable) for layer in model_b.layers])
+print("base layers:", reused_layer_names(model_b, "head"))""",
+    ),
+    (
+        "md",
+        """\
+## Three ways to train it, at equal epochs
+
+`fine_tune` trains the head alone for one epoch (the base frozen: its weights and optimizer
+slots do not move), then everything for the other epochs, the base split into three groups whose
+rates go from 1/100 of the head's (bottom) up, each phase a 1Cycle whose peak `lr_find` chose.""",
+    ),
+    (
+        "code",
+        """\
+curves = {}
+keras.utils.set_random_seed(1)
+scratch = compiled(cnn(5))
+curves["from scratch"] = scratch.fit(x_b, y_b, batch_size=16, epochs=EPOCHS,
+                                     validation_data=(x_val, y_val), verbose=0).history
+keras.utils.set_random_seed(2)
+naive = compiled(reuse(model_a, head=5))
+curves["naive full fine-tuning"] = naive.fit(x_b, y_b, batch_size=16, epochs=EPOCHS,
+                                             validation_data=(x_val, y_val), verbose=0).history
+keras.utils.set_random_seed(2)
+tuned = compiled(reuse(model_a, head=5))
+result = fine_tune(tuned, x_b, y_b, base=reused_layer_names(tuned, "head"), epochs=EPOCHS - 1,
+                   batch_size=16, validation_data=(x_val, y_val), lr_find_steps=LR_FIND_STEPS)
+curves["fine_tune"] = result.history
+print("groups:", result.groups)
+print("multipliers in phase 2:", np.round(result.multipliers, 4))
+print("peak rates found by lr_find:", [f"{r:.2g}" for r in result.learning_rates])
+
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for name, history in curves.items():
+    accuracy = history["val_accuracy"]
+    ax.plot(range(1, len(accuracy) + 1), accuracy, marker="o", label=name)
+ax.set_xlabel("epoch")
+ax.set_ylabel("validation accuracy (5-9)")
+ax.legend()
+show(fig)""",
+    ),
+    (
+        "md",
+        """\
+One seed proves little: `python benchmarks/transfer.py --seeds 3` runs all of this (and the
+same with lr_find + 1Cycle for every method) over seeds; the table is in `docs/transfer.md`.
+
+## Gradual unfreezing
+
+ULMFiT's schedule as a callback: the head first, then one more group from the top every epoch,
+each at its own rate. No recompile, and the optimizer keeps its state.""",
+    ),
+    (
+        "code",
+        """\
+keras.utils.set_random_seed(2)
+gradual = compiled(reuse(model_a, head=5))
+groups = [["conv1"], ["conv2"], ["dense"]]
+history = gradual.fit(
+    x_b, y_b, batch_size=16, epochs=EPOCHS, validation_data=(x_val, y_val), verbose=0,
+    callbacks=[GradualUnfreezing(groups, multipliers=ulmfit_multipliers(3)), OneCycle(max_lr=3e-3)],
+)
+print("unfrozen groups per epoch:", history.history["unfrozen_groups"])
+print("validation accuracy:", np.round(history.history["val_accuracy"], 3))""",
+    ),
+    (
+        "md",
+        """\
+## No related task? Pretrain without labels
+
+All ten digits, 20 labels per class, but every training image available without its label:
+pretrain the encoder as a denoising autoencoder, then reuse it.""",
+    ),
+    (
+        "code",
+        """\
+order = rng.permutation(len(x))
+pool, held = order[: int(0.7 * len(x))], order[int(0.7 * len(x)):]
+picks = [rng.choice(np.flatnonzero(y[pool] == c), 20, replace=False) for c in range(10)]
+labeled = pool[np.concatenate(picks)]
+
+
+def encoder():
+    return keras.Sequential([keras.Input((8, 8, 1)), *cnn(10).layers[:-1]], name="encoder")
+
+
+keras.utils.set_random_seed(3)
+enc = encoder()
+pretrain_autoencoder(enc, x[pool], epochs=PRETRAIN_EPOCHS + 5, noise_stddev=0.1)
+results = {}
+for name, base in (("from scratch", encoder()), ("pretrained", enc)):
+    model = compiled(reuse(base, head=10, num_layers=None))
+    history = model.fit(x[labeled], y[labeled], batch_size=16, epochs=EPOCHS,
+                        validation_data=(x[held], y[held]), verbose=0)
+    results[name] = history.history["val_accuracy"][-1]
+print({name: round(value, 3) for name, value in results.items()})""",
+    ),
+]
+
 NOTEBOOKS = {
     "01_tabular_breast_cancer.ipynb": TABULAR,
     "02_fixing_a_network_that_will_not_learn.ipynb": NOT_LEARNING,
     "03_images_digits_hypercnn_mc_dropout.ipynb": IMAGES,
     "04_schedules_gallery.ipynb": SCHEDULES,
+    "05_kaggle_csv_to_submission.ipynb": KAGGLE,
+    "06_transfer_learning_few_labels.ipynb": TRANSFER,
 }
 
 
@@ -656,11 +965,42 @@ def build(cells) -> nbformat.NotebookNode:
     return notebook
 
 
+def execute(notebook: nbformat.NotebookNode, timeout: int = 1800) -> None:
+    """Run `notebook` in a fresh kernel, in a temporary folder, keeping its outputs.
+
+    The notebooks are stored executed, so GitHub and Kaggle show their outputs and pictures.
+    A full run (not `NNPERF_FAST`) of all of them takes a few minutes on two CPU cores.
+    """
+    from nbclient import NotebookClient
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        client = NotebookClient(
+            notebook,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": folder}},
+        )
+        client.execute()
+
+
 def main() -> None:
-    """Write every notebook next to this script."""
+    """Write every notebook next to this script; with `--execute`, store each run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--execute", action="store_true", help="run each and keep the outputs")
+    parser.add_argument("names", nargs="*", help="only these notebooks (default: all)")
+    args = parser.parse_args()
     for name, cells in NOTEBOOKS.items():
-        nbformat.write(build(cells), os.path.join(HERE, name))
-        print("wrote", name)
+        if args.names and not any(name.startswith(n) for n in args.names):
+            continue
+        notebook = build(cells)
+        if args.execute:
+            execute(notebook)
+        nbformat.write(notebook, os.path.join(HERE, name))
+        print("wrote", name, "(executed)" if args.execute else "")
 
 
 if __name__ == "__main__":
