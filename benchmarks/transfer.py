@@ -11,8 +11,14 @@ layer) is trained on digits 0-4 (every image of them). The new task is digits 5-
 * `naive_1cycle`: the same with `lr_find` then `OneCycle`;
 * `fine_tune`: `reuse(pretrained, head=5)` then `fine_tune(..., freeze_epochs=1,
   epochs=E - 1)`: head alone, then all layers with discriminative rates and 1Cycle, `lr_find`
-  before each phase; fastai's default `lr_mult=100` (bottom group at 1/100 of the head);
+  before each phase; fastai's defaults `lr_mult=100` (bottom group at 1/100 of the head) and
+  `div_factor=5` (phase 2 warms up from its peak / 5);
 * `fine_tune_lr_mult_10`: the same with `lr_mult=10`.
+
+`--labels 10` (or 5) gives the harder variant of the same transfer. `--ablation` adds rows of
+`fine_tune` with one choice changed (`ABLATION`): `lr_mult=1` (no discriminative rates),
+`lr_mult=2.6**3` (ULMFiT's 2.6 per group), `num_groups=2` (fastai's three groups with the
+head), `div_factor=25`, `freeze_epochs=0` (no head-only phase, all 10 epochs in phase 2).
 
 **Pretraining** (`pretraining` table). Digits 0-9, 70/30 split; the 70% are unlabeled but for
 `--labels` labels per class. An encoder (the same conv blocks and dense layer) is pretrained as
@@ -26,10 +32,11 @@ then `reuse(encoder, head=10, num_layers=None)`:
 Prints, per table, the last-epoch validation accuracy per seed, the mean and the min. Times are
 not measured (a CPU shared with other jobs makes them noise; the figures here are accuracies).
 
-The peak rates `lr_find` chose for each phase of `fine_tune` are printed beside its rows.
+The peak rates `lr_find` chose (each phase of `fine_tune`, the one cycle of the `_1cycle` rows)
+are printed beside the rows.
 
-Usage: python benchmarks/transfer.py [--seeds 3] [--epochs 10] [--labels 20] [--quick]
-       [--only transfer|pretraining] [--save-curves curves.json]
+Usage: python benchmarks/transfer.py [--seeds 5] [--epochs 10] [--labels 20] [--quick]
+       [--ablation] [--only transfer|pretraining] [--save-curves curves.json]
 """
 
 from __future__ import annotations
@@ -121,26 +128,38 @@ def train_one_cycle(model, train, val, epochs):
         callbacks=[OneCycle(max_lr=found.suggestion)],
         verbose=0,
     )
-    return history.history
+    return dict(history.history, lr_found=[found.suggestion])
 
 
-def train_fine_tune(model, train, val, epochs, lr_mult=100.0):
+def train_fine_tune(model, train, val, epochs, freeze_epochs=1, **options):
     result = fine_tune(
         model,
         *train,
         base=reused_layer_names(model, "head"),
-        epochs=epochs - 1,
-        freeze_epochs=1,
-        lr_mult=lr_mult,
+        epochs=epochs - freeze_epochs,
+        freeze_epochs=freeze_epochs,
         batch_size=BATCH_SIZE,
         validation_data=val,
+        **options,
     )
     history = dict(result.history)
     history["lr_found"] = list(result.learning_rates)
     return history
 
 
-def transfer_run(seed: int, epochs: int, labels: int, pretrain_epochs: int) -> dict:
+#: `--ablation`: `fine_tune` with one choice changed at a time (what each part is worth).
+ABLATION = {
+    "ft_lr_mult_1": dict(lr_mult=1.0),
+    "ft_ulmfit_2.6": dict(lr_mult=2.6**3),
+    "ft_2_groups_fastai": dict(num_groups=2),
+    "ft_div_25": dict(div_factor=25.0),
+    "ft_no_head_phase": dict(freeze_epochs=0),
+}
+
+
+def transfer_run(
+    seed: int, epochs: int, labels: int, pretrain_epochs: int, ablation: bool = False
+) -> dict:
     """Validation accuracy curves of each method on the 0-4 -> 5-9 transfer, for one seed."""
     x, y = digits()
     rng = np.random.default_rng(seed)
@@ -167,6 +186,10 @@ def transfer_run(seed: int, epochs: int, labels: int, pretrain_epochs: int) -> d
     curves["fine_tune_lr_mult_10"] = train_fine_tune(
         compile_model(reuse(pretrained, 5)), train, val, epochs, lr_mult=10.0
     )
+    for name, options in ABLATION.items() if ablation else ():
+        keras.utils.set_random_seed(seed + 2)
+        model = compile_model(reuse(pretrained, 5))
+        curves[name] = train_fine_tune(model, train, val, epochs, **options)
     return curves
 
 
@@ -221,13 +244,16 @@ def table(title: str, runs: list[dict]) -> str:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--labels", type=int, default=20, help="labels per class")
     parser.add_argument("--pretrain-epochs", type=int, default=10)
     parser.add_argument("--ae-epochs", type=int, default=15)
     parser.add_argument("--only", choices=["transfer", "pretraining"], default=None)
     parser.add_argument("--quick", action="store_true", help="one seed, short runs (smoke)")
+    parser.add_argument(
+        "--ablation", action="store_true", help="transfer: fine_tune with one choice changed"
+    )
     parser.add_argument("--save-curves", default=None, help="JSON file for seed 0's curves")
     args = parser.parse_args(argv)
     if args.quick:
@@ -237,7 +263,7 @@ def main(argv=None):
     saved = {}
     if args.only in (None, "transfer"):
         runs = [
-            transfer_run(seed, args.epochs, args.labels, args.pretrain_epochs)
+            transfer_run(seed, args.epochs, args.labels, args.pretrain_epochs, args.ablation)
             for seed in range(args.seeds)
         ]
         print(table(f"transfer 0-4 -> 5-9, {args.labels} labels per class", runs), flush=True)

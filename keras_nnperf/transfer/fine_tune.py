@@ -67,6 +67,7 @@ def fine_tune(
     num_groups: int = 3,
     lr_mult: float = 100.0,
     pct_start: float = 0.3,
+    div_factor: float = 5.0,
     batch_size: int = 32,
     validation_data=None,
     callbacks=None,
@@ -82,7 +83,9 @@ def fine_tune(
     2. **Everything.** The base's layers with weights are split into `num_groups` groups,
        bottom to top, with rate multipliers spaced geometrically from `1 / lr_mult` (bottom) to
        1 (the head): fastai's `slice(lr / lr_mult, lr)`. `lr_find` picks `lr_2` under those
-       multipliers; then `epochs` epochs of 1Cycle peaking at `lr_2`.
+       multipliers; then `epochs` epochs of 1Cycle peaking at `lr_2`, starting at
+       `lr_2 / div_factor` (fastai's `div=5`: the head is trained already, so the warm-up need
+       not start as low as a fresh run's `lr / 25`).
 
     The optimizer is the model's own, built once over all layers, so the second phase starts
     from the state the first left (the base's slots still empty). Momentum (`beta_1` or SGD's
@@ -96,8 +99,12 @@ def fine_tune(
         epochs: Epochs of the second phase, >= 1.
         freeze_epochs: Epochs of the first phase (head only), >= 0; 0 skips it.
         num_groups: Layer groups of the base in the second phase, >= 1.
-        lr_mult: Ratio between the head's rate and the bottom group's, >= 1.
+        lr_mult: Ratio between the head's rate and the bottom group's, >= 1. fastai's 100 suits
+            a base with general features (ImageNet); for a small base whose top layers are
+            specific to its first task, try 10 or 1 (docs/transfer.md measures why).
         pct_start: Fraction of the second phase spent warming up, in (0, 1).
+        div_factor: The second phase's 1Cycle starts at its peak rate / `div_factor`, > 0
+            (fastai's `fine_tune` uses 5; the first phase keeps 1Cycle's 25).
         batch_size: Batch size for array inputs.
         validation_data: Passed to `fit`.
         callbacks: Further callbacks for both phases' `fit` (not for `lr_find`).
@@ -129,6 +136,7 @@ def fine_tune(
     lr_mult = check_number("lr_mult", lr_mult, low=1.0)
     pct_start = check_number("pct_start", pct_start, low=0.0, high=1.0, low_open=True,
                              high_open=True)  # fmt: skip
+    div_factor = check_number("div_factor", div_factor, low=0.0, low_open=True)
     lr_find_steps = check_integer("lr_find_steps", lr_find_steps, low=5)
     batch_size = check_integer("batch_size", batch_size, low=1)
     if isinstance(base, str):
@@ -142,10 +150,12 @@ def fine_tune(
     fit_args = dict(batch_size=batch_size, validation_data=validation_data, verbose=verbose)
     histories, rates, finds = [], [], []
 
-    def phase(multipliers, phase_epochs, initial_epoch, start):
+    def phase(multipliers, phase_epochs, initial_epoch, start, div):
         with layer_rates(model, groups, multipliers):
             found = lr_find(model, x, y, batch_size=batch_size, num_steps=lr_find_steps)
-            cycle = OneCycle(max_lr=found.suggestion, pct_start=start, cycle_momentum=momentum)
+            cycle = OneCycle(
+                max_lr=found.suggestion, pct_start=start, div_factor=div, cycle_momentum=momentum
+            )
             history = model.fit(
                 x,
                 y,
@@ -159,9 +169,9 @@ def fine_tune(
         finds.append(found)
 
     if freeze_epochs:
-        phase([0.0] * len(groups), freeze_epochs, 0, 0.99)
+        phase([0.0] * len(groups), freeze_epochs, 0, 0.99, 25.0)
     multipliers = even_multipliers(len(groups), 1.0 / lr_mult)
-    phase(multipliers, epochs, freeze_epochs, pct_start)
+    phase(multipliers, epochs, freeze_epochs, pct_start, div_factor)
     merged = {}
     for history in histories:
         for key, values in history.history.items():

@@ -68,6 +68,38 @@ def test_head_first_then_everything():
     assert not [v for v in model.optimizer.variables if "multiplier" in v.path]
 
 
+class _FirstRates(keras.callbacks.Callback):
+    """The rate each `fit` applies at its first step (1Cycle's start: peak / div_factor)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_train_begin(self, logs=None):
+        self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+
+@pytest.mark.parametrize("div_factor", [5.0, 2.0])
+def test_each_phase_starts_at_its_peak_over_div(div_factor):
+    model, x, y = _model()
+    spy = _FirstRates()
+    result = fine_tune(
+        model,
+        x,
+        y,
+        base=["a", "b", "c"],
+        epochs=2,
+        freeze_epochs=1,
+        div_factor=div_factor,
+        batch_size=16,
+        callbacks=[spy],
+        lr_find_steps=10,
+    )
+    head, everything = result.learning_rates
+    # Phase 1 keeps 1Cycle's div 25 (fastai's fit_one_cycle); phase 2 uses div_factor.
+    np.testing.assert_allclose(spy.rates, [head / 25.0, everything / div_factor], rtol=1e-5)
+
+
 def test_freeze_epochs_zero_and_helpers():
     model, x, y = _model()
     result = fine_tune(
@@ -85,6 +117,8 @@ def test_bad_arguments():
         dict(freeze_epochs=-1),
         dict(lr_mult=0.5),
         dict(pct_start=1.0),
+        dict(div_factor=0.0),
+        dict(div_factor=float("nan")),
         dict(num_groups=0),
         dict(lr_find_steps=2),
         dict(batch_size=48, epochs=2),
