@@ -262,16 +262,19 @@ def initialize_at_baseline(
       with `from_logits=True`) the log-odds or log-prior as above;
     * `W <- kernel_scale * W`, small but not zero, so the hidden layers still get gradients.
 
-    The first loss then equals what the best constant achieves, up to the small term the
-    scaled kernel adds (ReLU features have a positive mean, so `kernel_scale * W . mean(h)`
-    shifts the prediction: 0.5% of the baseline for a head drawn with std 1.0, far less for
-    Glorot's): the
-    class prior's entropy for softmax + crossentropy, the binary entropy of the positive rate
-    for sigmoid + binary crossentropy, the target's variance for mean squared error
-    (Karpathy, 2019, "A Recipe for Training Neural Networks": "init well"; Lin et al., 2017,
-    "Focal Loss for Dense Object Detection", Sec. 3.3, prior-probability bias). Probabilities
-    are clipped to `[epsilon, 1 - epsilon]` (Keras's `epsilon`, 1e-7) so an absent class gets
-    a finite bias. Call it after building the model and before training; the compiled loss
+    The first loss then equals what the best constant achieves (the class prior's entropy for
+    softmax + crossentropy, the binary entropy of the positive rate for sigmoid + binary
+    crossentropy, the target's variance for mean squared error; Karpathy, 2019, "A Recipe for
+    Training Neural Networks": "init well"; Lin et al., 2017, "Focal Loss for Dense Object
+    Detection", Sec. 3.3, prior-probability bias), up to the small term the scaled kernel adds:
+    the prediction is `b + s` with `s = kernel_scale * W . h`, so the root of the mean squared
+    error moves by at most `sqrt(mean(s**2))` (Cauchy-Schwarz). `s` has a mean (ReLU features
+    are positive) and correlates with the target by chance: on a standardized regression
+    target, two 64-unit ReLU layers and a head drawn with std 1.0 (seed 0), the first loss
+    came out 0.9% above the baseline with TensorFlow's draw and 3.4% with PyTorch's (a
+    correlation of -0.33); the term scales with the head's std, 0.18 for Glorot's. Probabilities
+    are clipped to `[epsilon, 1 - epsilon]` (Keras's `epsilon`, 1e-7) so an absent class gets a
+    finite bias. Call it after building the model and before training; the compiled loss
     decides what a linear head predicts, so compile first or pass `task`.
 
     Args:
