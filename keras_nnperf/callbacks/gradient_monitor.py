@@ -122,7 +122,8 @@ class GradientMonitor(keras.callbacks.Callback):
     `History`, the progress bar and other callbacks) only with `log_layers=True`: a deep network
     would flood the progress bar. When the model's optimizer is one of our clipping wrappers
     (`AdaptiveGradientClipping`, `AutoClip`), `logs["clipped_fraction"]` is the fraction of this
-    epoch's steps that were clipped.
+    epoch's steps that were clipped, and the norms are those of the clipped gradients (the ones
+    the inner optimizer applies).
 
     At each epoch end the alert rules of `keras_nnperf.callbacks.alerts` run on the epoch means:
     a `GradientAlert` warning, with its fix, once per kind and layer.
@@ -358,8 +359,12 @@ class GradientMonitor(keras.callbacks.Callback):
         self._clip_start = self._clip_counts()
 
     def _clip_counts(self):
-        optimizer = unscaled_optimizer(self.model.optimizer)
-        if not hasattr(optimizer, "clipped_steps") or not optimizer.built:
+        # The clipping optimizer is a wrapper: look for its counter along the chain of
+        # `inner_optimizer`s (the hooks sit on the innermost one, after the clipping).
+        optimizer = self.model.optimizer
+        while optimizer is not None and not hasattr(optimizer, "clipped_steps"):
+            optimizer = getattr(optimizer, "inner_optimizer", None)
+        if optimizer is None or not optimizer.built:
             return None
         return float(np.asarray(optimizer.clipped_steps)), float(np.asarray(optimizer.iterations))
 
