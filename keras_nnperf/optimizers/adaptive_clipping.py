@@ -15,6 +15,7 @@ import weakref
 import keras
 from keras import ops
 
+from keras_nnperf.optimizers.wrapper import OptimizerWrapper
 from keras_nnperf.registry import register
 from keras_nnperf.validation import check_positive
 
@@ -51,7 +52,7 @@ def _global_gradients(grads: list) -> tuple[list, int]:
     return grads, replicas
 
 
-class ClippingOptimizer(keras.optimizers.Optimizer):
+class ClippingOptimizer(OptimizerWrapper):
     """Base of optimizer wrappers that transform the gradients before an inner optimizer.
 
     Subclasses implement `build_clipping(var_list)` (create their state with `add_variable`) and
@@ -67,9 +68,6 @@ class ClippingOptimizer(keras.optimizers.Optimizer):
             `loss_scale_factor` (clipping must see unscaled gradients; use mixed precision's
             `LossScaleOptimizer` around the wrapper instead).
     """
-
-    # Hooks and scheduled rates go on the inner optimizer (gradient_hooks.unscaled_optimizer).
-    wraps_inner_optimizer = True
 
     def __init__(self, optimizer, name: str | None = None):
         if not isinstance(optimizer, keras.optimizers.Optimizer):
@@ -144,26 +142,6 @@ class ClippingOptimizer(keras.optimizers.Optimizer):
             return ops.convert_to_tensor(0.0)
         steps = ops.maximum(ops.cast(self.iterations, "float32"), 1.0)
         return ops.divide(self.clipped_steps.value, steps)
-
-    @property
-    def variables(self):
-        return self._variables + self.inner_optimizer.variables
-
-    @property
-    def learning_rate(self):
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, learning_rate):
-        self.inner_optimizer.learning_rate = learning_rate
-
-    @property
-    def iterations(self):
-        return self.inner_optimizer.iterations
-
-    def finalize_variable_values(self, var_list):
-        """Delegate to the inner optimizer (EMA weights, if any)."""
-        self.inner_optimizer.finalize_variable_values(var_list)
 
     def get_config(self):
         # Like LossScaleOptimizer: the base arguments (clipnorm, ...) belong to the inner one.

@@ -70,9 +70,10 @@ class _Hook:
 def unscaled_optimizer(optimizer: Any) -> Any:
     """The optimizer that really applies the update, inside any wrappers around it.
 
-    Keras's `LossScaleOptimizer` and our wrappers (`Lookahead`, the clipping optimizers, which
-    set `wraps_inner_optimizer = True`) delegate `learning_rate` and `iterations` to their
-    `inner_optimizer` and call its `apply`: hooks and scheduled rates go on that one, so they
+    Keras's `LossScaleOptimizer` and our wrappers (`Lookahead`, the clipping optimizers:
+    subclasses of `optimizers.wrapper.OptimizerWrapper`, which sets `wraps_inner_optimizer`)
+    delegate `learning_rate` and `iterations` to their `inner_optimizer` and call its `apply`:
+    hooks and scheduled rates go on that one, so they
     see unscaled gradients and set the rate that is really applied.
     """
     inner = getattr(optimizer, "inner_optimizer", None)

@@ -16,6 +16,7 @@ import weakref
 import keras
 from keras import ops
 
+from keras_nnperf.optimizers.wrapper import OptimizerWrapper
 from keras_nnperf.registry import register
 from keras_nnperf.validation import check_integer, check_number
 
@@ -50,7 +51,7 @@ def lookahead_update(fast, slow, slow_step_size: float):
 
 
 @register("optimizer", aliases=("lookahead",))
-class Lookahead(keras.optimizers.Optimizer):
+class Lookahead(OptimizerWrapper):
     """Wrap an optimizer with Lookahead: `k` fast steps forward, one slow step back.
 
     The inner optimizer updates the model's (fast) weights `theta` at every step. Every
@@ -91,9 +92,6 @@ class Lookahead(keras.optimizers.Optimizer):
         Zhang, Lucas, Hinton and Ba, 2019, "Lookahead Optimizer: k steps forward, 1 step back"
         (NeurIPS 2019), Algorithm 1.
     """
-
-    # Hooks and scheduled rates go on the inner optimizer (gradient_hooks.unscaled_optimizer).
-    wraps_inner_optimizer = True
 
     def __init__(
         self,
@@ -170,26 +168,6 @@ class Lookahead(keras.optimizers.Optimizer):
             updated = ops.where(sync, lookahead_update(fast, phi, self.slow_step_size), phi)
             slow.assign(updated)
             variable.assign(ops.where(sync, updated, fast))
-
-    @property
-    def variables(self):
-        return self._variables + self.inner_optimizer.variables
-
-    @property
-    def learning_rate(self):
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, learning_rate):
-        self.inner_optimizer.learning_rate = learning_rate
-
-    @property
-    def iterations(self):
-        return self.inner_optimizer.iterations
-
-    def finalize_variable_values(self, var_list):
-        """Delegate to the inner optimizer (its EMA weights, if it has `use_ema=True`)."""
-        self.inner_optimizer.finalize_variable_values(var_list)
 
     def get_config(self):
         # Like LossScaleOptimizer: the base arguments (clipnorm, ...) belong to the inner one.
