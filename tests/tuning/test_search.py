@@ -276,25 +276,6 @@ def test_deadline_stops_training_in_the_epoch_it_passes():
     assert 1 <= int(model.optimizer.iterations) <= 5
 
 
-def test_deadline_check_does_not_make_batch_ends_synchronous():
-    # Keras dispatches batch ends to a thread unless a callback overriding them is not
-    # `async_safe`; `_async_train` is where Keras 3 records that (private: this test fails if
-    # Keras moves it, and then the claim in DeadlineStopping's docstring must be checked again).
-    callbacks = keras.callbacks.CallbackList([DeadlineStopping(0.0)])
-    # TensorFlow's backend is not thread-safe in Keras's sense: its batch ends are always
-    # synchronous, with or without batch callbacks, so this one adds no wait there either.
-    without = keras.callbacks.CallbackList([keras.callbacks.History()])
-    assert callbacks._async_train is without._async_train
-    if keras.backend.backend() in ("jax", "torch"):
-        assert callbacks._async_train is True
-
-    class Synchronous(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            pass
-
-    assert keras.callbacks.CallbackList([Synchronous()])._async_train is False
-
-
 @pytest.mark.parametrize(
     "kwargs, match",
     [
