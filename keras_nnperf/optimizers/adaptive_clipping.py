@@ -10,18 +10,12 @@ to it see the gradients before clipping.
 
 from __future__ import annotations
 
-import weakref
-
 import keras
 from keras import ops
 
 from keras_nnperf.optimizers.wrapper import OptimizerWrapper
 from keras_nnperf.registry import register
 from keras_nnperf.validation import check_positive
-
-# wrapper -> the variables it was built with; outside the optimizer so TensorFlow's attribute
-# tracking never saves model variables as optimizer dependencies.
-_BUILT_WITH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _global_gradients(grads: list) -> tuple[list, int]:
@@ -92,7 +86,7 @@ class ClippingOptimizer(OptimizerWrapper):
         )
         self.build_clipping(var_list)
         self.inner_optimizer.build(var_list)
-        _BUILT_WITH[self] = list(var_list)
+        self.remember_built_with(var_list)
         super().build(var_list)
 
     def build_clipping(self, var_list):
@@ -107,19 +101,7 @@ class ClippingOptimizer(OptimizerWrapper):
 
     def apply(self, grads, trainable_variables=None):
         """Clip `grads` in-graph, then let the inner optimizer apply them."""
-        if trainable_variables is None:
-            # JAX's `stateless_apply` passes only the gradients, for the built-with variables.
-            if not self.built:
-                raise ValueError(
-                    "When passing `grads` without `trainable_variables`, the optimizer must be "
-                    "built. Call `optimizer.build(trainable_variables)` first."
-                )
-            variables = _BUILT_WITH[self]
-        else:
-            variables = list(trainable_variables)
-            if not self.built:
-                with keras.name_scope(self.name):
-                    self.build(variables)
+        variables = self.resolve_variables(trainable_variables)
         grads, replicas = _global_gradients(list(grads))
         present = [
             index

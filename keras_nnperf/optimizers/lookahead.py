@@ -11,18 +11,12 @@ read through to it.
 
 from __future__ import annotations
 
-import weakref
-
 import keras
 from keras import ops
 
 from keras_nnperf.optimizers.wrapper import OptimizerWrapper
 from keras_nnperf.registry import register
 from keras_nnperf.validation import check_integer, check_number
-
-# wrapper -> the variables it was built with; outside the optimizer so TensorFlow's attribute
-# tracking never saves model variables as optimizer dependencies.
-_BUILT_WITH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def lookahead_update(fast, slow, slow_step_size: float):
@@ -134,24 +128,12 @@ class Lookahead(OptimizerWrapper):
             shape=(), dtype="float32", aggregation="only_first_replica", name="slow_ready"
         )
         self.inner_optimizer.build(var_list)
-        _BUILT_WITH[self] = list(var_list)
+        self.remember_built_with(var_list)
         super().build(var_list)
 
     def apply(self, grads, trainable_variables=None):
         """Let the inner optimizer step, then synchronize every `sync_period` steps."""
-        if trainable_variables is None:
-            # JAX's `stateless_apply` passes only the gradients, for the built-with variables.
-            if not self.built:
-                raise ValueError(
-                    "When passing `grads` without `trainable_variables`, the optimizer must be "
-                    "built. Call `optimizer.build(trainable_variables)` first."
-                )
-            variables = _BUILT_WITH[self]
-        else:
-            variables = list(trainable_variables)
-            if not self.built:
-                with keras.name_scope(self.name):
-                    self.build(variables)
+        variables = self.resolve_variables(trainable_variables)
         # The slow weights start as the weights met at the first step (see `build`).
         ready = self.slow_ready.value > 0.5
         for variable, slow in zip(variables, self.slow_weights, strict=True):

@@ -9,13 +9,41 @@ rates on that inner optimizer, the one whose rate is really applied.
 
 from __future__ import annotations
 
+import weakref
+
 import keras
+
+# wrapper -> the variables it was built with; outside the optimizer so TensorFlow's attribute
+# tracking never saves model variables as optimizer dependencies.
+_BUILT_WITH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class OptimizerWrapper(keras.optimizers.Optimizer):
     """Base of our optimizers that wrap another one (`self.inner_optimizer`)."""
 
     wraps_inner_optimizer = True
+
+    def remember_built_with(self, var_list) -> None:
+        """Record the variables `build` got, for `apply` calls that pass gradients only."""
+        _BUILT_WITH[self] = list(var_list)
+
+    def resolve_variables(self, trainable_variables) -> list:
+        """The variables `apply` updates, building the wrapper on the first call if needed.
+
+        JAX's `stateless_apply` passes only the gradients: then they are the built-with ones.
+        """
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "When passing `grads` without `trainable_variables`, the optimizer must be "
+                    "built. Call `optimizer.build(trainable_variables)` first."
+                )
+            return _BUILT_WITH[self]
+        variables = list(trainable_variables)
+        if not self.built:
+            with keras.name_scope(self.name):
+                self.build(variables)
+        return variables
 
     @property
     def variables(self):
