@@ -17,7 +17,6 @@ def test_prelu(tmp_path):
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import os
 import tempfile
@@ -186,16 +185,15 @@ def value_and_grad(fn, x, jit=False):
 
 
 def float64_scope():
-    """A context in which float64 is really float64: JAX truncates it to float32 unless told."""
-    if keras.backend.backend() != "jax":
-        return contextlib.nullcontext()
-    import jax
+    """A context in which float64 is really float64, on every backend.
 
-    if hasattr(jax, "enable_x64"):
-        return jax.enable_x64(True)
-    from jax.experimental import enable_x64  # JAX before 0.6
+    A float64 layer alone computes in float32 on JAX and PyTorch (Keras's result-type rules;
+    JAX's 64-bit mode is off by default), so this is the gradient check's own
+    `keras_nnperf.diagnostics._float64.float64_computation()`.
+    """
+    from keras_nnperf.diagnostics._float64 import float64_computation
 
-    return enable_x64()
+    return float64_computation()
 
 
 def check_numeric_gradients(layer_cls, init_kwargs, x, training=False, eps=1e-6, rtol=1e-5):

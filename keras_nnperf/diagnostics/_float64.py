@@ -6,23 +6,92 @@ dtype policy (`config["dtype"] = "float64"` for every layer, nested models inclu
 `keras.models.clone_model(..., clone_function=..., recursive=True)`), then copy the weights
 across (`set_weights` casts them). The original object is never touched. This needs the layers
 to round-trip through `get_config`/`from_config`, which every Keras and keras_nnperf layer does.
+
+A float64 policy alone computes in float64 only on TensorFlow: on JAX and PyTorch Keras maps
+float64 results to float32 (see `float64_computation`), so the copy must also be built and run
+inside `float64_computation()`.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import keras
 import numpy as np
 from keras import ops
 
 
-def precise_dtype() -> str:
-    """The most precise float dtype Keras computes in on the current backend.
+def _keras_float64_to_float32_table() -> dict | None:
+    """Keras's table mapping 64-bit result dtypes to 32-bit ones, or `None` if Keras moved it.
 
-    `"float64"` on TensorFlow. On JAX and PyTorch Keras maps float64 results to float32
-    (`keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE`, applied by `result_type`: a float64
-    Dense layer with tanh returns float32 even with JAX's 64-bit mode on), so `"float32"` there.
+    Keras 3 follows JAX's default (64-bit types off) on every backend but TensorFlow:
+    `keras.backend.result_type` ends with `BIT64_TO_BIT32_DTYPE.get(dtype, dtype)`, a dict in
+    `keras.src.backend.common.dtypes` that sends "float64" to "float32" on JAX and PyTorch.
+    Every op that promotes its inputs' dtypes through it then computes float64 inputs in
+    float32: on PyTorch `ops.matmul` (a float64 Dense layer multiplies in float32 and adds its
+    bias in float64: a float64 output holding float32 digits) and `ops.mean` (every loss), on
+    JAX `ops.tanh`, even with JAX's 64-bit mode on. Keras has no public switch for it, so this
+    private table is read here and nowhere else;
+    `tests/diagnostics/test_gradient_check.py::test_keras_still_maps_float64_to_float32_in_one_table`
+    fails if Keras moves or renames it.
     """
-    return "float64" if keras.backend.backend() == "tensorflow" else "float32"
+    try:
+        from keras.src.backend.common import dtypes
+    except ImportError:
+        return None
+    table = getattr(dtypes, "BIT64_TO_BIT32_DTYPE", None)
+    return table if isinstance(table, dict) and "float64" in table else None
+
+
+def precise_dtype() -> str:
+    """The most precise float dtype the checks can compute in: `"float64"` on every backend.
+
+    `"float32"` only on JAX or PyTorch with a Keras that no longer has the table
+    `float64_computation` switches (`_keras_float64_to_float32_table`).
+    """
+    if keras.backend.backend() == "tensorflow" or _keras_float64_to_float32_table() is not None:
+        return "float64"
+    return "float32"
+
+
+@contextlib.contextmanager
+def float64_computation():
+    """A context in which Keras computes float64 tensors in float64, on every backend.
+
+    TensorFlow does already: nothing changes. On JAX it turns on JAX's 64-bit types
+    (`jax.enable_x64(True)`, a thread-local JAX setting; without it a float64 array is
+    float32) and on JAX and PyTorch it makes Keras's result-type table keep float64 as
+    float64 (`_keras_float64_to_float32_table`). Both are restored on exit, also by an
+    exception. Build, run and differentiate the float64 copy inside it, and convert what leaves
+    it to NumPy or Python numbers: a JAX float64 array used after the context has left
+    computes in float32 again.
+
+    The table is global to the process: while the context is open, float64 tensors in other
+    threads keep float64 too (float32 ones are unaffected).
+
+    Raises:
+        RuntimeError: on JAX or PyTorch when Keras has no such table any more (then
+            `precise_dtype()` is `"float32"`; the checks never get here).
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        yield
+        return
+    table = _keras_float64_to_float32_table()
+    if table is None:
+        raise RuntimeError(
+            "This Keras version has no keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE: "
+            f"float64 cannot be computed in float64 on the {backend} backend."
+        )
+    with contextlib.ExitStack() as stack:
+        if backend == "jax":
+            import jax
+
+            stack.enter_context(jax.enable_x64(True))
+        previous = table["float64"]
+        table["float64"] = "float64"
+        stack.callback(table.__setitem__, "float64", previous)
+        yield
 
 
 def _with_dtype(layer: keras.layers.Layer, dtype: str) -> keras.layers.Layer:

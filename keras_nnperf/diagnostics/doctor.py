@@ -220,9 +220,10 @@ def _rows(data, start: int, stop: int):
 def _gradient_findings(model, x, y, seed) -> list:
     """`wrong_gradients` when `gradient_check` fails, confirmed on other samples in float32.
 
-    In float64 (TensorFlow) one check on 16 samples decides. In float32 (the JAX and PyTorch
-    default) the finite-difference steps are 1e-3 and 1e-2 (`gradient_check`), wide enough to
-    straddle a ReLU kink: on PyTorch a healthy digits ReLU MLP "failed" with a relative error of
+    In float64 (every backend) one check on 16 samples decides. In float32 (an explicit
+    choice, or a Keras without the float64 switch of `_float64.float64_computation`) the
+    finite-difference steps are 1e-3 and 1e-2 (`gradient_check`), wide enough to straddle
+    a ReLU kink: on PyTorch a healthy digits ReLU MLP "failed" with a relative error of
     0.29 on one element of its first bias, whose unit had a pre-activation 6e-4 from zero on one
     of the 16 samples, while its exact float64 gradient matched backpropagation. A kink is one
     element on one sample; a wrong derivative (a missing factor, a sign) is wrong everywhere. So

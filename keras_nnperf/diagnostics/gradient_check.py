@@ -1,7 +1,8 @@
-"""Numerical gradient check: analytic gradients against central differences (float64 on TF)."""
+"""Numerical gradient check: analytic gradients against central differences, in float64."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 
@@ -12,6 +13,7 @@ from keras import ops
 from keras_nnperf.diagnostics._float64 import (
     cast_inputs,
     clone_in_dtype,
+    float64_computation,
     precise_dtype,
     resolve_loss,
 )
@@ -154,8 +156,10 @@ def gradient_check(
     below it, and any disagreement there is rounding, not a wrong derivative. A variable passes
     when `max_i error_i <= tolerance`.
 
-    The check runs on a copy rebuilt from the config under a `dtype` policy
-    with the weights copied across; the object passed in is not modified. Layers are called with
+    The check runs on a copy rebuilt from the config under a `dtype` policy with the weights
+    copied across; the object passed in is not modified. In float64 the copy is built and run
+    inside `float64_computation()`, which makes JAX and PyTorch compute float64 in float64
+    (Keras maps float64 results to float32 there otherwise). Layers are called with
     `training=False`, so Dropout and random activations (RReLU) are deterministic. The analytic
     gradients come from the backend's own differentiation (`tf.GradientTape`, `jax.grad`,
     `torch.autograd`) through `keras_nnperf.diagnostics.gradients.value_and_gradients`.
@@ -165,9 +169,8 @@ def gradient_check(
         x: Inputs (NumPy arrays, or a nest of them for several inputs). Keep them small.
         y: Targets; with `y` the model's compiled loss (or `loss`) is checked.
         eps: Finite-difference step. Defaults to 1e-6 in float64, 1e-3 in float32.
-        dtype: `"float64"` or `"float32"`. Defaults to the most precise dtype Keras computes
-            in on the backend: float64 on TensorFlow, float32 on JAX and PyTorch (where Keras
-            maps float64 results to float32).
+        dtype: `"float64"` or `"float32"`. Defaults to `"float64"` on every backend (float32
+            only with a Keras whose float64 mapping `float64_computation` cannot switch).
         loss: A loss name, function or `keras.losses.Loss`, used with `y` instead of the
             compiled loss.
         max_elements_per_variable: Elements sampled per variable (two forward passes each).
@@ -197,9 +200,9 @@ def gradient_check(
     dtype = check_choice("dtype", dtype, list(_DEFAULT_EPS))
     if dtype == "float64" and precise_dtype() != "float64":
         raise ValueError(
-            f"Keras computes in float32 on the {keras.backend.backend()} backend (it maps float64 "
-            "results to float32), so a float64 check would silently mix precisions. Use "
-            f"dtype='float32' or dtype=None. Received: {dtype=}"
+            f"This Keras computes in float32 on the {keras.backend.backend()} backend (it maps "
+            "float64 results to float32), so a float64 check would silently mix precisions. "
+            f"Use dtype='float32' or dtype=None. Received: {dtype=}"
         )
     eps = _DEFAULT_EPS[dtype] if eps is None else eps
     tolerance = _DEFAULT_TOLERANCE[dtype] if tolerance is None else tolerance
@@ -208,7 +211,8 @@ def gradient_check(
     max_elements_per_variable = check_positive(
         "max_elements_per_variable", max_elements_per_variable, integer=True
     )
-    checks = _check(model_or_layer, x, y, loss, dtype, eps, max_elements_per_variable, seed)
+    with float64_computation() if dtype == "float64" else contextlib.nullcontext():
+        checks = _check(model_or_layer, x, y, loss, dtype, eps, max_elements_per_variable, seed)
     return GradientCheckResult(tuple(checks), float(tolerance), float(eps), dtype)
 
 
@@ -254,7 +258,7 @@ def _check(model_or_layer, x, y, loss, dtype, eps, max_elements_per_variable, se
         return value
 
     value, analytic = value_and_gradients(objective, variables)
-    value = abs(float(value))
+    value = abs(float(keras.ops.convert_to_numpy(value)))
     # Two forward passes per sampled element: a compiled function reads the variables afresh on
     # every call and saves the eager per-layer overhead (about 50x on a 10-layer MLP).
     evaluate = compiled(objective, variables)
@@ -316,7 +320,7 @@ def _central_differences(variable, weights, indices, step, evaluate):
             perturbed = weights.copy()
             perturbed.flat[index] += signed
             variable.assign(perturbed)
-            values.append(float(evaluate()))
+            values.append(float(keras.ops.convert_to_numpy(evaluate())))
         numeric[j] = (values[0] - values[1]) / (2 * step)
         rounding[j] = _ROUNDING_ULPS * unit_roundoff * max(map(abs, values)) / (2 * step)
     return numeric, rounding

@@ -69,7 +69,8 @@ def compiled(fn: Callable[[], object], variables: Sequence) -> Callable[[], obje
 
     The returned function of no arguments reads the variables' current values on every call.
     TensorFlow traces it with `tf.function`, JAX with `jax.jit` over the variables' values;
-    PyTorch runs `fn` as it is.
+    PyTorch runs `fn` eagerly under `torch.no_grad()`, so no autograd graph is recorded for a
+    value that is never differentiated.
     """
     variables = list(variables)
     backend = keras.backend.backend()
@@ -82,6 +83,10 @@ def compiled(fn: Callable[[], object], variables: Sequence) -> Callable[[], obje
 
         pure = jax.jit(_stateless(fn, variables))
         return lambda: pure([v.value for v in variables])
+    if backend == "torch":
+        import torch
+
+        return torch.no_grad()(fn)
     return fn
 
 

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 from keras import ops
 
+from keras_nnperf.diagnostics import _float64
 from keras_nnperf.diagnostics.gradient_check import gradient_check
+from keras_nnperf.diagnostics.gradients import value_and_gradients
 
 
 class ScaledSquare(keras.layers.Layer):
@@ -161,14 +163,82 @@ def test_vanishing_gradients_below_the_rounding_error_pass():
     assert first.max_absolute_error <= first.rounding_error  # all of it is rounding
 
 
-def test_default_dtype_is_the_most_precise_the_backend_computes_in():
-    layer = ScaledSquare()
-    result = gradient_check(layer, _x(4, 3), seed=0)
-    expected = "float64" if keras.backend.backend() == "tensorflow" else "float32"
-    assert result.dtype == expected
-    if expected != "float64":  # Keras maps float64 results to float32 on JAX and PyTorch
-        with pytest.raises(ValueError, match="float32"):
-            gradient_check(layer, _x(4, 3), dtype="float64")
+def test_default_dtype_is_float64_on_every_backend():
+    result = gradient_check(ScaledSquare(), _x(4, 3), seed=0)
+    assert result.dtype == "float64" and result.eps == 1e-6 and result.tolerance == 1e-4
+
+
+def test_keras_still_maps_float64_to_float32_in_one_table():
+    # `float64_computation` switches this private table; if Keras moves it, the checks fall back
+    # to float32 on JAX and PyTorch, and this test says why.
+    from keras.src.backend.common import dtypes
+
+    assert isinstance(dtypes.BIT64_TO_BIT32_DTYPE, dict)
+    mapped = "float64" if keras.backend.backend() == "tensorflow" else "float32"
+    assert dtypes.BIT64_TO_BIT32_DTYPE["float64"] == mapped
+    assert keras.backend.result_type("float64", "float64") == mapped
+    assert _float64.precise_dtype() == "float64"
+
+
+def test_float64_computation_computes_in_float64_and_restores_keras():
+    # 1 + 2**-40 is exact in float64 and rounds to 1 in float32 (24-bit significand).
+    tiny = 2.0**-40
+    x = np.array([[1.0 + tiny, 1.0]])
+    with _float64.float64_computation():
+        assert keras.backend.result_type("float64", "float64") == "float64"
+        dense = keras.layers.Dense(1, kernel_initializer="ones", dtype="float64")
+        out = dense(x)
+        # On PyTorch a float64 Dense layer used to multiply in float32.
+        assert keras.backend.standardize_dtype(out.dtype) == "float64"
+        assert float(ops.convert_to_numpy(out)[0, 0]) - 2.0 == tiny
+        loss = keras.losses.MeanSquaredError(dtype="float64")
+        value = loss(np.array([[2.0]]), out)
+        # Outside the context a float64 Keras loss returns float32 on PyTorch and JAX.
+        assert keras.backend.standardize_dtype(value.dtype) == "float64"
+        assert float(ops.convert_to_numpy(value)) == tiny**2
+        _, grads = value_and_gradients(lambda: loss(np.array([[2.0]]), dense(x)), [dense.kernel])
+        np.testing.assert_array_equal(ops.convert_to_numpy(grads[0]), 2 * tiny * x.T)
+    mapped = "float64" if keras.backend.backend() == "tensorflow" else "float32"
+    assert keras.backend.result_type("float64", "float64") == mapped
+    with pytest.raises(KeyError):  # restored when the block raises too
+        with _float64.float64_computation():
+            raise KeyError("boom")
+    assert keras.backend.result_type("float64", "float64") == mapped
+    if keras.backend.backend() == "jax":
+        import jax
+
+        assert not jax.config.jax_enable_x64
+
+
+def test_a_dense_model_is_checked_to_float64_precision():
+    # In float32, central differences at eps=1e-6 are noise (u |f| / eps ~ 0.1): if the check
+    # silently computed in float32 (as Keras does on JAX and PyTorch for float64 tensors), the
+    # errors would be far above 1e-6. In float64 a correct gradient agrees to ~1e-8.
+    model = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Dense(8, "tanh"), keras.layers.Dense(3)]
+    )
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    result = gradient_check(model, _x(6, 5), np.array([0, 1, 2, 0, 1, 2]), seed=0)
+    assert result.dtype == "float64"
+    assert max(result.max_relative_error.values()) < 1e-6, result
+    assert max(v.max_absolute_error for v in result.variables) < 1e-7, result
+    assert model.layers[0].kernel.dtype == "float32"
+    mapped = "float64" if keras.backend.backend() == "tensorflow" else "float32"
+    assert keras.backend.result_type("float64", "float64") == mapped
+
+
+def test_diagnose_reports_a_wrong_gradient_in_float64():
+    diagnose = pytest.importorskip("keras_nnperf.diagnostics").diagnose
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(2), ScaledSquare(broken=True), keras.layers.Dense(1)]
+    )
+    model.compile("sgd", "mse")
+    x, y = _x(32, 3), _x(32, 1)
+    report = diagnose(model, x, y, run_lr_finder=False, run_noise_scale=False)
+    (finding,) = [f for f in report.findings if f.code == "wrong_gradients"]
+    assert finding.evidence["dtype"] == "float64"  # one check decides, on every backend
+    # Analytic half the numeric gradient: 1/2 exactly, up to float64 finite differences.
+    assert finding.evidence["variables"] == {model.layers[1].w.path: pytest.approx(0.5, abs=1e-6)}
 
 
 class StepNoise(keras.layers.Layer):

@@ -49,7 +49,7 @@ def test_matches_float64_finite_differences_of_a_numpy_model():
 
     value, grads = value_and_gradients(loss, model.trainable_variables)
     weights = model.get_weights()
-    assert float(value) == pytest.approx(_numpy_loss(weights), rel=1e-5)
+    assert float(keras.ops.convert_to_numpy(value)) == pytest.approx(_numpy_loss(weights), rel=1e-5)
     for got, want in zip(grads, _finite_differences(weights), strict=True):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(got), want, rtol=1e-4, atol=1e-6)
 
