@@ -8,6 +8,7 @@ shrink epochs and trials; as written they run in under three minutes each on two
 
 import argparse
 import os
+import re
 import tempfile
 
 import nbformat
@@ -940,6 +941,394 @@ print({name: round(value, 3) for name, value in results.items()})""",
     ),
 ]
 
+AVERAGE_DISTILL_COMPRESS = [
+    (
+        "md",
+        """\
+# After it trains: average the weights, size the batch, distill, compress
+
+Four things to do once a network learns, each on scikit-learn's digits (8 x 8 images, 10
+classes) and each with the number that says whether it paid:
+
+1. **average the weights** SGD went through (`SWA`, `EMA`, `Lookahead`) instead of keeping the
+   last noisy step;
+2. **measure the gradient noise scale**, the critical batch size, and read the doctor's
+   batch-size advice;
+3. **distill** a teacher into a 16-unit student with `Distiller`, using unlabeled rows as a
+   transfer set, then save and load the student alone;
+4. **compress** the model for inference with `compress`: int8 quantization and magnitude
+   pruning, size and accuracy before and after.
+
+Every run here is one seed, to show the tools; the benchmarks named in each section give the
+numbers over seeds.""",
+    ),
+    ("code", SETUP),
+    (
+        "code",
+        """\
+import io
+
+from IPython.display import Image, Markdown, display
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from keras_nnperf.callbacks import EMA, SWA, GradientNoiseScale
+from keras_nnperf.compression import compress
+from keras_nnperf.diagnostics import measure_noise_scale
+from keras_nnperf.distillation import Distiller, soft_targets
+from keras_nnperf.optimizers import Lookahead
+
+EPOCHS = 3 if FAST else 30
+LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+x, y = load_digits(return_X_y=True)
+x = (x / 16.0).astype("float32")  # pixels in [0, 1]
+x_train, x_test, y_train, y_test = train_test_split(
+    x, y, test_size=0.3, stratify=y, random_state=0
+)
+
+
+def mlp(units=256, depth=2):
+    keras.utils.set_random_seed(0)  # every arm starts from the same weights
+    hidden = [keras.layers.Dense(units, activation="relu") for _ in range(depth)]
+    return keras.Sequential([keras.Input((64,)), *hidden, keras.layers.Dense(10)])
+
+
+def show(fig):
+    \"\"\"Display a matplotlib figure once, as a PNG, whatever the plotting backend.\"\"\"
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    display(Image(buffer.getvalue()))
+
+
+def table(header, rows):
+    \"\"\"Display a Markdown table; columns of numbers are right-aligned.\"\"\"
+    align = ["---:" if str(cell).replace(".", "").isdigit() else "---" for cell in rows[-1]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    display(Markdown("\\n".join(lines)))
+
+
+print(x_train.shape, x_test.shape)""",
+    ),
+    (
+        "md",
+        """\
+## 1. Weight averaging: SWA, EMA and Lookahead against plain SGD
+
+An MLP 2 x 256 trained with SGD at a high rate (0.1, momentum 0.9) and batch 16 ends wherever
+its last noisy step left it. Four runs from the same initial weights and the same batches:
+
+* **plain SGD**, the last weights;
+* **`EMA(0.99)`**: an exponential moving average of the weights, updated in the train step; the
+  validation metrics are the average's, and `final_weights="average"` leaves it in the model;
+* **`SWA`**: the equal average of the weights at the end of each of the last quarter's epochs
+  (Izmailov et al. 2018), put into the model when `fit` ends;
+* **`Lookahead(SGD)`**: slow weights pulled halfway towards the fast ones every 6 steps (Zhang
+  et al. 2019).
+
+The plain run also carries a `GradientNoiseScale` callback, for section 2: it only watches
+the gradients.""",
+    ),
+    (
+        "code",
+        """\
+noise = GradientNoiseScale(batch_size=16, window=4)  # a short window: see section 2
+swa = SWA(start_epoch=EPOCHS - EPOCHS // 4)
+arms = {
+    "plain SGD": (None, [noise]),
+    "EMA(0.99)": (None, [EMA(momentum=0.99, final_weights="average")]),
+    "SWA, last quarter": (None, [swa]),
+    "Lookahead(k=6, alpha=0.5)": (dict(sync_period=6, slow_step_size=0.5), []),
+}
+models, curves = {}, {}
+for name, (lookahead, callbacks) in arms.items():
+    model = mlp()
+    optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
+    if lookahead:
+        optimizer = Lookahead(optimizer, **lookahead)
+    model.compile(optimizer, LOSS, metrics=["accuracy"])
+    keras.utils.set_random_seed(0)  # the same batches for every arm
+    history = model.fit(
+        x_train, y_train, batch_size=16, epochs=EPOCHS, validation_data=(x_test, y_test),
+        callbacks=callbacks, verbose=0,
+    )
+    models[name], curves[name] = model, history.history
+
+results = {name: model.evaluate(x_test, y_test, verbose=0) for name, model in models.items()}
+table(
+    ["method", "test loss", "test accuracy"],
+    [(name, f"{loss:.3f}", f"{accuracy:.3f}") for name, (loss, accuracy) in results.items()],
+)
+print(f"SWA averaged the last {swa.averaged_models} epochs' weights")""",
+    ),
+    (
+        "code",
+        """\
+fig, ax = plt.subplots(figsize=(8, 3.8))
+colors = {"plain SGD": "tab:gray", "EMA(0.99)": "tab:blue", "SWA, last quarter": "tab:red",
+          "Lookahead(k=6, alpha=0.5)": "tab:green"}
+epochs = np.arange(1, EPOCHS + 1)
+for name, history in curves.items():
+    if name == "SWA, last quarter":  # SGD's curve until fit ends, then the average: one point
+        label = name + " (at the end)"
+        ax.plot(EPOCHS, results[name][0], "s", ms=9, color=colors[name], label=label)
+    else:
+        label = name + (" (validated with the average)" if name.startswith("EMA") else "")
+        ax.plot(epochs, history["val_loss"], color=colors[name], label=label)
+ax.set(xlabel="epoch", ylabel="test loss", yscale="log",
+       title="Digits, MLP 2 x 256, SGD(0.1, momentum 0.9), batch 16")
+ax.legend(fontsize=8)
+show(fig)""",
+    ),
+    (
+        "md",
+        """\
+All three averaged models end with a lower test loss than the last SGD weights, at no extra
+epochs, and the EMA and Lookahead curves are far steadier than plain SGD's. One seed decides
+little: `python benchmarks/averaging.py --seeds 3` runs this comparison over seeds; its table
+(all three beat plain SGD on the mean) is in `docs/averaging.md`.
+
+## 2. The gradient noise scale: how large should the batch be?
+
+The "simple" noise scale `B_noise = tr(Sigma) / |G|^2` (McCandlish et al. 2018) is the batch
+size where larger batches stop paying: training to a given loss takes about `1 + B_noise / B`
+times the minimum number of steps and `1 + B / B_noise` times the minimum number of examples.
+`measure_noise_scale` estimates it at fixed weights from gradients at two batch sizes (16 and
+512 here); the `GradientNoiseScale` callback did the same in the train step of the plain SGD run
+above, its big batch being the sum of 4 consecutive steps' gradients.""",
+    ),
+    (
+        "code",
+        """\
+fresh = mlp()
+fresh.compile(keras.optimizers.SGD(0.1, momentum=0.9), LOSS)
+trained = models["plain SGD"]
+at_start = measure_noise_scale(fresh, x_train, y_train, small=16, big=512)
+at_end = measure_noise_scale(trained, x_train, y_train, small=16, big=512)
+for label, result in (("at initialization", at_start), (f"after {EPOCHS} epochs", at_end)):
+    print(f"{label:>20}: B_noise = {result.noise_scale:6.0f} examples; at batch 16: "
+          f"{result.steps_factor(16):5.1f}x the minimum steps, "
+          f"{result.examples_factor(16):4.2f}x the minimum examples")
+
+fig, ax = plt.subplots(figsize=(7, 3.5))
+ax.plot(epochs, noise.history["noise_scale"], marker="o", label="GradientNoiseScale, in fit")
+ax.plot([0, EPOCHS], [at_start.noise_scale, at_end.noise_scale], "s", color="tab:red", ms=8,
+        label="measure_noise_scale, before and after")
+ax.axhline(16, color="tab:gray", ls="--", label="the batch size used (16)")
+ax.set(xlabel="epoch", ylabel="noise scale (examples)", yscale="log",
+       title="The critical batch size grows as the loss falls")
+ax.legend(fontsize=8)
+show(fig)""",
+    ),
+    (
+        "md",
+        """\
+Both show the noise scale growing as training lowers the loss. The callback's values are
+noisier and mostly higher than the fixed-weight ones: its big batch spans 4 steps in which the
+weights move, which shrinks `|G_big|^2` and so inflates the estimate at a rate as high as this
+one (with a window of 16 steps `|G|^2` is lost in the drift and it reports NaN). Read the trend
+from the callback and the number from `measure_noise_scale`.
+
+A batch size right at the start can thus be too small later. The model doctor measures the
+noise scale at the batch size you plan to use and says so when the two are more than 10x apart
+(an info, never a warning: whether a bigger batch is cheaper per step depends on the hardware).
+Batch 16, before and after training:""",
+    ),
+    (
+        "code",
+        """\
+for label, model in (("fresh model", fresh), ("trained model", trained)):
+    report = nnp.diagnose(
+        model, x_train, y_train, batch_size=16, run_lr_finder=False, run_gradient_check=False
+    )
+    print(f"{label}, batch 16: noise scale {report.summary['noise_scale']:.0f}")
+    advice = [f for f in report if f.code.startswith("batch_size")]
+    print("\\n".join(str(f) for f in advice) or "  no batch-size finding", end="\\n\\n")""",
+    ),
+    (
+        "md",
+        """\
+## 3. Knowledge distillation with a transfer set
+
+A small student learns more from a teacher when the teacher can speak about rows the student
+has no labels for (Hinton et al. 2015's "transfer set"). The setting where
+`benchmarks/distillation.py` measures a win: half of digits for the test, and of the 898
+training rows only 10% (89) labeled. The teacher, a small CNN, learns from those 89 labels. The
+student, an MLP 1 x 16, is trained
+
+* **alone** on the 89 labeled rows, for as many optimizer steps as the distilled one takes
+  (a fair baseline: the distilled student sees ten times more rows per epoch);
+* **distilled** on the 89 labeled rows plus the other 809 *without* their labels (label -1,
+  ignored by the loss): there it learns only from the teacher's soft targets.""",
+    ),
+    (
+        "code",
+        """\
+STUDENT_EPOCHS = 6 if FAST else 60
+x_d, x_dtest, y_d, y_dtest = train_test_split(x, y, test_size=0.5, stratify=y, random_state=0)
+labeled = train_test_split(np.arange(len(x_d)), train_size=0.1, stratify=y_d, random_state=0)[0]
+
+
+def accuracy(model, inputs, labels):
+    return float(np.mean(np.argmax(model.predict(inputs, verbose=0), axis=-1) == labels))
+
+
+keras.utils.set_random_seed(1000)
+teacher = keras.Sequential([
+    keras.Input((64,)),
+    keras.layers.Reshape((8, 8, 1)),
+    keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+    keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
+    keras.layers.MaxPooling2D(),
+    keras.layers.Flatten(),
+    keras.layers.Dropout(0.3),
+    keras.layers.Dense(128, activation="relu"),
+    keras.layers.Dropout(0.3),
+    keras.layers.Dense(10),
+])
+teacher.compile(keras.optimizers.Adam(1e-3), LOSS)
+teacher.fit(x_d[labeled], y_d[labeled], batch_size=32, epochs=20 if FAST else 200, verbose=0)
+
+alone = mlp(units=16, depth=1)
+alone.compile(keras.optimizers.Adam(1e-3), LOSS)
+keras.utils.set_random_seed(0)
+alone.fit(x_d[labeled], y_d[labeled], batch_size=32, epochs=10 * STUDENT_EPOCHS, verbose=0)
+
+y_transfer = np.full_like(y_d, -1)  # -1: no label, only the teacher speaks for the row
+y_transfer[labeled] = y_d[labeled]
+distiller = Distiller(teacher, mlp(units=16, depth=1), temperature=4.0, alpha=0.1)
+distiller.compile(
+    keras.optimizers.Adam(1e-3),
+    keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1),
+)
+keras.utils.set_random_seed(0)
+distiller.fit(x_d, y_transfer, batch_size=32, epochs=STUDENT_EPOCHS, verbose=0)
+
+steps = {  # batches of 32: 3 per epoch on the 89 labeled rows, 29 on all 898
+    "alone": 10 * STUDENT_EPOCHS * -(-len(labeled) // 32),
+    "distilled": STUDENT_EPOCHS * -(-len(x_d) // 32),
+}
+table(
+    ["model", "trained on", "optimizer steps", "test accuracy"],
+    [
+        ("teacher (CNN)", "89 labeled rows", "-", f"{accuracy(teacher, x_dtest, y_dtest):.3f}"),
+        ("student alone (MLP 1 x 16)", "89 labeled rows", steps["alone"],
+         f"{accuracy(alone, x_dtest, y_dtest):.3f}"),
+        ("student distilled", "89 labeled + 809 unlabeled rows", steps["distilled"],
+         f"{accuracy(distiller.student, x_dtest, y_dtest):.3f}"),
+    ],
+)""",
+    ),
+    (
+        "md",
+        """\
+What the student learns from on an unlabeled row: the teacher's probabilities softened by the
+temperature `T`. At `T = 1` nearly all the mass is on one class; at `T = 4` the ranking of the
+wrong classes (how much this digit looks like each other one) becomes a signal. The loss is
+`alpha * CE(y, s) + (1 - alpha) * T^2 * KL(softmax(t / T) || softmax(s / T))`.""",
+    ),
+    (
+        "code",
+        """\
+index = int(np.flatnonzero(y_dtest == 9)[0])
+logits = teacher(x_dtest[index : index + 1], training=False)
+fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3), width_ratios=[1, 4])
+left.imshow(x_dtest[index].reshape(8, 8), cmap="gray_r")
+left.set_title(f"a test '{y_dtest[index]}'")
+left.axis("off")
+for offset, temperature, color in ((-0.2, 1.0, "tab:gray"), (0.2, 4.0, "tab:blue")):
+    probabilities = keras.ops.convert_to_numpy(soft_targets(logits, temperature))[0]
+    right.bar(np.arange(10) + offset, probabilities, 0.4, color=color, label=f"T = {temperature:g}")
+right.set(xticks=range(10), xlabel="class", ylabel="softmax(z / T)", yscale="log",
+          ylim=(1e-5, 1.5), title="the teacher's soft targets")
+right.legend()
+show(fig)""",
+    ),
+    (
+        "md",
+        """\
+One seed; over five seeds of this setting (`benchmarks/distillation.py`, the command is in
+`docs/distillation.md`) the distilled student beats the student alone at equal steps by 0.025
+on average, never losing. The student is a plain Keras model: save it alone, and it loads with
+no reference to the teacher or to `keras_nnperf`.""",
+    ),
+    (
+        "code",
+        """\
+distiller.student.save("student.keras")
+student = keras.models.load_model("student.keras")
+same = np.array_equal(student.predict(x_dtest, verbose=0),
+                      distiller.student.predict(x_dtest, verbose=0))
+print(f"loaded student: {student.count_params():,} weights (the teacher has "
+      f"{teacher.count_params():,}), test accuracy {accuracy(student, x_dtest, y_dtest):.3f}, "
+      f"same predictions: {same}")""",
+    ),
+    (
+        "md",
+        """\
+## 4. Compress for inference
+
+`compress(model, x, y, quantize="int8", prune=...)` works on a copy: magnitude pruning of the
+kernels (ours; Keras 3 has none) and then Keras's own `model.quantize("int8")`, with size,
+nonzero weights, `predict` latency and the compiled metrics before and after. Here on the
+averaged MLP of section 1 (the EMA model). A `.keras` file stores its weights uncompressed, so
+pruning shrinks only the deflated size (what a zip of the file takes); int8 shrinks the file
+itself. The latency column on a model this small measures `predict`'s overhead, not the
+matmuls.""",
+    ),
+    (
+        "code",
+        """\
+model = models["EMA(0.99)"]
+small, report = compress(model, x_test, y_test, quantize="int8", prune=0.5, repeats=3)
+print(f"pruned {report.prune:.0%} of {report.pruned_layers}, int8 on {report.quantized_layers}")
+display(Markdown(report.table()))
+small.save("small.keras")
+served = keras.models.load_model("small.keras", compile=False)  # for inference: no optimizer
+print(f"saved and loaded again: test accuracy {accuracy(served, x_test, y_test):.3f}")""",
+    ),
+    (
+        "md",
+        "How far can it go? One-shot pruning without fine-tuning costs accuracy quickly beyond "
+        "half the weights; int8 costs next to nothing:",
+    ),
+    (
+        "code",
+        """\
+sparsities = [0.0, 0.5, 0.8] if FAST else [0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95]
+sweep = {}
+for quantize in (None, "int8"):
+    for sparsity in sparsities:
+        if quantize is None and sparsity == 0:
+            continue  # nothing to do: the "before" of any report
+        _, r = compress(model, x_test, y_test, quantize=quantize, prune=sparsity, repeats=1)
+        sweep[quantize, sparsity] = r.after
+        sweep[None, 0.0] = r.before
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+for quantize, color, width in ((None, "tab:gray", 4), ("int8", "tab:blue", 1.5)):
+    label = quantize or "float32"
+    left.plot(sparsities, [sweep[quantize, s].metrics["accuracy"] for s in sparsities], "o-",
+              color=color, lw=width, label=label)
+    right.plot(sparsities, [sweep[quantize, s].file_bytes / 1e3 for s in sparsities], "o--",
+               color=color, label=f"{label}, .keras file")
+    right.plot(sparsities, [sweep[quantize, s].deflated_bytes / 1e3 for s in sparsities], "o-",
+               color=color, label=f"{label}, deflated")
+left.set(xlabel="fraction of kernel weights pruned", ylabel="test accuracy", title="accuracy")
+right.set(xlabel="fraction of kernel weights pruned", ylabel="kB", ylim=(0, 480), title="size")
+left.legend()
+right.legend(fontsize=8, ncols=2, loc="upper center")
+show(fig)""",
+    ),
+    (
+        "md",
+        """\
+`docs/compression.md` has the same comparison for a CNN (whose convolutions Keras does not
+quantize) and on JAX, and `benchmarks/compression.py` reproduces it.""",
+    ),
+]
+
 NOTEBOOKS = {
     "01_tabular_breast_cancer.ipynb": TABULAR,
     "02_fixing_a_network_that_will_not_learn.ipynb": NOT_LEARNING,
@@ -947,6 +1336,7 @@ NOTEBOOKS = {
     "04_schedules_gallery.ipynb": SCHEDULES,
     "05_kaggle_csv_to_submission.ipynb": KAGGLE,
     "06_transfer_learning_few_labels.ipynb": TRANSFER,
+    "07_average_distill_compress.ipynb": AVERAGE_DISTILL_COMPRESS,
 }
 
 
@@ -963,6 +1353,26 @@ def build(cells) -> nbformat.NotebookNode:
     for i, cell in enumerate(notebook.cells):
         cell["id"] = f"cell-{i}"  # stable ids keep the committed files diff-friendly
     return notebook
+
+
+# TensorFlow's start-up lines (absl, oneDNN), printed to stderr whatever TF_CPP_MIN_LOG_LEVEL says.
+_STARTUP_LOG = re.compile(r"(WARNING: All log messages before absl::InitializeLog|I0000 00:00:)")
+
+
+def drop_startup_logs(notebook: nbformat.NotebookNode) -> None:
+    """Remove TensorFlow's start-up log lines from the stored stderr: noise to a reader."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            if output.output_type == "stream" and output.name == "stderr":
+                lines = output.text.splitlines(keepends=True)
+                output.text = "".join(line for line in lines if not _STARTUP_LOG.match(line))
+                if not output.text.strip():
+                    continue
+            kept.append(output)
+        cell.outputs = kept
 
 
 def execute(notebook: nbformat.NotebookNode, timeout: int = 1800) -> None:
@@ -985,6 +1395,7 @@ def execute(notebook: nbformat.NotebookNode, timeout: int = 1800) -> None:
             resources={"metadata": {"path": folder}},
         )
         client.execute()
+    drop_startup_logs(notebook)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_nnperf.registry import register
 from keras_nnperf.validation import check_bool, check_number
 
 
@@ -46,7 +47,7 @@ def distillation_loss(teacher_logits, student_logits, temperature: float):
     return kl * (temperature**2)
 
 
-@keras.saving.register_keras_serializable(package="keras_nnperf")
+@register("model")
 class Distiller(keras.Model):
     """Train `student` on a weighted sum of the labels' loss and a frozen `teacher`'s soft targets.
 

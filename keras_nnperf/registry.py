@@ -36,6 +36,9 @@ KINDS = (
     "schedule",
     "callback",
     "optimizer",
+    # Models that are components rather than architectures (`Distiller`): registered so a saved
+    # one loads with no `custom_objects`, and found by name like the rest.
+    "model",
 )
 
 # Callbacks are never part of a saved model, and two of them share a class name with a schedule

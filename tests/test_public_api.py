@@ -14,7 +14,15 @@ from keras_nnperf.schedules.adaptive_warmup import AdaptiveWarmUp
 from keras_nnperf.schedules.scaled import ScaledSchedule
 from keras_nnperf.schedules.step_offset import StepOffset
 
-SERIALIZABLE_KINDS = ("activation", "layer", "initializer", "constraint", "schedule", "optimizer")
+SERIALIZABLE_KINDS = (
+    "activation",
+    "layer",
+    "initializer",
+    "constraint",
+    "schedule",
+    "optimizer",
+    "model",
+)
 
 LAYER_EXAMPLES = {
     "PReLU": lambda: nnp.layers.PReLU(mode="channel"),

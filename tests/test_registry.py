@@ -149,3 +149,40 @@ def test_mixed_float16_forward_backward_under_xla(name):
     assert keras.backend.standardize_dtype(grads[0].dtype) == "float16"
     for value in (loss, *grads):
         assert np.all(np.isfinite(keras.ops.convert_to_numpy(value)))
+
+
+def test_reuse_compress_average_components_have_their_names():
+    from keras_nnperf.callbacks import EMA, SWA, GradientNoiseScale
+    from keras_nnperf.distillation import Distiller
+    from keras_nnperf.optimizers import Lookahead
+
+    named = {
+        ("model", "distiller"): Distiller,
+        ("callback", "ema"): EMA,
+        ("callback", "exponential_moving_average"): EMA,
+        ("callback", "swa"): SWA,
+        ("callback", "stochastic_weight_averaging"): SWA,
+        ("callback", "gradient_noise_scale"): GradientNoiseScale,
+        ("optimizer", "lookahead"): Lookahead,
+    }
+    for (kind, name), cls in named.items():
+        assert registry.lookup(kind, name) is cls, (kind, name)
+    assert registry.names("model") == ["distiller"]
+    assert keras.saving.get_registered_object("keras_nnperf>Distiller") is Distiller
+
+
+def test_distiller_built_by_name_saves_and_loads(tmp_path):
+    from keras_nnperf.distillation import Distiller
+
+    keras.utils.set_random_seed(0)
+    teacher = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    student = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    distiller = registry.get("model", "distiller", teacher=teacher, student=student, alpha=0.3)
+    assert type(distiller) is Distiller and distiller.alpha == 0.3
+    distiller.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    distiller.fit(x, np.arange(8) % 3, epochs=1, verbose=0)
+    distiller.save(tmp_path / "distiller.keras")
+    loaded = keras.models.load_model(tmp_path / "distiller.keras")
+    assert type(loaded) is Distiller and loaded.alpha == 0.3
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), distiller.predict(x, verbose=0))
