@@ -15,11 +15,15 @@ own bare run (bare, case, bare, case, ...); the table gives, over `--pairs` roun
 of the case's time divided by that bare run's time. Run-to-run noise of one timing on a shared
 2-core machine is about +-25%, so only the median ratio means something.
 
+`--profile` times the callbacks' own hooks instead (what they cost on the host, per epoch and per
+`fit`, whatever the machine's load; see `profile_hooks`).
+
 `--steady` prints the older table instead: the per-step cost of every callback in epochs 2..N of
 a digits MLP 4x256 (tracing excluded), with the monitor cases of
 `benchmarks/overhead_diagnostics.py`.
 
 Usage: KERAS_BACKEND=jax python benchmarks/overhead.py [--pairs 7] [--epochs 3] [--quick]
+       python benchmarks/overhead.py --profile [--epochs 30]
 """
 
 from __future__ import annotations
@@ -172,6 +176,91 @@ def short_fits(pairs: int, epochs: int, cases: dict[str, Factory] | None = None)
     return summary
 
 
+HOOKS_PER_EPOCH = ("on_epoch_begin", "on_epoch_end")
+HOOKS_PER_FIT = ("on_train_begin", "on_train_end")
+
+
+class _Barrier(keras.callbacks.Callback):
+    """Waits for the device to finish the epoch's steps, so a timed hook after it excludes them.
+
+    JAX dispatches asynchronously: the first host read in an `on_epoch_end` would otherwise wait
+    for the whole epoch and be charged for it. Reading `iterations` waits for the last step.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        keras.ops.convert_to_numpy(self.model.optimizer.iterations)
+
+
+def _timed(method, record: list):
+    def hook(*args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = method(*args, **kwargs)
+        record.append((time.perf_counter() - wall, time.process_time() - cpu))
+        return result
+
+    return hook
+
+
+def profile_hooks(epochs: int, fits: int = 3, cases: dict[str, Factory] | None = None) -> dict:
+    """Host milliseconds the callbacks' own hooks take, per epoch and per `fit`; prints a table.
+
+    Each case's callbacks train the short-fit model: one untimed fit of one epoch (the one-time
+    costs of a first fit: tracing, compiling the backend's small host-side ops), then `fits`
+    fits of `epochs` epochs (8 steps each) with new callback instances whose `on_epoch_begin`/
+    `on_epoch_end` and `on_train_begin`/`on_train_end` are wrapped in timers: wall time
+    (`perf_counter`) and the process's CPU time (`process_time`, less sensitive to other
+    processes on a loaded machine). Per epoch: the median and the mean over epochs of the sum
+    over the case's callbacks; per fit: the median over fits. A `_Barrier` before them makes
+    each epoch's steps finish first, so the hooks are timed alone.
+
+    Returns:
+        `{case: (epoch wall ms, epoch cpu ms, epoch mean wall ms, fit wall ms, fit cpu ms)}`.
+    """
+    cases = dict(cases or SHORT_FIT_CASES)
+    x, y = short_fit_data()
+    summary = {}
+    for name, factory in cases.items():
+        keras.utils.set_random_seed(0)
+        model = short_fit_model()
+        model.fit(x, y, batch_size=256, epochs=1, verbose=0, callbacks=factory())
+        per_epoch, per_fit = [], []
+        for _ in range(fits):
+            records = {hook: [] for hook in HOOKS_PER_EPOCH + HOOKS_PER_FIT}
+            callbacks = factory()
+            for callback in callbacks:
+                for hook, record in records.items():
+                    setattr(callback, hook, _timed(getattr(callback, hook), record))
+            model.fit(
+                x, y, batch_size=256, epochs=epochs, verbose=0, callbacks=[_Barrier(), *callbacks]
+            )
+            count = len(callbacks)
+            for index in range(epochs):
+                times = [
+                    records[hook][index * count + k]
+                    for hook in HOOKS_PER_EPOCH
+                    for k in range(count)
+                ]
+                per_epoch.append(np.sum(times, axis=0))
+            per_fit.append(np.sum([t for hook in HOOKS_PER_FIT for t in records[hook]], axis=0))
+        keras.backend.clear_session()
+        epoch_ms = 1e3 * np.median(per_epoch, axis=0)
+        epoch_mean_ms = 1e3 * np.mean(per_epoch, axis=0)[0]
+        fit_ms = 1e3 * np.median(per_fit, axis=0)
+        summary[name] = (*epoch_ms.tolist(), float(epoch_mean_ms), *fit_ms.tolist())
+    print(
+        f"backend {keras.backend.backend()}, keras {keras.__version__}: host time of the "
+        f"callbacks' hooks, {fits} fits x {epochs} epochs of 8 steps after a first fit"
+    )
+    print(
+        "| case | per epoch, wall ms (median) | CPU ms (median) | wall ms (mean) "
+        "| per fit (train begin + end), wall ms (median) | CPU ms (median) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, values in summary.items():
+        print(f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
+    return summary
+
+
 def time_fit(callbacks, x, y, epochs):
     """Seconds spent in epochs 2..`epochs` of a fresh fit with `callbacks` (`--steady`)."""
     keras.utils.set_random_seed(0)
@@ -216,11 +305,16 @@ def main(argv=None):
     parser.add_argument("--pairs", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--steady", action="store_true", help="the per-step table instead")
+    parser.add_argument(
+        "--profile", action="store_true", help="host ms of the callbacks' hooks instead"
+    )
     args = parser.parse_args(argv)
     pairs, epochs = (2, 1) if args.quick else (args.pairs, args.epochs)
     if pairs < 1 or epochs < 1:
         parser.error(f"--pairs and --epochs must be >= 1. Received: {pairs}, {epochs}")
-    if args.steady:
+    if args.profile:
+        profile_hooks(max(args.epochs, 10) if not args.quick else 3)
+    elif args.steady:
         steady(pairs, max(epochs, 2))
     else:
         short_fits(pairs, epochs)

@@ -2,10 +2,10 @@
 
 `GradientMonitor` installs a gradient hook (`keras_nnperf.optimizers.gradient_hooks`) that sees
 the gradients the optimizer already receives, so there is no second backward pass and no host
-sync per step: the hook adds each step's per-layer norms into a few optimizer-owned variables
-(`keras_nnperf.optimizers.training_state`, so JAX's `stateless_apply` carries them too), and the
-callback reads them once per epoch. It works the same on TensorFlow, JAX and PyTorch; only the
-TensorBoard output (`log_dir`) needs TensorFlow.
+sync per step: the hook adds each step's per-layer norms into one optimizer-owned matrix
+(`keras_nnperf.optimizers.training_state`, so JAX's `stateless_apply` carries it too), and the
+callback reads it once per epoch, in one device-to-host transfer. It works the same on
+TensorFlow, JAX and PyTorch; only the TensorBoard output (`log_dir`) needs TensorFlow.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from keras_nnperf.optimizers.training_state import release_state, state_variable
 from keras_nnperf.registry import register
 from keras_nnperf.validation import check_bool, check_positive
 
-_STATS = ("grad_sum", "grad_max", "weight_sum", "ratio_sum", "count")
+# The rows of the statistics matrix (rows x monitored layers); "count" is the number of gathered
+# steps, the same in every column. One variable: one assign per step, one host read per epoch.
+_ROWS = ("grad_sum", "grad_max", "weight_sum", "ratio_sum", "count")
 _HOOK = "gradient_monitor"
 
 
@@ -273,13 +275,9 @@ class GradientMonitor(keras.callbacks.Callback):
             self._writer = tf.summary.create_file_writer(self.log_dir)
 
     def _create_variables(self, optimizer, name, layers):
-        count = len(layers)
-        self._stats = {
-            stat: state_variable(optimizer, f"{name}/{stat}", 0.0, (count,))
-            for stat in _STATS
-            if stat != "count"
-        }
-        self._stats["count"] = state_variable(optimizer, f"{name}/count", 0.0)
+        shape = (len(_ROWS), len(layers))
+        self._stats = state_variable(optimizer, f"{name}/statistics", 0.0, shape)
+        self._zeros = np.zeros(shape, "float32")
         self._last_grads = {}
         if self.log_dir is not None:
             for layer in layers:
@@ -322,12 +320,22 @@ class GradientMonitor(keras.callbacks.Callback):
             )
         grad_mean, grad_peak = _across_replicas(grad_norm)
         lr = ops.cast(optimizer.learning_rate, "float32")
-        stats = self._stats
-        stats["grad_sum"].assign_add(grad_mean)
-        stats["grad_max"].assign(ops.maximum(stats["grad_max"].value, grad_peak))
-        stats["weight_sum"].assign_add(weight_norm)
-        stats["ratio_sum"].assign_add(lr * grad_mean / ops.maximum(weight_norm, 1e-12))
-        stats["count"].assign_add(1.0 if due is None else ops.cast(due, "float32"))
+        gathered = ops.ones((count,), "float32")
+        if due is not None:
+            gathered = gathered * ops.cast(due, "float32")
+        # Rows in the order of `_ROWS`.
+        grad_sum, grad_max, weight_sum, ratio_sum, steps = ops.unstack(self._stats.value)
+        self._stats.assign(
+            ops.stack(
+                [
+                    grad_sum + grad_mean,
+                    ops.maximum(grad_max, grad_peak),
+                    weight_sum + weight_norm,
+                    ratio_sum + lr * grad_mean / ops.maximum(weight_norm, 1e-12),
+                    steps + gathered,
+                ]
+            )
+        )
         for grad, variable in zip(grads, variables, strict=True):
             last = self._last_grads.get(id(variable))
             if last is not None and grad is not None:
@@ -354,7 +362,8 @@ class GradientMonitor(keras.callbacks.Callback):
         return grad_norm, weight_norm
 
     def on_epoch_begin(self, epoch, logs=None):
-        for variable in [*self._stats.values(), *self._last_grads.values()]:
+        self._stats.assign(self._zeros)
+        for variable in self._last_grads.values():
             variable.assign(ops.zeros(variable.shape, "float32"))
         self._clip_start = self._clip_counts()
 
@@ -369,18 +378,19 @@ class GradientMonitor(keras.callbacks.Callback):
         return float(np.asarray(optimizer.clipped_steps)), float(np.asarray(optimizer.iterations))
 
     def epoch_statistics(self) -> dict[str, float]:
-        """Read this epoch's statistics from the in-graph accumulators (one host read each)."""
-        values = {name: np.asarray(var) for name, var in self._stats.items()}
-        steps = max(float(values["count"]), 1.0)
-        grad_mean = values["grad_sum"] / steps
-        weight_mean = values["weight_sum"] / steps
-        ratio_mean = values["ratio_sum"] / steps
+        """Read this epoch's statistics from the in-graph accumulators (one host read)."""
+        values = dict(zip(_ROWS, np.asarray(ops.convert_to_numpy(self._stats)), strict=True))
+        steps = max(float(values["count"].max(initial=0.0)), 1.0)
+        grad_mean = (values["grad_sum"] / steps).tolist()
+        grad_max = values["grad_max"].tolist()
+        weight_mean = (values["weight_sum"] / steps).tolist()
+        ratio_mean = (values["ratio_sum"] / steps).tolist()
         stats = {}
         for index, name in enumerate(self.layer_names):
-            stats[f"grad_norm/{name}"] = float(grad_mean[index])
-            stats[f"grad_norm_max/{name}"] = float(values["grad_max"][index])
-            stats[f"weight_norm/{name}"] = float(weight_mean[index])
-            stats[f"update_ratio/{name}"] = float(ratio_mean[index])
+            stats[f"grad_norm/{name}"] = grad_mean[index]
+            stats[f"grad_norm_max/{name}"] = grad_max[index]
+            stats[f"weight_norm/{name}"] = weight_mean[index]
+            stats[f"update_ratio/{name}"] = ratio_mean[index]
         clip_end = self._clip_counts()
         if clip_end is not None:
             # Before the first step the optimizer is not built yet: count from zero.

@@ -22,6 +22,7 @@ import numpy as np
 from keras import ops
 
 from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
+from keras_nnperf.schedules.composed import ComposedLearningRate
 
 Schedule = keras.optimizers.schedules.LearningRateSchedule
 
@@ -39,8 +40,19 @@ _MOMENTUM_ATTRIBUTES = (
 
 
 def current_learning_rate(optimizer) -> float:
-    """The learning rate the optimizer will use on its next step (one host read)."""
-    return float(ops.convert_to_numpy(unscaled_optimizer(optimizer).learning_rate))
+    """The learning rate the optimizer will use on its next step, `schedule(iterations)`.
+
+    When the optimizer holds our `ComposedLearningRate` (any learning-rate callback is on), its
+    formula is evaluated on the host in NumPy float32 from one read of its variables
+    (`ComposedLearningRate.host_value`): `optimizer.learning_rate` would evaluate it eagerly,
+    about a hundred small backend ops (8 ms of CPU per call on TensorFlow, 3 on JAX, measured;
+    the host evaluation 0.7 and 0.4). Otherwise this reads `optimizer.learning_rate`.
+    """
+    inner = unscaled_optimizer(optimizer)
+    held = held_learning_rate(inner)
+    if isinstance(held, ComposedLearningRate):
+        return held.host_value(inner.iterations)
+    return float(ops.convert_to_numpy(inner.learning_rate))
 
 
 def held_learning_rate(optimizer):

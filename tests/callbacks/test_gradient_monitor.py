@@ -470,3 +470,37 @@ def test_data_parallel_on_two_jax_devices_matches_one_device(run_on_two_jax_devi
     np.testing.assert_allclose(runs["parallel"][0], runs["single"][0], rtol=1e-5)
     np.testing.assert_allclose(runs["parallel"][1], runs["single"][1], rtol=1e-5)
     assert all(value > 0 for value in runs["single"][0][0])
+
+
+class _StateReader(keras.callbacks.Callback):
+    """Reads the monitor's optimizer-owned variables at each epoch's start and end."""
+
+    def __init__(self):
+        super().__init__()
+        self.begin, self.end = [], []
+
+    def _read(self):
+        from keras_nnperf.optimizers.training_state import state_variables
+
+        owned = state_variables(self.model.optimizer, "gradient_monitor/")
+        return {name: keras.ops.convert_to_numpy(v) for name, v in owned.items()}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.begin.append(self._read())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.end.append(self._read())
+
+
+def test_one_statistics_variable_reset_every_epoch(digits):
+    # One variable is one host read per epoch (and one assign per step and per epoch start).
+    x, y = digits
+    model = _mlp(1)
+    model.compile(keras.optimizers.SGD(0.01), LOSS)
+    monitor, reader = GradientMonitor(), _StateReader()  # the reader runs after the monitor
+    model.fit(x, y, batch_size=64, epochs=3, verbose=0, callbacks=[monitor, reader])
+    for begin, end in zip(reader.begin, reader.end, strict=True):
+        assert list(begin) == list(end) == ["gradient_monitor/statistics"]
+        statistics = begin["gradient_monitor/statistics"]
+        assert statistics.shape == (5, 2) and not np.any(statistics)
+        np.testing.assert_array_equal(end["gradient_monitor/statistics"][-1], [4.0, 4.0])

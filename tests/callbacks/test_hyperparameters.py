@@ -7,15 +7,22 @@ import numpy as np
 import pytest
 from keras import ops
 
+from keras_nnperf.callbacks._recording import AppliedHyperparameters
 from keras_nnperf.callbacks.hyperparameters import (
     ScheduledHyperparameter,
+    current_learning_rate,
     held_learning_rate,
     momentum_attribute,
     restore_learning_rate,
     set_untracked_attribute,
     variable_index,
 )
-from keras_nnperf.schedules import Constant
+from keras_nnperf.callbacks.one_cycle import OneCycle
+from keras_nnperf.callbacks.performance_scheduler import PerformanceScheduler
+from keras_nnperf.callbacks.warmup import WarmUp
+from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
+from keras_nnperf.schedules import Constant, CosineDecay
+from keras_nnperf.schedules.composed import ComposedLearningRate
 
 
 def built(optimizer):
@@ -93,3 +100,59 @@ def test_jit_reads_the_current_value():
     variable.assign(0.25)
     if keras.backend.backend() == "tensorflow":  # TF reads the variable inside the graph
         assert float(read()) == pytest.approx(0.5)
+
+
+class RatesAtEpochEnd(keras.callbacks.Callback):
+    """At each epoch end: `current_learning_rate` and the schedule evaluated by Keras, eagerly."""
+
+    def __init__(self):
+        super().__init__()
+        self.host, self.keras = [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        optimizer = unscaled_optimizer(self.model.optimizer)
+        held = held_learning_rate(optimizer)
+        assert isinstance(held, ComposedLearningRate)
+        self.host.append(current_learning_rate(optimizer))
+        self.keras.append(float(ops.convert_to_numpy(held(optimizer.iterations))))
+
+
+def fit_with(base, callbacks, epochs=4, steps=5):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(steps * 8, 4)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5], [1.5]], "float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(base), loss="mse")
+    return model.fit(x, y, batch_size=8, epochs=epochs, verbose=0, callbacks=callbacks)
+
+
+@pytest.mark.parametrize("base", [0.05, CosineDecay(0.05, 40)])
+def test_logged_learning_rate_is_the_rate_the_optimizer_applies_next(base):
+    epochs, steps = 4, 5
+    recorder = AppliedHyperparameters(capacity=epochs * steps)
+    rates = RatesAtEpochEnd()
+    callbacks = [WarmUp(steps=7, kind="exponential"), OneCycle(max_lr=0.1), rates, recorder]
+    history = fit_with(base, callbacks, epochs, steps)
+    logged = np.asarray(history.history["learning_rate"], "float32")
+    # At the end of epoch e the next update is step (e + 1) * steps: the rate logged is its rate.
+    applied = recorder.learning_rates[steps::steps]
+    assert np.all(np.isfinite(applied)) and len(applied) == epochs - 1
+    np.testing.assert_allclose(logged[:-1], applied, rtol=1e-6)
+    np.testing.assert_allclose(logged, rates.keras, rtol=1e-6)
+    assert len(set(logged.tolist())) == epochs  # the rate moved: the test can tell them apart
+
+
+def test_host_rate_follows_the_plateau_multiplier():
+    # mode="max" on a falling loss: the multiplier halves at every epoch end after the warm-up.
+    scheduler = PerformanceScheduler(monitor="loss", mode="max", patience=1, factor=0.5)
+    rates = RatesAtEpochEnd()  # after the scheduler: sees the reduced multiplier
+    fit_with(0.05, [WarmUp(steps=3), OneCycle(max_lr=0.1), scheduler, rates])
+    assert scheduler.multiplier < 0.5
+    np.testing.assert_allclose(rates.host, rates.keras, rtol=1e-6)
+
+
+def test_current_learning_rate_of_an_optimizer_without_our_schedule():
+    optimizer = built(keras.optimizers.Adam(CosineDecay(0.1, 10)))
+    optimizer.iterations.assign(5)
+    assert current_learning_rate(optimizer) == pytest.approx(float(optimizer.learning_rate))
+    assert current_learning_rate(built(keras.optimizers.SGD(0.3))) == pytest.approx(0.3)

@@ -1,13 +1,18 @@
+import itertools
+
 import keras
 import numpy as np
 import pytest
 
 from keras_nnperf.schedules import Constant, CosineDecay, OneCycle, OneCycleMomentum, evaluate
 from keras_nnperf.schedules.composed import (
+    MOMENTUM_PARAMETERS,
+    NUMPY_OPS,
     PARAMETERS,
     ComposedLearningRate,
     cycle_learning_rate,
     cycle_momentum,
+    host_scalars,
 )
 
 STEPS = np.arange(40)
@@ -97,3 +102,77 @@ def test_bad_base(base):
 def test_unknown_parameter():
     with pytest.raises(ValueError, match="parameters"):
         ComposedLearningRate(0.1, {"cycle_length": 3.0})
+
+
+def warmup(kind, start=3, steps=6):
+    return {
+        "warmup_on": 1.0,
+        "warmup_start": start,
+        "warmup_steps": steps,
+        "warmup_init": 1e-3 if kind != 1 else 0.0,
+        "warmup_init_fraction": 0.01 if kind == 1 else 0.0,  # exponential: from target / 100
+        "warmup_kind": float(kind),
+        "warmup_progress": 2.0 if kind == 2 else 0.0,  # adaptive: 2 of 6 stable steps so far
+    }
+
+
+# Every slot on and off: cycle, warm-up (off, linear, exponential, gradient), multiplier/floor.
+SLOTS = list(itertools.product([False, True], [None, 0, 1, 2], [False, True]))
+
+
+def slot_parameters(cycle_on, warmup_kind, scaled):
+    parameters = {}
+    if cycle_on:
+        parameters.update(cycle(start=2, total=25, max_lr=0.2))
+    if warmup_kind is not None:
+        parameters.update(warmup(warmup_kind))
+    if scaled:
+        parameters.update(multiplier=0.25, min_lr=0.004)
+    return parameters
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("base", ["float", "schedule"])
+@pytest.mark.parametrize("cycle_on, warmup_kind, scaled", SLOTS)
+def test_host_value_is_the_in_graph_value(cycle_on, warmup_kind, scaled, base, jit_compile):
+    parameters = slot_parameters(cycle_on, warmup_kind, scaled)
+    # Variables, as the callbacks install them: `host_value` reads them, the step captures them.
+    variables = {name: keras.Variable(float(v), dtype="float32") for name, v in parameters.items()}
+    user = 0.05 if base == "float" else CosineDecay(0.05, 30, alpha=0.1)
+    schedule = ComposedLearningRate(user, variables)
+    in_graph = evaluate(schedule, STEPS, jit_compile)
+    iterations = keras.Variable(0, dtype="int32", trainable=False)
+    host = []
+    for step in STEPS:
+        iterations.assign(step)
+        host.append(schedule.host_value(iterations))
+    np.testing.assert_allclose(np.asarray(host, "float32"), in_graph, rtol=1e-6, atol=0)
+    # A plain int step reads the same.
+    assert schedule.host_value(int(STEPS[7])) == host[7]
+
+
+def test_host_value_sees_assignments_between_calls():
+    multiplier = keras.Variable(1.0, dtype="float32")
+    schedule = ComposedLearningRate(0.1, {"multiplier": multiplier})
+    assert schedule.host_value(0) == pytest.approx(0.1)
+    multiplier.assign(0.5)
+    assert schedule.host_value(0) == pytest.approx(0.05)
+
+
+def test_momentum_formula_in_numpy_is_the_keras_one():
+    parameters = {**cycle(), **MOMENTUM_PARAMETERS, "momentum_fall_from": 0.87}
+    keras_values = keras.ops.convert_to_numpy(cycle_momentum(STEPS, parameters))
+    numpy_values = cycle_momentum(STEPS, parameters, NUMPY_OPS)
+    assert numpy_values.dtype == np.float32
+    np.testing.assert_allclose(numpy_values, keras_values, rtol=1e-6)
+    parameters["cycle_on"] = 0.0  # off: the optimizer's own value
+    np.testing.assert_array_equal(cycle_momentum(STEPS, parameters, NUMPY_OPS), np.float32(0.9))
+
+
+def test_host_scalars_reads_variables_tensors_and_numbers():
+    step = keras.Variable(7, dtype="int32", trainable=False)
+    values = [keras.Variable(2.5), keras.ops.ones(()), 3.0, step, 4]
+    scalars = host_scalars(values)
+    assert scalars.dtype == np.float32
+    np.testing.assert_array_equal(scalars, [2.5, 1.0, 3.0, 7.0, 4.0])
+    np.testing.assert_array_equal(host_scalars([0.5, 1]), [0.5, 1.0])
