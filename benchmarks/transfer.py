@@ -11,14 +11,18 @@ layer) is trained on digits 0-4 (every image of them). The new task is digits 5-
 * `naive_1cycle`: the same with `lr_find` then `OneCycle`;
 * `fine_tune`: `reuse(pretrained, head=5)` then `fine_tune(..., freeze_epochs=1,
   epochs=E - 1)`: head alone, then all layers with discriminative rates and 1Cycle, `lr_find`
-  before each phase; fastai's defaults `lr_mult=100` (bottom group at 1/100 of the head) and
-  `div_factor=5` (phase 2 warms up from its peak / 5);
-* `fine_tune_lr_mult_10`: the same with `lr_mult=10`.
+  before each phase (and trials of a phase shorter than its range test); fastai's defaults
+  `lr_mult=100` (bottom group at 1/100 of the head) and `div_factor=5` (phase 2 warms up from
+  its peak / 5);
+* `ft_no_trials`: the same with `phase_trials=0` (each phase at the range test's rate, as
+  `fine_tune` did before the trials);
+* `ft_lr_mult_10`: the same with `lr_mult=10`;
+* `ft_ulmfit_2.6`: the same with ULMFiT's 2.6 per group, `lr_mult=2.6**3` for the 3 groups.
 
 `--labels 10` (or 5) gives the harder variant of the same transfer. `--ablation` adds rows of
 `fine_tune` with one choice changed (`ABLATION`): `lr_mult=1` (no discriminative rates),
-`lr_mult=2.6**3` (ULMFiT's 2.6 per group), `num_groups=2` (fastai's three groups with the
-head), `div_factor=25`, `freeze_epochs=0` (no head-only phase, all 10 epochs in phase 2).
+`num_groups=2` (fastai's three groups with the head), `div_factor=25`, `freeze_epochs=0` (no
+head-only phase, all 10 epochs in phase 2). `--rows naive,fine_tune` runs only those rows.
 
 **Pretraining** (`pretraining` table). Digits 0-9, 70/30 split; the 70% are unlabeled but for
 `--labels` labels per class. An encoder (the same conv blocks and dense layer) is pretrained as
@@ -36,7 +40,7 @@ The peak rates `lr_find` chose (each phase of `fine_tune`, the one cycle of the 
 are printed beside the rows.
 
 Usage: python benchmarks/transfer.py [--seeds 5] [--epochs 10] [--labels 20] [--quick]
-       [--ablation] [--only transfer|pretraining] [--save-curves curves.json]
+       [--ablation] [--rows a,b] [--only transfer|pretraining] [--save-curves curves.json]
 """
 
 from __future__ import annotations
@@ -147,10 +151,17 @@ def train_fine_tune(model, train, val, epochs, freeze_epochs=1, **options):
     return history
 
 
+#: The `fine_tune` rows of the transfer table: its defaults, then the base-rate choices.
+FINE_TUNE = {
+    "fine_tune": {},
+    "ft_no_trials": dict(phase_trials=0),
+    "ft_lr_mult_10": dict(lr_mult=10.0),
+    "ft_ulmfit_2.6": dict(lr_mult=2.6**3),
+}
+
 #: `--ablation`: `fine_tune` with one choice changed at a time (what each part is worth).
 ABLATION = {
     "ft_lr_mult_1": dict(lr_mult=1.0),
-    "ft_ulmfit_2.6": dict(lr_mult=2.6**3),
     "ft_2_groups_fastai": dict(num_groups=2),
     "ft_div_25": dict(div_factor=25.0),
     "ft_no_head_phase": dict(freeze_epochs=0),
@@ -158,7 +169,7 @@ ABLATION = {
 
 
 def transfer_run(
-    seed: int, epochs: int, labels: int, pretrain_epochs: int, ablation: bool = False
+    seed: int, epochs: int, labels: int, pretrain_epochs: int, ablation: bool = False, rows=None
 ) -> dict:
     """Validation accuracy curves of each method on the 0-4 -> 5-9 transfer, for one seed."""
     x, y = digits()
@@ -171,26 +182,24 @@ def transfer_run(
     rest = np.setdiff1d(target, chosen)
     train = (x[chosen], y[chosen] - 5)
     val = (x[rest], y[rest] - 5)
-    curves = {}
-    curves["scratch"] = train_constant(compile_model(cnn(5, seed + 1)), train, val, epochs)
-    curves["scratch_1cycle"] = train_one_cycle(compile_model(cnn(5, seed + 1)), train, val, epochs)
-    keras.utils.set_random_seed(seed + 2)
-    curves["naive"] = train_constant(compile_model(reuse(pretrained, 5)), train, val, epochs)
-    keras.utils.set_random_seed(seed + 2)
-    curves["naive_1cycle"] = train_one_cycle(
-        compile_model(reuse(pretrained, 5)), train, val, epochs
-    )
-    keras.utils.set_random_seed(seed + 2)
-    curves["fine_tune"] = train_fine_tune(compile_model(reuse(pretrained, 5)), train, val, epochs)
-    keras.utils.set_random_seed(seed + 2)
-    curves["fine_tune_lr_mult_10"] = train_fine_tune(
-        compile_model(reuse(pretrained, 5)), train, val, epochs, lr_mult=10.0
-    )
-    for name, options in ABLATION.items() if ablation else ():
+    methods = {
+        "scratch": lambda: train_constant(compile_model(cnn(5, seed + 1)), train, val, epochs),
+        "scratch_1cycle": lambda: train_one_cycle(
+            compile_model(cnn(5, seed + 1)), train, val, epochs
+        ),
+        "naive": lambda: train_constant(reused(), train, val, epochs),
+        "naive_1cycle": lambda: train_one_cycle(reused(), train, val, epochs),
+    }
+    for name, options in {**FINE_TUNE, **(ABLATION if ablation else {})}.items():
+        methods[name] = lambda options=options: train_fine_tune(
+            reused(), train, val, epochs, **options
+        )
+
+    def reused():
         keras.utils.set_random_seed(seed + 2)
-        model = compile_model(reuse(pretrained, 5))
-        curves[name] = train_fine_tune(model, train, val, epochs, **options)
-    return curves
+        return compile_model(reuse(pretrained, 5))
+
+    return {name: run() for name, run in methods.items() if rows is None or name in rows}
 
 
 def pretraining_run(seed: int, epochs: int, labels: int, ae_epochs: int) -> dict:
@@ -224,6 +233,15 @@ def _rounded(found):
     return [[float(f"{rate:.2g}") for rate in rates] for rates in found]
 
 
+def _progress(seed: int, run: dict) -> str:
+    """One seed's last-epoch accuracies and rates, printed as soon as the seed is done."""
+    return f"seed {seed}: " + ", ".join(
+        f"{method} {history['val_accuracy'][-1]:.3f}"
+        + ("" if "lr_found" not in history else f" (lr {_rounded([history['lr_found']])[0]})")
+        for method, history in run.items()
+    )
+
+
 def table(title: str, runs: list[dict]) -> str:
     methods = list(runs[0])
     lines = [
@@ -254,6 +272,9 @@ def main(argv=None):
     parser.add_argument(
         "--ablation", action="store_true", help="transfer: fine_tune with one choice changed"
     )
+    parser.add_argument(
+        "--rows", default=None, help="transfer: comma-separated rows to run (default: all)"
+    )
     parser.add_argument("--save-curves", default=None, help="JSON file for seed 0's curves")
     args = parser.parse_args(argv)
     if args.quick:
@@ -261,11 +282,13 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message="lr_find could not trust")
     print(f"backend: {keras.backend.backend()}, seeds: {args.seeds}, epochs: {args.epochs}")
     saved = {}
+    rows = None if args.rows is None else args.rows.split(",")
     if args.only in (None, "transfer"):
-        runs = [
-            transfer_run(seed, args.epochs, args.labels, args.pretrain_epochs, args.ablation)
-            for seed in range(args.seeds)
-        ]
+        runs = []
+        for seed in range(args.seeds):
+            options = (args.epochs, args.labels, args.pretrain_epochs, args.ablation, rows)
+            runs.append(transfer_run(seed, *options))
+            print(_progress(seed, runs[-1]), flush=True)
         print(table(f"transfer 0-4 -> 5-9, {args.labels} labels per class", runs), flush=True)
         saved["transfer"] = runs[0]
     if args.only in (None, "pretraining"):
