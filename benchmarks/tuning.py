@@ -21,6 +21,14 @@ stopped early). `--cnn` adds HyperCNN on digits as 8x8 images against a hand-bui
 
     python benchmarks/tuning.py                        # 45 s per search, 2 seeds: about 9 min
     python benchmarks/tuning.py --budget 20 --seeds 1  # a smoke run
+    python benchmarks/tuning.py --profile 6            # where a trial's seconds go (below)
+
+`--profile N` runs N trials of each search on breast cancer (no budget, `--epochs` at most) under
+cProfile with the process's CPU time as its clock (less sensitive to other processes' load than
+wall-clock seconds), and prints the CPU seconds per phase: keras-tuner's bookkeeping, the
+session clearing and garbage collection, model build and compile, tracing the train and test
+steps (the optimizer's update inside it), running the steps, validation, callbacks, weight
+writes, and rebuilding the best model.
 
 Timing noise on a shared 2-core machine is about +-25%: read the ratios, not the seconds.
 """
@@ -28,7 +36,9 @@ Timing noise on a shared 2-core machine is about +-25%: read the ratios, not the
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import tempfile
 import time
 
@@ -202,6 +212,122 @@ def hand_built_cnn(data, epochs, seed):
     return {"best": max(history.history["val_accuracy"]), "trials": 1, "seconds": seconds}
 
 
+#: (label, file fragment, function name or names): the phases `--profile` reports, as the
+#: cumulative CPU seconds of these functions (an indented phase is part of the one above it).
+PHASES = (
+    (
+        "trials (keras-tuner's run of each trial)",
+        "keras_tuner/src/engine/base_tuner.py",
+        "_run_and_update_trial",
+    ),
+    ("  clear_session", "keras/src/backend/common/global_state.py", "clear_session"),
+    ("  gc.collect", "~", "<built-in method gc.collect>"),
+    ("  build + compile", "keras_tuner/src/engine/tuner.py", "_build_hypermodel"),
+    ("  model.fit", "keras/src/backend/tensorflow/trainer.py", "fit"),
+    ("    tracing train_step", "keras/src/backend/tensorflow/trainer.py", "train_step"),
+    ("      optimizer update (traced)", "keras/src/optimizers/base_optimizer.py", "apply"),
+    (
+        "      composed learning rate (traced)",
+        "keras_nnperf/schedules/composed.py",
+        "composed_learning_rate",
+    ),
+    ("    tracing test_step", "keras/src/backend/tensorflow/trainer.py", "test_step"),
+    (
+        "    running compiled steps",
+        "~",
+        "<built-in method tensorflow.python._pywrap_tfe.TFE_Py_Execute>",
+    ),
+    ("    validation (evaluate in fit)", "keras/src/backend/tensorflow/trainer.py", "evaluate"),
+    ("    callbacks: epoch ends", "keras/src/callbacks/callback_list.py", "on_epoch_end"),
+    (
+        "    callbacks: train begin + end",
+        "keras/src/callbacks/callback_list.py",
+        ("on_train_begin", "on_train_end"),
+    ),
+    ("  weight files written", "keras/src/models/model.py", "save_weights"),
+    ("  oracle: end trial, save state", "keras_tuner/src/engine/base_tuner.py", "on_trial_end"),
+    ("best model rebuilt and loaded", "keras_tuner/src/engine/base_tuner.py", "get_best_models"),
+)
+
+
+def profile_phases(run):
+    """Run `run()` under cProfile (CPU clock); return its CPU seconds and `[(phase, s, calls)]`."""
+    profile = cProfile.Profile(time.process_time)
+    started = time.process_time()
+    profile.runcall(run)
+    total = time.process_time() - started
+    stats = pstats.Stats(profile).stats
+    rows = []
+    for label, fragment, name in PHASES:
+        seconds = calls = 0
+        for (path, _, function), (_, ncalls, _, cumulative, _) in stats.items():
+            matches = function in name if isinstance(name, tuple) else function == name
+            if fragment in path and matches:
+                seconds, calls = seconds + cumulative, calls + ncalls
+        rows.append((label, seconds, calls))
+    return total, rows
+
+
+def run_profile(data, trials, epochs, directory):
+    """Print where the CPU seconds of `trials` trials go, ours against the seed template."""
+    results = {}
+    results["seed template"] = profile_phases(lambda: _seed_trials(data, epochs, trials, directory))
+    results["ours (default)"] = profile_phases(
+        lambda: search(
+            _mlp(data),
+            data[0],
+            data[1],
+            validation_data=(data[2], data[3]),
+            max_trials=trials,
+            epochs=epochs,
+            time_budget=1e9,  # a deadline that never comes: DeadlineStopping runs, as in a race
+            seed=0,
+            directory=directory,
+            project_name="ours_profile",
+            overwrite=True,
+            verbose=0,
+        ),
+    )
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"\nCPU seconds per phase, {trials} trials of at most {epochs} epochs on breast cancer "
+        f"(cProfile, process CPU clock; load average {load:.1f})"
+    )
+    labels = list(results)
+    print(f"{'phase':<44}" + "".join(f"{label:>22}" for label in labels))
+    totals = {label: results[label][0] for label in labels}
+    print(f"{'whole search':<44}" + "".join(f"{totals[label]:>16.2f} s    " for label in labels))
+    for i, (phase, _, _) in enumerate(PHASES):
+        cells = []
+        for label in labels:
+            _, seconds, calls = results[label][1][i]
+            share = 100 * seconds / totals[label] if totals[label] else 0.0
+            cells.append(f"{seconds:>9.2f} s {share:3.0f}% {calls:>4}x")
+        print(f"{phase:<44}" + "".join(f"{cell:>22}" for cell in cells))
+
+
+def _seed_trials(data, epochs, trials, directory):
+    x_train, y_train, x_val, y_val, num_classes = data
+    tuner = BudgetedRandomSearch(
+        seed_template(num_classes),
+        objective="val_accuracy",
+        max_trials=trials,
+        seed=0,
+        directory=directory,
+        project_name="seed_profile",
+        overwrite=True,
+    )
+    keras.utils.set_random_seed(0)
+    tuner.search(
+        x_train,
+        y_train,
+        epochs=epochs,
+        validation_data=(x_val, y_val),
+        callbacks=[DeadlineStopping(time.time() + 1e9)],
+        verbose=0,
+    )
+
+
 def _mlp(data):
     x_train, num_classes = data[0], data[4]
     return HyperMLP(
@@ -218,8 +344,15 @@ def main():
     parser.add_argument("--seeds", type=int, default=2, help="seeds per table")
     parser.add_argument("--tables", default="breast_cancer,digits,penguins_sex")
     parser.add_argument("--cnn", action="store_true", help="also HyperCNN on digits images")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="profile N trials of each search"
+    )
     args = parser.parse_args()
     data = datasets()
+    if args.profile:
+        with tempfile.TemporaryDirectory() as directory:
+            run_profile(data["breast_cancer"], args.profile, args.epochs, directory)
+        return
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         for name in args.tables.split(","):

@@ -543,7 +543,8 @@ def run_search(template, x, y, validation_data, settings, overwrite=False, colle
             fit_kwargs["callbacks"] = [DeadlineStopping(settings["deadline"])]
         stack.enter_context(_frozen_heap())
         try:
-            tuner.search(x, y, **fit_kwargs)
+            with _objective_metrics_only(tuner):
+                tuner.search(x, y, **fit_kwargs)
         except TimeBudgetExhausted:
             if settings["verbose"]:
                 print("Time budget spent: no new trial started.", flush=True)
@@ -613,6 +614,35 @@ def _collect(tuner, settings) -> SearchResult:
         best_trial_id=best_trial_id,
         epochs=settings["epochs"],
     )
+
+
+@contextlib.contextmanager
+def _objective_metrics_only(tuner):
+    """While the trials run, compile only the metrics the objective reads (recipe templates).
+
+    Sets the template's `search_metrics` (`RecipeHyperModel.search_metrics`) to the objective's
+    names and restores the previous value afterwards, so `best_model`, rebuilt after the search,
+    has every metric of the template. A trial's history then holds the objective (and the loss),
+    not the template's other metrics. Templates without `search_metrics` are left alone.
+    """
+    template = tuner.hypermodel
+    if not hasattr(template, "search_metrics"):
+        yield
+        return
+    objective = tuner.oracle.objective
+    names = tuple(o.name for o in getattr(objective, "objectives", [objective]))
+    previous = template.__dict__.get("search_metrics", _UNSET)
+    template.search_metrics = names
+    try:
+        yield
+    finally:
+        if previous is _UNSET:
+            del template.search_metrics
+        else:
+            template.search_metrics = previous
+
+
+_UNSET = object()
 
 
 @contextlib.contextmanager

@@ -160,15 +160,25 @@ class KeepBestEpoch(keras.callbacks.Callback):
 
     keras-tuner's own `SaveBestEpoch` writes a weights file at every improving epoch (measured:
     0.07-0.18 s a write on a small MLP, several per trial). Here the best epoch's weights are
-    copied to host memory (`get_weights`) and written to `filepath` once, when training ends.
+    copied to host memory (`get_weights`) and written to `filepath` once, when training ends,
+    and not at all when `keep(best)` says a trial with that best value will not be kept (a
+    trial worse than the best `keep_checkpoints` ones: its file would be deleted at once).
+
+    Args:
+        objective: The search's `keras_tuner.Objective`.
+        filepath: Where to write the weights.
+        keep: Optional callable `best value -> bool`; `False` skips the write.
     """
 
-    def __init__(self, objective, filepath):
+    def __init__(self, objective, filepath, keep=None):
         super().__init__()
         self.objective = objective
         self.filepath = filepath
+        self.keep = keep
         self.best = -math.inf if objective.direction == "max" else math.inf
         self.best_weights = None
+        #: Whether `on_train_end` wrote the weights file.
+        self.written = False
 
     def on_epoch_end(self, epoch, logs=None):
         if self.objective.has_value(logs):
@@ -181,11 +191,15 @@ class KeepBestEpoch(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.best_weights is None:
             return
+        if self.keep is not None and math.isfinite(self.best) and not self.keep(self.best):
+            self.best_weights = None
+            return
         current = self.model.get_weights()
         self.model.set_weights(self.best_weights)
         self.model.save_weights(self.filepath)
         self.model.set_weights(current)
         self.best_weights = None
+        self.written = True
 
 
 class RungStopping(keras.callbacks.Callback):
@@ -355,7 +369,8 @@ class TrialCare:
         objective = self.oracle.objective
         callbacks = copy.deepcopy(list(kwargs.pop("callbacks", None) or []))
         self._configure_tensorboard_dir(callbacks, trial)
-        callbacks.append(KeepBestEpoch(objective, checkpoint_path(self, trial.trial_id)))
+        keep = None if self.keep_checkpoints is None else self._could_be_kept
+        callbacks.append(KeepBestEpoch(objective, checkpoint_path(self, trial.trial_id), keep))
         callbacks.append(StopOnNonFiniteLoss())
         pruning = None
         if self.rungs:
@@ -397,6 +412,19 @@ class TrialCare:
             f"{seconds:.1f} s | best {objective} {best_text} | elapsed {elapsed:.0f} s",
             flush=True,
         )
+
+    def _could_be_kept(self, value) -> bool:
+        """Whether a trial scoring `value` can be among the best `keep_checkpoints` trials.
+
+        False only when `keep_checkpoints` trials have ended with a strictly better score: the
+        best-k set only improves, so such a trial's weights would be pruned when it ends.
+        """
+        best = self.oracle.get_best_trials(self.keep_checkpoints)
+        scores = [t.score for t in best if t.score is not None]
+        if len(scores) < self.keep_checkpoints:
+            return True
+        worst_kept = scores[-1]
+        return not self.oracle.objective.better_than(worst_kept, value)
 
     def _prune_checkpoints(self):
         """Delete the weights of ended trials outside the best `keep_checkpoints`.

@@ -16,6 +16,8 @@ from keras_nnperf.tuning.recipe import (
     RecipeHyperModel,
     TrainingRecipe,
     _steps_per_epoch,
+    build_training_state,
+    objective_metrics,
 )
 
 
@@ -188,3 +190,115 @@ def test_training_recipe_rejects_unknown_names():
         TrainingRecipe.from_values({"optimizer": "adagrad"})
     with pytest.raises(ValueError, match="lr_schedule"):
         TrainingRecipe.from_values({"lr_schedule": "step"})
+
+
+# --- per-trial overhead: one trace, only the objective's metrics ------------------------------
+
+
+class CountedTraces(keras.Model):
+    """A model whose Python `train_step` counts how often it runs (once per trace when traced)."""
+
+    traces = 0
+
+    def train_step(self, *args, **kwargs):
+        type(self).traces += 1
+        return super().train_step(*args, **kwargs)
+
+
+def _counted_model():
+    inputs = keras.Input((3,))
+    model = CountedTraces(inputs, keras.layers.Dense(1)(inputs), name="counted")
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    CountedTraces.traces = 0
+    return model
+
+
+@pytest.mark.tensorflow_only("the second trace is TensorFlow's tf.function variable creation")
+@pytest.mark.parametrize("as_dataset", [False, True])
+def test_build_training_state_leaves_one_trace_of_the_train_step(as_dataset):
+    import tensorflow as tf
+
+    x, y = _data(40)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16) if as_dataset else None
+    model = _counted_model()
+    model.fit(
+        data if as_dataset else x,
+        None if as_dataset else y,
+        batch_size=None if as_dataset else 16,
+        epochs=2,
+        verbose=0,
+    )
+    assert CountedTraces.traces == 2  # Keras alone: traced again once the optimizer was built
+    model = _counted_model()
+    assert build_training_state(model, data if as_dataset else x, None if as_dataset else y)
+    assert model.optimizer.built
+    model.fit(
+        data if as_dataset else x,
+        None if as_dataset else y,
+        batch_size=None if as_dataset else 16,
+        epochs=2,
+        verbose=0,
+    )
+    assert CountedTraces.traces == 1
+
+
+def test_build_training_state_reads_a_keras_method_that_exists():
+    # Fails if Keras renames the private method build_training_state isolates.
+    assert callable(getattr(keras.Model, "_symbolic_build", None))
+
+
+def test_build_training_state_skips_inputs_without_shapes():
+    model = _counted_model()
+    assert not build_training_state(model, iter([]), None)
+    if keras.backend.backend() != "tensorflow":
+        x, y = _data(8)
+        assert not build_training_state(model, x, y)  # Keras builds before tracing there
+
+
+def test_recipe_fit_trains_the_same_with_the_early_build():
+    # The early build must not change training: the same seed gives the same weights as a plain
+    # fit with the same optimizer, batch size and epochs (constant schedule).
+    x, y = _data(40)
+    hp = kt.HyperParameters()
+    hp.Fixed("lr_schedule", "constant")
+    hp.Fixed("batch_size", 16)
+    hp.Fixed("early_stopping_patience", 10)
+    template = TinyRegression()
+    keras.utils.set_random_seed(0)
+    model = template.build(hp)
+    template.fit(hp, model, x, y, epochs=3, validation_data=(x, y), verbose=0, shuffle=False)
+    keras.utils.set_random_seed(0)
+    plain = template.build(hp)
+    plain.fit(x, y, epochs=3, batch_size=16, validation_data=(x, y), verbose=0, shuffle=False)
+    for got, want in zip(model.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_objective_metrics_keeps_what_the_objective_reads():
+    auc = keras.metrics.AUC(name="auc")
+    assert objective_metrics(["accuracy", auc], ("val_accuracy",)) == ["accuracy"]
+    assert objective_metrics(["accuracy", auc], ("val_auc",)) == [auc]
+    assert objective_metrics(["accuracy", auc], ("val_loss",)) == []
+    assert objective_metrics(["accuracy", auc], ("accuracy", "val_auc")) == ["accuracy", auc]
+    # A name no metric carries (Keras may derive it differently): keep everything.
+    assert objective_metrics(["acc", auc], ("val_accuracy",)) == ["acc", auc]
+    assert objective_metrics(None, ("val_accuracy",)) is None
+    per_output = {"out": ["accuracy"]}
+    assert objective_metrics(per_output, ("val_accuracy",)) is per_output
+
+
+def test_search_metrics_compiles_only_the_objectives_metrics():
+    class Binary(RecipeHyperModel):
+        def build(self, hp):
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, "sigmoid")])
+            metrics = ["accuracy", keras.metrics.AUC(name="auc")]
+            return self.compile_with_recipe(hp, model, "binary_crossentropy", metrics)
+
+    template = Binary()
+    x, y = _data(16)
+    labels = (y > 0).astype("float32")
+    full = template.build(kt.HyperParameters())
+    assert set(full.evaluate(x, labels, verbose=0, return_dict=True)) == {"loss", "accuracy", "auc"}
+    template.search_metrics = ("val_accuracy",)
+    lean = template.build(kt.HyperParameters())
+    assert set(lean.evaluate(x, labels, verbose=0, return_dict=True)) == {"loss", "accuracy"}

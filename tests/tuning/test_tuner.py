@@ -82,6 +82,43 @@ def test_keep_best_epoch_writes_the_best_epochs_weights_once(tmp_path):
     np.testing.assert_array_equal(loaded.get_weights()[0], weights[1][0])
 
 
+def test_keep_best_epoch_writes_nothing_for_a_trial_that_will_not_be_kept(tmp_path):
+    path = tmp_path / "best.weights.h5"
+    asked = []
+    keeper = KeepBestEpoch(ACCURACY, str(path), keep=lambda value: asked.append(value) or False)
+    keeper.set_model(_model())
+    for epoch, accuracy in enumerate([0.7, 0.6]):
+        keeper.on_epoch_end(epoch, {"val_accuracy": accuracy})
+    keeper.on_train_end()
+    assert asked == [0.7] and not path.exists() and not keeper.written
+    keeper = KeepBestEpoch(ACCURACY, str(path), keep=lambda value: True)
+    keeper.set_model(_model())
+    keeper.on_epoch_end(0, {"val_accuracy": 0.7})
+    keeper.on_train_end()
+    assert path.exists() and keeper.written
+
+
+@pytest.mark.parametrize("direction", ["max", "min"])
+def test_a_trial_is_kept_unless_strictly_worse_than_the_kth_best(direction):
+    from types import SimpleNamespace
+
+    from keras_nnperf.tuning.tuner import TrialCare
+
+    objective = kt.Objective("val_accuracy" if direction == "max" else "val_loss", direction)
+    sign = 1 if direction == "max" else -1
+    scores = [sign * 0.9, sign * 0.8]  # best first, as get_best_trials returns them
+    care = TrialCare()
+    care.keep_checkpoints = 2
+    care.oracle = SimpleNamespace(
+        objective=objective,
+        get_best_trials=lambda k: [SimpleNamespace(score=s) for s in scores[:k]],
+    )
+    assert care._could_be_kept(sign * 0.85) and care._could_be_kept(sign * 0.8)  # ties kept
+    assert not care._could_be_kept(sign * 0.7)
+    care.keep_checkpoints = 3  # fewer ended trials than kept checkpoints: always written
+    assert care._could_be_kept(sign * 0.1)
+
+
 def test_checkpoint_path_is_where_keras_tuner_reads_the_best_model(tmp_path):
     # Fails if keras-tuner renames the private method we isolate in checkpoint_path.
     tuner = kt.RandomSearch(
