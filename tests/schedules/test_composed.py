@@ -176,3 +176,84 @@ def test_host_scalars_reads_variables_tensors_and_numbers():
     assert scalars.dtype == np.float32
     np.testing.assert_array_equal(scalars, [2.5, 1.0, 3.0, 7.0, 4.0])
     np.testing.assert_array_equal(host_scalars([0.5, 1]), [0.5, 1.0])
+
+
+def _train_with_adamw(steps_per_execution, shared):
+    """Weights after fitting with AdamW + WarmUp + OneCycle, the per-trace sharing on or off."""
+    from unittest import mock
+
+    from keras_nnperf.callbacks.one_cycle import OneCycle as OneCycleCallback
+    from keras_nnperf.callbacks.warmup import WarmUp
+    from keras_nnperf.schedules import composed
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(96, 5)).astype("float32"), rng.normal(size=(96, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8), keras.layers.Dense(1)])
+    model.compile(
+        keras.optimizers.AdamW(1e-3, weight_decay=0.1),
+        "mse",
+        steps_per_execution=steps_per_execution,
+    )
+    callbacks = [WarmUp(epochs=1), OneCycleCallback(max_lr=0.05)]
+    patch = mock.patch.object(composed, "trace_key", lambda step, parameters: None)
+    with patch if not shared else mock.MagicMock():
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False, callbacks=callbacks)
+    return [keras.ops.convert_to_numpy(w) for w in model.weights]
+
+
+@pytest.mark.parametrize(
+    "steps_per_execution",
+    [1, pytest.param(3, marks=pytest.mark.not_on_torch("Keras runs one step per execution"))],
+)
+def test_sharing_the_traced_rate_changes_no_update(steps_per_execution):
+    # AdamW reads the rate once per weight; one evaluation per traced step must give exactly
+    # the updates of one evaluation per read, also with several steps in one traced function.
+    shared = _train_with_adamw(steps_per_execution, shared=True)
+    fresh = _train_with_adamw(steps_per_execution, shared=False)
+    for a, b in zip(shared, fresh, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.tensorflow_only("a TensorFlow graph and its operations")
+def test_one_formula_per_traced_step_until_the_step_is_assigned():
+    import tensorflow as tf
+
+    step = keras.Variable(3, dtype="int64", trainable=False)
+    schedule = ComposedLearningRate(0.1, cycle(max_lr=0.1))
+
+    @tf.function
+    def reads():
+        first, second = schedule(step), schedule(step)
+        step.assign_add(1)
+        third = schedule(step)
+        return first is second, first is not third, third
+
+    same, renewed, third = reads()
+    assert bool(same) and bool(renewed)
+    expected = schedule.host_value(4)
+    assert float(third) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX tracers")
+def test_one_formula_per_jax_trace_until_a_parameter_is_assigned():
+    import jax
+
+    step = keras.Variable(3, dtype="int64", trainable=False)
+    multiplier = keras.Variable(1.0, trainable=False)
+    schedule = ComposedLearningRate(0.1, {**cycle(max_lr=0.1), "multiplier": multiplier})
+    seen = {}
+
+    @jax.jit
+    def reads(step_value, multiplier_value):
+        mapping = [(step, step_value), (multiplier, multiplier_value)]
+        with keras.StatelessScope(state_mapping=mapping):
+            first, second = schedule(step), schedule(step)
+            multiplier.assign(0.5)
+            third = schedule(step)
+            seen["same"], seen["renewed"] = first is second, first is not third
+            return third
+
+    third = reads(step.value, multiplier.value)
+    assert seen == {"same": True, "renewed": True}
+    assert float(third) == pytest.approx(0.5 * schedule.host_value(3), rel=1e-6)
