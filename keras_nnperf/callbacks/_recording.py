@@ -18,10 +18,9 @@ from keras_nnperf.callbacks.learning_rate_slots import _fit_guard
 from keras_nnperf.optimizers.gradient_hooks import (
     add_gradient_hook,
     refresh_train_function,
-    remove_gradient_hook,
     unscaled_optimizer,
 )
-from keras_nnperf.optimizers.training_state import release_state, state_variable
+from keras_nnperf.optimizers.training_state import state_variable, uninstall_hook
 from keras_nnperf.validation import check_integer
 
 PREFIX = "recording/"
@@ -91,9 +90,7 @@ class AppliedHyperparameters(keras.callbacks.Callback):
             for name, variable in self._variables.items():
                 self._recorded[name] = np.asarray(ops.convert_to_numpy(variable))
             self._variables = None
-        remove_gradient_hook(optimizer, HOOK)
-        release_state(optimizer, PREFIX)
-        refresh_train_function(self.model)
+        uninstall_hook(self.model, optimizer, HOOK, PREFIX)
 
     def on_train_end(self, logs=None):
         self._finish()

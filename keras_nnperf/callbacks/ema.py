@@ -27,10 +27,9 @@ from keras_nnperf.optimizers.fit_guard import guard_fit, unguard_fit
 from keras_nnperf.optimizers.gradient_hooks import (
     add_gradient_hook,
     refresh_train_function,
-    remove_gradient_hook,
     unscaled_optimizer,
 )
-from keras_nnperf.optimizers.training_state import release_state, state_variable
+from keras_nnperf.optimizers.training_state import state_variable, uninstall_hook
 from keras_nnperf.registry import register
 from keras_nnperf.validation import check_bool, check_choice, check_integer, check_number
 
@@ -181,9 +180,7 @@ class EMA(CopyByConfig, keras.callbacks.Callback):
         optimizer, self._installed = self._installed, None
         if optimizer is None:
             return
-        remove_gradient_hook(optimizer, "ema")
-        release_state(optimizer, _PREFIX)
-        refresh_train_function(self.model)
+        uninstall_hook(self.model, optimizer, "ema", _PREFIX)
 
     # -- validation ------------------------------------------------------------------------
 

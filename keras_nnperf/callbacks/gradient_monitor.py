@@ -26,10 +26,9 @@ from keras_nnperf.optimizers.gradient_hooks import (
     add_gradient_hook,
     gradient_hook_names,
     refresh_train_function,
-    remove_gradient_hook,
     unscaled_optimizer,
 )
-from keras_nnperf.optimizers.training_state import release_state, state_variable
+from keras_nnperf.optimizers.training_state import state_variable, uninstall_hook
 from keras_nnperf.registry import register
 from keras_nnperf.validation import check_bool, check_positive
 
@@ -293,11 +292,9 @@ class GradientMonitor(keras.callbacks.Callback):
             return
         optimizer, name = self._installed
         self._installed = None
-        remove_gradient_hook(optimizer, name)
-        release_state(optimizer, f"{name}/")
         # A plain fit next must not run a step traced with the hook; one with a monitor again
         # reuses it (the check runs before the next step and retraces only on a change).
-        refresh_train_function(self.model)
+        uninstall_hook(self.model, optimizer, name, f"{name}/")
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -18,9 +18,8 @@ from keras_nnperf.optimizers.gradient_hooks import (
     add_gradient_hook,
     gradient_hook_names,
     refresh_train_function,
-    remove_gradient_hook,
 )
-from keras_nnperf.optimizers.training_state import release_state, state_variable
+from keras_nnperf.optimizers.training_state import state_variable, uninstall_hook
 from keras_nnperf.registry import register
 from keras_nnperf.validation import check_integer, check_number
 
@@ -230,9 +229,7 @@ class GradientNoiseScale(keras.callbacks.Callback):
             return
         optimizer, name = self._installed
         self._installed = None
-        remove_gradient_hook(optimizer, name)
-        release_state(optimizer, f"{name}/")
-        refresh_train_function(self.model)
+        uninstall_hook(self.model, optimizer, name, f"{name}/")
 
     def on_train_end(self, logs=None):
         if self._installed is not None:

@@ -39,7 +39,11 @@ import weakref
 import keras
 import numpy as np
 
-from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
+from keras_nnperf.optimizers.gradient_hooks import (
+    refresh_train_function,
+    remove_gradient_hook,
+    unscaled_optimizer,
+)
 
 # optimizer -> {name: variable}; kept outside the optimizer so that TensorFlow's automatic
 # tracking never wraps the dict, and so that nothing of ours is written into its config.
@@ -121,6 +125,17 @@ def release_state(optimizer, prefix: str) -> None:
         released[name] = variable
     if not owned:
         _unshadow_saving(target)
+
+
+def uninstall_hook(model, optimizer, hook: str, prefix: str) -> None:
+    """Undo what a monitoring callback installed: its gradient hook, its state, its traced step.
+
+    Removes the hook `hook`, releases the state variables under `prefix`, and drops the traced
+    train step if it was traced with the hook (a later fit with the same hooks reuses it).
+    """
+    remove_gradient_hook(optimizer, hook)
+    release_state(optimizer, prefix)
+    refresh_train_function(model)
 
 
 def _reuse_released(optimizer, name, initial, shape, dtype):
