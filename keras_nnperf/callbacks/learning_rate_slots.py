@@ -2,8 +2,10 @@
 
 The first of these callbacks to start training installs a `ComposedLearningRate` on the optimizer
 (through the public `optimizer.learning_rate = schedule`), holding what the optimizer held before
-(the user's float or schedule) and one optimizer-owned variable per parameter of its formula.
-Each callback then *claims a slot* and assigns its parameters:
+(the user's float or schedule) and the parameters of its formula in optimizer-owned variables:
+one vector holding them all (`PackedParameters`: one read per step), and a scalar for the one
+the step itself writes (the gradient warm-up's progress). Each callback then *claims a slot* and
+assigns its parameters:
 
 * `"cycle"`: OneCycle (and, with `"momentum"`, the optimizer's `momentum` / `beta_1`);
 * `"warmup"`: WarmUp (linear, exponential or gradient-adaptive);
@@ -49,6 +51,7 @@ from keras_nnperf.schedules.composed import (
     MOMENTUM_PARAMETERS,
     PARAMETERS,
     ComposedLearningRate,
+    PackedParameters,
     cycle_momentum,
 )
 
@@ -56,6 +59,11 @@ Schedule = keras.optimizers.schedules.LearningRateSchedule
 
 PREFIX = "learning_rate/"
 GUARD_KEY = "keras_nnperf.learning_rate"
+# Written inside the train step (by the gradient warm-up's hook), so a scalar variable of its own.
+IN_STEP_PARAMETERS = ("warmup_progress",)
+PACKED_PARAMETERS = tuple(
+    name for name in {**PARAMETERS, **MOMENTUM_PARAMETERS} if name not in IN_STEP_PARAMETERS
+)
 SLOTS = {
     "cycle": "the learning-rate cycle",
     "warmup": "the warm-up",
@@ -98,24 +106,32 @@ class Composition:
         self.hooks: list[str] = []
         self.momentum = None  # (attribute, the user's value) while it is scheduled
         base = held if isinstance(held, Schedule) else float(ops.convert_to_numpy(held))
-        self.parameters = {
-            name: self.variable(name, base if name == "base" and not callable(base) else default)
-            for name, default in PARAMETERS.items()
-        }
-        self.schedule = _reusable_schedule(optimizer, base, self.parameters)
+        defaults = {**PARAMETERS, **MOMENTUM_PARAMETERS}
+        if not callable(base):
+            defaults["base"] = base
+        values = [defaults[name] for name in PACKED_PARAMETERS]
+        vector = self.variable("parameters", values, shape=(len(values),))
+        self.packed = PackedParameters(vector, PACKED_PARAMETERS, values)
+        self.parameters = {n: self.variable(n, PARAMETERS[n]) for n in IN_STEP_PARAMETERS}
+        self.schedule = _reusable_schedule(optimizer, base, self.parameters, self.packed)
         optimizer.learning_rate = self.schedule
 
-    def variable(self, name: str, initial: float = 0.0):
-        """The optimizer-owned scalar variable `name` of this composition, created on first use."""
-        return state_variable(self.optimizer, PREFIX + name, float(initial))
+    def variable(self, name: str, initial=0.0, shape=()):
+        """The optimizer-owned variable `name` of this composition, created on first use."""
+        return state_variable(self.optimizer, PREFIX + name, initial, shape=shape)
 
     def assign(self, **values) -> None:
-        """Assign parameters of the formula (between steps: no retrace)."""
-        for name, value in values.items():
-            self.parameters[name].assign(float(value))
+        """Assign parameters of the formula (between steps: no retrace; one transfer)."""
+        packed = {name: float(v) for name, v in values.items() if name in self.packed.index}
+        for name in values.keys() - packed.keys():
+            self.parameters[name].assign(float(values[name]))
+        if packed:
+            self.packed.assign(**packed)
 
     def read(self, name: str) -> float:
-        """The current value of a parameter (one host read)."""
+        """The current value of a parameter (from the host copy, or one read)."""
+        if name in self.packed.index:
+            return self.packed.read(name)
         return float(ops.convert_to_numpy(self.parameters[name]))
 
     def add_hook(self, name: str, hook, key) -> None:
@@ -146,14 +162,13 @@ class Composition:
         if self.momentum is None:
             held = getattr(self.optimizer, attribute)
             original = held.original if isinstance(held, ScheduledHyperparameter) else float(held)
-            for name, default in MOMENTUM_PARAMETERS.items():
-                self.parameters[name] = self.variable(name, default)
             values["momentum_user"] = original
             current = self.variable("momentum", original)
-            parameters, optimizer = self.parameters, self.optimizer
+            schedule, optimizer = self.schedule, self.optimizer
 
             def update(grads, variables):
                 # Runs before the optimizer's update reads the momentum, at the same `iterations`.
+                parameters = schedule.parameter_values()
                 current.assign(cycle_momentum(optimizer.iterations, parameters))
 
             momenta = [values.get(n, MOMENTUM_PARAMETERS[n]) for n in MOMENTUM_PARAMETERS]
@@ -182,7 +197,7 @@ class Composition:
         refresh_train_function(self.model)
 
 
-def _reusable_schedule(optimizer, base, parameters) -> ComposedLearningRate:
+def _reusable_schedule(optimizer, base, parameters, packed) -> ComposedLearningRate:
     """The schedule installed on `optimizer` last time if it reads the same base and variables.
 
     `training_state` hands back the same variables to the next `fit`; with the same schedule
@@ -194,10 +209,14 @@ def _reusable_schedule(optimizer, base, parameters) -> ComposedLearningRate:
         and (cached.base is base or (not callable(base) and not callable(cached.base)))
         and cached.parameters.keys() == parameters.keys()
         and all(cached.parameters[name] is parameters[name] for name in parameters)
+        and cached.packed is not None
+        and cached.packed.variable is packed.variable
+        and cached.packed.names == packed.names
     ):
         cached.base = base
+        cached.packed = packed  # the same variable, with this fit's host copy
         return cached
-    schedule = ComposedLearningRate(base, parameters)
+    schedule = ComposedLearningRate(base, parameters, packed=packed)
     _SCHEDULES[optimizer] = schedule
     return schedule
 

@@ -19,7 +19,7 @@ from keras_nnperf.callbacks.hyperparameters import log_hyperparameters, momentum
 from keras_nnperf.callbacks.monitor import MetricMonitor
 from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
 from keras_nnperf.registry import register
-from keras_nnperf.schedules.composed import cycle_learning_rate, cycle_momentum
+from keras_nnperf.schedules.composed import NUMPY_OPS, cycle_learning_rate, cycle_momentum
 from keras_nnperf.schedules.one_cycle_policy import peak_step
 from keras_nnperf.validation import check_bool, check_choice, check_integer, check_number
 
@@ -341,10 +341,8 @@ class OneCycle(CopyByConfig, keras.callbacks.Callback):
         if end >= self._cycle["cycle_end"]:
             return
         now = np.asarray(step, "float32")
-        rate = float(ops.convert_to_numpy(cycle_learning_rate(now, self._cycle)))
-        momentum = float(
-            ops.convert_to_numpy(cycle_momentum(now, {**self._cycle, "momentum_user": 0.0}))
-        )
+        rate = float(cycle_learning_rate(now, self._cycle, NUMPY_OPS))
+        momentum = float(cycle_momentum(now, {**self._cycle, "momentum_user": 0.0}, NUMPY_OPS))
         jump = {
             "cycle_fall_start": step,
             "cycle_end": end,
@@ -353,7 +351,7 @@ class OneCycle(CopyByConfig, keras.callbacks.Callback):
         }
         self._cycle.update(jump)
         composition = slots.installed(self.model.optimizer)
-        composition.assign(**{k: v for k, v in jump.items() if k in composition.parameters})
+        composition.assign(**jump)
         self.jumped_epoch = epoch
         if self._config["verbose"]:
             print(

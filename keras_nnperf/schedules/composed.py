@@ -34,6 +34,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nnperf import device_arrays
 from keras_nnperf.registry import register
 
 Schedule = keras.optimizers.schedules.LearningRateSchedule
@@ -96,12 +97,12 @@ NUMPY_OPS = types.SimpleNamespace(
 )
 
 
-def interpolate_between(step, start, end, begin, finish, cosine, xp=ops):
-    """`start` at step `begin` to `end` at step `finish` (held outside), all tensors allowed.
+def interpolation_weights(step, begin, finish, cosine, xp=ops):
+    """The weights `(w, 1 - w)` of the start and end values at `step` (see `interpolate_between`).
 
     `f = clip((t - begin) / (finish - begin), 0, 1)`; cosine: `w = 0.5 (1 + cos(pi f))`, linear:
-    `w = 1 - f`; the value is `start * w + end * (1 - w)` (exact at both ends). `xp` is the
-    array namespace: `keras.ops` or `NUMPY_OPS` (every function of this module takes it).
+    `w = 1 - f`. `xp` is the array namespace: `keras.ops` or `NUMPY_OPS` (every function of this
+    module takes it).
 
     The cosine weights are computed as `w = sin(pi (1 - f) / 2)^2` and
     `1 - w = sin(pi f / 2)^2`, with `1 - f` from `finish - t`: equal in exact arithmetic, but
@@ -116,32 +117,43 @@ def interpolate_between(step, start, end, begin, finish, cosine, xp=ops):
     cosine = value(cosine) > 0.5
     weight = xp.where(cosine, xp.square(xp.sin(0.5 * math.pi * remaining)), remaining)
     complement = xp.where(cosine, xp.square(xp.sin(0.5 * math.pi * fraction)), fraction)
+    return weight, complement
+
+
+def interpolate_between(step, start, end, begin, finish, cosine, xp=ops):
+    """`start` at step `begin` to `end` at step `finish` (held outside), all tensors allowed.
+
+    `start * w + end * (1 - w)` with the weights of `interpolation_weights` (exact at both ends).
+    """
+    value = _float32_cast(xp)
+    weight, complement = interpolation_weights(step, begin, finish, cosine, xp)
     return value(start) * weight + value(end) * complement
+
+
+def _cycle_weights(step, parameters, xp):
+    """`(falling, w, 1 - w)`: the cycle's phase at `step` and its interpolation weights.
+
+    The rise runs `cycle_start -> cycle_peak` and the fall `cycle_fall_start -> cycle_end`; the
+    phase is chosen first, so one interpolation serves both (and the rate and the momentum share
+    its endpoints' steps): half the operations of interpolating both phases and selecting.
+    """
+    p = parameters
+    value = _float32_cast(xp)
+    falling = value(step) >= value(p["cycle_fall_start"])
+    begin = xp.where(falling, value(p["cycle_fall_start"]), value(p["cycle_start"]))
+    finish = xp.where(falling, value(p["cycle_end"]), value(p["cycle_peak"]))
+    weight, complement = interpolation_weights(step, begin, finish, p["cycle_cosine"], xp)
+    return falling, weight, complement
 
 
 def cycle_learning_rate(step, parameters, xp=ops):
     """The 1cycle rate: rise `initial -> max` until the fall starts, then `fall_from -> floor`."""
     p = parameters
-    rise = interpolate_between(
-        step,
-        p["cycle_initial"],
-        p["cycle_max"],
-        p["cycle_start"],
-        p["cycle_peak"],
-        p["cycle_cosine"],
-        xp,
-    )
-    fall = interpolate_between(
-        step,
-        p["cycle_fall_from"],
-        p["cycle_floor"],
-        p["cycle_fall_start"],
-        p["cycle_end"],
-        p["cycle_cosine"],
-        xp,
-    )
     value = _float32_cast(xp)
-    return xp.where(value(step) < value(p["cycle_fall_start"]), rise, fall)
+    falling, weight, complement = _cycle_weights(step, p, xp)
+    start = xp.where(falling, value(p["cycle_fall_from"]), value(p["cycle_initial"]))
+    end = xp.where(falling, value(p["cycle_floor"]), value(p["cycle_max"]))
+    return start * weight + end * complement
 
 
 def cycle_momentum(step, parameters, xp=ops):
@@ -151,25 +163,10 @@ def cycle_momentum(step, parameters, xp=ops):
     """
     p = parameters
     value = _float32_cast(xp)
-    down = interpolate_between(
-        step,
-        p["momentum_max"],
-        p["momentum_base"],
-        p["cycle_start"],
-        p["cycle_peak"],
-        p["cycle_cosine"],
-        xp,
-    )
-    up = interpolate_between(
-        step,
-        p["momentum_fall_from"],
-        p["momentum_max"],
-        p["cycle_fall_start"],
-        p["cycle_end"],
-        p["cycle_cosine"],
-        xp,
-    )
-    cycled = xp.where(value(step) < value(p["cycle_fall_start"]), down, up)
+    falling, weight, complement = _cycle_weights(step, p, xp)
+    start = xp.where(falling, value(p["momentum_fall_from"]), value(p["momentum_max"]))
+    end = xp.where(falling, value(p["momentum_max"]), value(p["momentum_base"]))
+    cycled = start * weight + end * complement
     return xp.where(value(p["cycle_on"]) > 0.5, cycled, value(p["momentum_user"]))
 
 
@@ -269,6 +266,51 @@ def _fetch(tensors) -> np.ndarray:
     return ops.convert_to_numpy(ops.stack(float32))
 
 
+class PackedParameters:
+    """Scalar parameters of the formula kept in one float32 vector variable, mirrored on the host.
+
+    Why: a traced step reads every scalar variable on its own. With one variable per parameter
+    the formula's ~25 parameters were ~44 read operations per step on TensorFlow (each parameter
+    read where it is used, each costing the executor about a microsecond) and 25 more arrays in
+    and out of every compiled step on JAX. Packed, it is one read and one unstack per step.
+
+    The host copy is the authority: `assign` writes it and then the variable in one transfer,
+    so reading a parameter on the host (`read`, `ComposedLearningRate.host_value`) needs no
+    device read. Nothing else may assign the variable (ours are left out of saved optimizers,
+    so loading a checkpoint does not either).
+
+    Args:
+        variable: A float32 variable of shape `(len(names),)`.
+        names: The parameter names, in the variable's order.
+        values: Their current values (what the variable holds).
+    """
+
+    def __init__(self, variable, names, values):
+        self.variable = variable
+        self.names = tuple(names)
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.host = np.array(values, dtype="float32").reshape(len(self.names))
+
+    def assign(self, **values) -> None:
+        """Set parameters by name: the host copy, then the variable (one assignment)."""
+        for name, value in values.items():
+            self.host[self.index[name]] = value
+        self.variable.assign(device_arrays.to_device(self.host.copy()))
+
+    def read(self, name: str) -> float:
+        """A parameter's current value, from the host copy."""
+        return float(self.host[self.index[name]])
+
+    def host_values(self) -> dict:
+        """Every parameter as a NumPy float32 scalar, by name."""
+        return dict(zip(self.names, self.host, strict=True))
+
+    def tensors(self) -> dict:
+        """Every parameter as a scalar tensor, by name: one read of the variable, one unstack."""
+        values = ops.unstack(self.variable.value, num=len(self.names))
+        return dict(zip(self.names, values, strict=True))
+
+
 # The last traced evaluation of each schedule, `(trace key, value)`: see `__call__`. Kept off the
 # instance so that copying or serializing a schedule never meets a symbolic tensor.
 _LAST_TRACED = weakref.WeakKeyDictionary()
@@ -352,6 +394,9 @@ class ComposedLearningRate(Schedule):
         base: The user's rate: a float, a `LearningRateSchedule` or a serialized schedule.
         parameters: Optional mapping from the names in `PARAMETERS` to floats or scalar
             variables; names left out take the value that switches their slot off.
+        packed: Optional `PackedParameters`: parameters kept in one vector variable (what the
+            callbacks install: one read per step instead of one per parameter). Its names take
+            precedence over `parameters`. Saved as plain floats.
 
     Returns:
         Calling the schedule with a step returns a float32 scalar tensor.
@@ -371,7 +416,7 @@ class ComposedLearningRate(Schedule):
         2017, "Accurate, Large Minibatch SGD".
     """
 
-    def __init__(self, base, parameters=None):
+    def __init__(self, base, parameters=None, packed=None):
         if isinstance(base, dict):
             base = keras.optimizers.schedules.deserialize(base)
         parameters = dict(parameters or {})
@@ -380,6 +425,10 @@ class ComposedLearningRate(Schedule):
             raise ValueError(
                 f"Argument parameters has unknown names {unknown}; known: {sorted(PARAMETERS)}. "
                 f"Received: parameters={parameters!r}"
+            )
+        if packed is not None and not isinstance(packed, PackedParameters):
+            raise ValueError(
+                f"Argument packed must be a PackedParameters or None. Received: packed={packed!r}"
             )
         if isinstance(base, Schedule):
             self.base = base
@@ -395,7 +444,28 @@ class ComposedLearningRate(Schedule):
                 "Argument base must be a finite learning rate or a LearningRateSchedule. "
                 f"Received: base={base!r}"
             )
-        self.parameters = {**PARAMETERS, **parameters}
+        self.packed = packed
+        packed_names = set(packed.names) if packed is not None else set()
+        self.parameters = {
+            name: value
+            for name, value in {**PARAMETERS, **parameters}.items()
+            if name not in packed_names
+        }
+
+    def parameter_values(self) -> dict:
+        """Every parameter of the formula: floats, scalar variables, and the packed ones unstacked.
+
+        In a traced step this reads the packed variable once; the momentum hook uses it too.
+        """
+        if self.packed is None:
+            return self.parameters
+        return {**self.parameters, **self.packed.tensors()}
+
+    def _sources(self) -> dict:
+        """What the formula reads, for `trace_key`: the parameters and the packed variable."""
+        if self.packed is None:
+            return self.parameters
+        return {**self.parameters, "packed parameters": self.packed.variable}
 
     def __call__(self, step):
         base = self.base if isinstance(self.base, Schedule) else None
@@ -405,12 +475,12 @@ class ComposedLearningRate(Schedule):
         # TensorFlow, and 3x its first fit. Within one traced step, while nothing the formula
         # reads has been assigned, every read is the same value: the first one serves the rest.
         # A schedule `base` may keep state of its own, so only a float base is shared.
-        key = trace_key(step, self.parameters) if base is None else None
+        key = trace_key(step, self._sources()) if base is None else None
         if key is not None:
             last = _LAST_TRACED.get(self)
             if last is not None and same_trace(last[0], key):
                 return last[1]
-        value = composed_learning_rate(step, base, self.parameters)
+        value = composed_learning_rate(step, base, self.parameter_values())
         if key is not None:
             _LAST_TRACED[self] = (settled_trace_key(key), value)
         return value
@@ -419,9 +489,10 @@ class ComposedLearningRate(Schedule):
         """`self(step)` evaluated on the host in NumPy float32, from one transfer of its variables.
 
         What the compiled step computes (the same formula, in float32), without the hundred
-        small eager backend ops that `self(step)` costs outside the step. A `base` that is a
-        schedule is the one part still evaluated with Keras (twice: at `step` and at the end of
-        the warm-up), since its formula is not ours to translate.
+        small eager backend ops that `self(step)` costs outside the step. The packed parameters
+        come from their host copy. A `base` that is a schedule is the one part still evaluated
+        with Keras (twice: at `step` and at the end of the warm-up), since its formula is not
+        ours to translate.
 
         Args:
             step: The step (an int, or a variable such as the optimizer's `iterations`, read
@@ -433,6 +504,8 @@ class ComposedLearningRate(Schedule):
         names = list(self.parameters)
         step, *values = host_scalars([step, *(self.parameters[name] for name in names)])
         parameters = dict(zip(names, values, strict=True))
+        if self.packed is not None:
+            parameters.update(self.packed.host_values())
         base = None
         if isinstance(self.base, Schedule):
 
@@ -452,4 +525,7 @@ class ComposedLearningRate(Schedule):
         parameters = {
             name: float(ops.convert_to_numpy(value)) for name, value in self.parameters.items()
         }
+        if self.packed is not None:
+            values = self.packed.host_values()
+            parameters.update({n: float(v) for n, v in values.items() if n in PARAMETERS})
         return {"base": base, "parameters": parameters}
