@@ -16,6 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nnperf import device_arrays
 from keras_nnperf.callbacks.alerts import (
     AlertTracker,
     exploding_gradient_alerts,
@@ -276,7 +277,7 @@ class GradientMonitor(keras.callbacks.Callback):
     def _create_variables(self, optimizer, name, layers):
         shape = (len(_ROWS), len(layers))
         self._stats = state_variable(optimizer, f"{name}/statistics", 0.0, shape)
-        self._zeros = np.zeros(shape, "float32")
+        self._shape = shape
         self._last_grads = {}
         if self.log_dir is not None:
             for layer in layers:
@@ -359,7 +360,8 @@ class GradientMonitor(keras.callbacks.Callback):
         return grad_norm, weight_norm
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._stats.assign(self._zeros)
+        # A new array each time: JAX's train step donates (frees) the buffers it is given.
+        self._stats.assign(device_arrays.full(self._shape, 0.0))
         for variable in self._last_grads.values():
             variable.assign(ops.zeros(variable.shape, "float32"))
         self._clip_start = self._clip_counts()

@@ -37,8 +37,8 @@ import types
 import weakref
 
 import keras
-import numpy as np
 
+from keras_nnperf import device_arrays
 from keras_nnperf.optimizers.gradient_hooks import (
     refresh_train_function,
     remove_gradient_hook,
@@ -95,7 +95,7 @@ def state_variable(optimizer, name: str, initial=0.0, shape=(), dtype: str = "fl
         with _creation_scope(target):
             variable = target.add_variable(
                 shape=tuple(shape),
-                initializer=keras.initializers.Constant(initial),
+                initializer=_host_constant(initial),
                 dtype=dtype,
                 aggregation="only_first_replica",
                 name=name.replace("/", "_"),
@@ -103,6 +103,18 @@ def state_variable(optimizer, name: str, initial=0.0, shape=(), dtype: str = "fl
         owned[name] = variable
     _shadow_saving(target, optimizer)
     return variable
+
+
+def _host_constant(initial):
+    """An initializer that fills the variable from the host, with no backend op to compile.
+
+    Why not `keras.initializers.Constant`: see `keras_nnperf.device_arrays`.
+    """
+
+    def initializer(shape, dtype=None):
+        return device_arrays.full(shape, initial, dtype or "float32")
+
+    return initializer
 
 
 def state_variables(optimizer, prefix: str = "") -> dict:
@@ -150,7 +162,7 @@ def _reuse_released(optimizer, name, initial, shape, dtype):
     track_optimizer_variable(optimizer, variable)
     # A host array: one assign, without the eager cast and broadcast ops (measured ~1 ms per
     # variable per fit on TensorFlow, and a fit can reuse about 25 of them).
-    variable.assign(np.full(shape, initial, dtype=keras.backend.standardize_dtype(dtype)))
+    variable.assign(device_arrays.full(shape, initial, dtype))
     return variable
 
 
