@@ -25,6 +25,7 @@ def data_markdown(data, data_path: str | None) -> str:
     """What was read and how it was encoded."""
     pre = data.preprocessor
     numeric = [f["name"] for f in pre.features if f["kind"] == "numeric"]
+    dates = [f["name"] for f in pre.features if f.get("date")]
     indicators = [f["name"] for f in pre.features if f.get("indicator")]
     one_hot = [f["name"] for f in pre.features if f.get("encoding") == "one_hot"]
     embedded = [
@@ -38,7 +39,8 @@ def data_markdown(data, data_path: str | None) -> str:
         + (f", classes: {', '.join(map(str, pre.classes))}" if pre.classes else ""),
         f"- rows: {len(data.x_train)} training, {len(data.x_val)} validation"
         + (" (stratified)" if pre.classes else ""),
-        f"- {len(numeric)} numeric column(s), standardized with training-split statistics",
+        f"- {len(numeric)} numeric column(s), standardized with training-split statistics"
+        + (f" (dates as days since 1970-01-01: {', '.join(dates)})" if dates else ""),
         f"- {len(one_hot)} categorical column(s), one-hot encoded"
         + (f": {', '.join(one_hot)}" if one_hot else ""),
         (

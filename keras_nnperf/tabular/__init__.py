@@ -18,8 +18,10 @@ with every warning):
   `(x / scale - mean) / std`, with statistics of the **training split only** (`scale`, a power
   of two, keeps values near 1e308 from overflowing), a missing value filled with the training
   median and flagged in a 0/1 indicator column when the training split had missing values.
-  Any other column is categorical: one-hot encoded over the training split's levels when it has
-  at most `ONE_HOT_MAX_LEVELS`, else integer codes (0 = missing or unseen) for an embedding of
+  A column of ISO 8601 dates or date-times (`2012-01-01`, `2012-01-01T06:16:41Z`) is numeric
+  too, as days since 1970-01-01 (`parse_dates`). Any other column is categorical: one-hot
+  encoded over the training split's levels when it has at most `ONE_HOT_MAX_LEVELS`, else
+  integer codes (0 = missing or unseen) for an embedding of
   fastai's size (`embedding_size`, `TabularEmbedding`). A column with no usable value in the
   training split is left out with a warning.
 * **Regression targets** are standardized too (training split only) and mapped back by `decode`.
@@ -33,6 +35,7 @@ from keras_nnperf.tabular.csv_table import (
     DataWarning,
     Table,
     detect_delimiter,
+    parse_dates,
     parse_numbers,
     parse_numeric,
     read_csv,
@@ -80,6 +83,7 @@ __all__ = [
     "fold_indices",
     "infer_task",
     "load_training_data",
+    "parse_dates",
     "parse_numbers",
     "parse_numeric",
     "read_csv",

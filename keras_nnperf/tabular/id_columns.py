@@ -6,7 +6,8 @@ predicts nothing on new rows. A column is taken for an ID when
 * its name is `id` (any case); or
 * its name ends like an id (`passenger_id`, `PassengerId`, `CustomerID`, `row id`) and its
   values are unique per row; or
-* its values are unique per row and text (every value a category of its own: nothing to learn);
+* its values are unique per row and text (every value a category of its own: nothing to learn),
+  other than dates (`parse_dates`: one reading a day is a time series, and its date a feature);
   or
 * its values are unique per row and integers forming a consecutive run from 0 or 1 (a row
   number; a run of years, 2001 to 2010, is a feature).
@@ -21,7 +22,7 @@ import re
 
 import numpy as np
 
-from keras_nnperf.tabular.csv_table import Table, parse_numeric
+from keras_nnperf.tabular.csv_table import Table, parse_dates, parse_numeric
 
 _CAMEL_SUFFIX = re.compile(r"[a-z0-9](?:Id|ID)$")
 
@@ -41,7 +42,7 @@ def id_reason(name: str, values: list[str | None]) -> str | None:
         return "named like an id, one distinct value per row"
     parsed = parse_numeric(values)
     if parsed is None:
-        return "text with one distinct value per row"
+        return None if parse_dates(values) is not None else "text with one distinct value per row"
     numbers = parsed[0]
     if np.isnan(numbers).any() or not np.all(numbers == np.round(numbers)):
         return None

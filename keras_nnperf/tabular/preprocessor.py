@@ -11,7 +11,13 @@ import warnings
 
 import numpy as np
 
-from keras_nnperf.tabular.csv_table import DataError, DataWarning, Table, parse_numeric
+from keras_nnperf.tabular.csv_table import (
+    DataError,
+    DataWarning,
+    Table,
+    parse_dates,
+    parse_numeric,
+)
 from keras_nnperf.tabular.embedding import embedding_size
 from keras_nnperf.tabular.task import TASKS, infer_task, target_labels
 
@@ -63,6 +69,8 @@ class TabularPreprocessor:
       of two that keeps huge values from overflowing, 1 for ordinary ones), missing and
       non-finite cells filled with the training median; plus a 0/1 indicator column
       `name=missing` when the column had missing cells in the training split;
+    * date (every present cell an ISO 8601 date or date-time, see `parse_dates`): numeric, as
+      days since 1970-01-01, standardized and filled like any number (`"date": true`);
     * categorical with at most `ONE_HOT_MAX_LEVELS` levels: one-hot columns `name=level`
       (missing or unseen: all zeros);
     * categorical with more levels: one column of integer codes, 1..n for the training levels
@@ -75,9 +83,9 @@ class TabularPreprocessor:
         target: The target column name.
         task: `"binary"`, `"multiclass"` or `"regression"`.
         features: One dict per feature column: `{"name", "kind": "numeric", "scale", "mean",
-            "std", "fill", "indicator"}` or `{"name", "kind": "categorical", "encoding":
-            "one_hot", "categories"}` or `{..., "encoding": "embedding", "categories",
-            "output_dim"}`.
+            "std", "fill", "indicator", "date"}` (`date` optional, default false) or
+            `{"name", "kind": "categorical", "encoding": "one_hot", "categories"}` or
+            `{..., "encoding": "embedding", "categories", "output_dim"}`.
         classes: Class labels (classification) or `None`.
         target_mean: Training mean of a regression target (else `None`).
         target_std: Training standard deviation of a regression target (else `None`).
@@ -279,13 +287,7 @@ class TabularPreprocessor:
             if any(v is None for v in column):
                 imputed.append(f["name"])
             if f["kind"] == "numeric":
-                parsed = parse_numeric(column)
-                if parsed is None:
-                    bad = next(v for v in column if parse_numeric([v]) is None)
-                    raise DataError(
-                        f"column {f['name']!r} was numeric in training but holds {bad!r}"
-                    )
-                numbers, count = parsed
+                numbers, count = _numbers(f, column)
                 if count:
                     nonfinite.append(f"{f['name']} ({count})")
                 missing = np.isnan(numbers)
@@ -443,9 +445,37 @@ class TabularPreprocessor:
             raise DataError(f"cannot read the preprocessing file {path}: {err}") from None
 
 
+def _numbers(feature: dict, column) -> tuple[np.ndarray, int]:
+    """A numeric feature's cells as float64 (NaN where missing) and the non-finite count.
+
+    Raises:
+        DataError: for a cell that is not a number (not a date, for a date column).
+    """
+    parse = _parse_date_column if feature["date"] else parse_numeric
+    parsed = parse(column)
+    if parsed is None:
+        bad = next(v for v in column if v is not None and parse([v]) is None)
+        kind = "a date" if feature["date"] else "numeric"
+        raise DataError(f"column {feature['name']!r} was {kind} in training but holds {bad!r}")
+    return parsed
+
+
+def _parse_date_column(column) -> tuple[np.ndarray, int] | None:
+    # `parse_dates` in `parse_numeric`'s shape; a column with every cell missing is no error.
+    if all(v is None for v in column):
+        return np.full(len(column), np.nan), 0
+    days = parse_dates(column)
+    return None if days is None else (days, 0)
+
+
 def _fit_column(name, column, rows):
     """The feature dict of one column fitted on `rows`, or why it is left out (a few words)."""
     parsed = parse_numeric(column)
+    date = False
+    if parsed is None:
+        days = parse_dates(column)
+        date = days is not None
+        parsed = (days, 0) if date else None
     unusable = "no usable value in the training split (all missing or non-finite)"
     if parsed is not None:
         train = parsed[0][rows]
@@ -464,6 +494,7 @@ def _fit_column(name, column, rows):
             # On the scaled values: the median of two numbers near 1e308 averages them.
             "fill": float(np.median(finite / scale) * scale),
             "indicator": bool(len(finite) < len(train)),
+            "date": date,
         }
     counts = {}
     for i in rows:
@@ -499,6 +530,8 @@ def _with_defaults(feature: dict) -> dict:
     if feature.get("kind") == "numeric":
         feature.setdefault("scale", 1.0)
         feature.setdefault("indicator", False)
+        # Files written before date columns were read as dates have no "date" key.
+        feature.setdefault("date", False)
     elif feature.get("kind") == "categorical":
         feature.setdefault("encoding", "one_hot")
     return feature

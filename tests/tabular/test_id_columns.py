@@ -23,6 +23,7 @@ from keras_nnperf.tabular.id_columns import id_reason, named_like_id
         ("name", ["Ann", None, "Cy"], None),  # a missing value: not an identifier
         ("paid", ["1", "2", "3"], "integers numbering the rows"),  # run, not the name
         ("paid", ["1", "7", "3"], None),  # "paid" does not end like an id
+        ("date", ["2020-01-01", "2020-01-02", "2020-01-03"], None),  # a time series: a feature
     ],
 )
 def test_id_reason(name, values, reason):

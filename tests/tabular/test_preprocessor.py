@@ -273,3 +273,40 @@ def test_load_rejects_what_is_not_a_preprocessing_file(tmp_path, text):
         TabularPreprocessor.load(str(path))
     with pytest.raises(DataError, match="cannot read"):
         TabularPreprocessor.load(str(tmp_path / "missing.json"))
+
+
+def test_a_date_column_is_a_number_of_days_not_a_category(frame, tmp_path):
+    # Before: read as text, a date column became an embedding with one level per day.
+    days = [f"2020-01-{d:02d}" for d in range(1, 31)]
+    rows = [(day, "xyz"[i % 3], i % 2) for i, day in enumerate(days)]
+    rows[4] = ("", "x", 0)
+    table = read_csv(frame(rows, header=("when", "b", "y")))
+    train = np.arange(20)
+    with pytest.warns(DataWarning, match="missing values in column\\(s\\) when"):
+        pre = TabularPreprocessor.fit(table, "y", rows=train)
+        x = pre.transform(table)
+    f = pre.features[0]
+    assert f["kind"] == "numeric" and f["date"] is True and f["indicator"] is True
+    assert pre.feature_names[:2] == ["when", "when=missing"]
+    since_1970 = 18262.0  # 2020-01-01
+    present = np.array([since_1970 + d for d in range(20) if d != 4])
+    assert f["mean"] == pytest.approx(present.mean()) and f["std"] == pytest.approx(present.std())
+    expected = (since_1970 + np.arange(30) - present.mean()) / present.std()
+    expected[4] = (np.median(present) - present.mean()) / present.std()
+    np.testing.assert_allclose(x[:, 0], expected, rtol=1e-5)
+    # Saved and loaded, it reads a new file the same way; a non-date cell there is an error.
+    path = str(tmp_path / "pre.json")
+    pre.save(path)
+    np.testing.assert_array_equal(TabularPreprocessor.load(path).transform(table, warn=False), x)
+    new = read_csv(
+        frame([("2020-02-01", "x", 0), ("tomorrow", "x", 1)], ("when", "b", "y"), name="n.csv")
+    )
+    with pytest.raises(DataError, match="'when' was a date in training but holds 'tomorrow'"):
+        pre.transform(new)
+
+
+def test_a_saved_numeric_feature_without_the_date_key_still_loads():
+    pre = TabularPreprocessor(
+        "y", "binary", [{"name": "a", "kind": "numeric", "mean": 0.0, "std": 1.0, "fill": 0.0}]
+    )
+    assert pre.features[0]["date"] is False

