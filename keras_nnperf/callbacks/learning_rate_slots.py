@@ -61,8 +61,13 @@ PREFIX = "learning_rate/"
 GUARD_KEY = "keras_nnperf.learning_rate"
 # Written inside the train step (by the gradient warm-up's hook), so a scalar variable of its own.
 IN_STEP_PARAMETERS = ("warmup_progress",)
+# `warmup_target` follows from the others: the schedule computes it on the host (see
+# `ComposedLearningRate.packed`), so the step does not evaluate the cycle twice.
+DERIVED_PARAMETERS = {"warmup_target": 0.0}
 PACKED_PARAMETERS = tuple(
-    name for name in {**PARAMETERS, **MOMENTUM_PARAMETERS} if name not in IN_STEP_PARAMETERS
+    name
+    for name in {**PARAMETERS, **MOMENTUM_PARAMETERS, **DERIVED_PARAMETERS}
+    if name not in IN_STEP_PARAMETERS
 )
 SLOTS = {
     "cycle": "the learning-rate cycle",
@@ -106,7 +111,7 @@ class Composition:
         self.hooks: list[str] = []
         self.momentum = None  # (attribute, the user's value) while it is scheduled
         base = held if isinstance(held, Schedule) else float(ops.convert_to_numpy(held))
-        defaults = {**PARAMETERS, **MOMENTUM_PARAMETERS}
+        defaults = {**PARAMETERS, **MOMENTUM_PARAMETERS, **DERIVED_PARAMETERS}
         if not callable(base):
             defaults["base"] = base
         values = [defaults[name] for name in PACKED_PARAMETERS]

@@ -178,13 +178,20 @@ def warmup_overlay(step, rate, parameters, xp=ops):
     linear `init + (target - init) (t - t0) / w` and exponential
     `init (target / init) ** ((t - t0) / w)` for `t < t0 + w`, then `rate(t)`; gradient-adaptive
     `init + (rate(t) - init) min(progress / w, 1)`. Off: `rate(t)`.
+
+    `target` is read from `parameters["warmup_target"]` when the mapping has it (the callbacks
+    compute it on the host whenever a parameter changes, see `ComposedLearningRate`): in-graph
+    it is a second evaluation of `rate`, a third of the step's operations.
     """
     p = parameters
     value = _float32_cast(xp)
     t = value(step)
     current = value(rate(t))
     begin, length = value(p["warmup_start"]), xp.maximum(value(p["warmup_steps"]), 1.0)
-    target = value(rate(begin + length))
+    if "warmup_target" in p:
+        target = value(p["warmup_target"])
+    else:
+        target = warmup_target(rate, p, xp)
     init = value(p["warmup_init"]) + value(p["warmup_init_fraction"]) * target
     fraction = xp.clip((t - begin) / length, 0.0, 1.0)
     linear = init * (1.0 - fraction) + target * fraction
@@ -198,6 +205,30 @@ def warmup_overlay(step, rate, parameters, xp=ops):
     adaptive = init + (current - init) * progress
     warmed = xp.where(kind > 1.5, adaptive, timed)
     return xp.where(value(p["warmup_on"]) > 0.5, warmed, current)
+
+
+def warmup_target(rate, parameters, xp=ops):
+    """`rate(warmup_start + max(warmup_steps, 1))`: where the warm-up ends, in float32."""
+    value = _float32_cast(xp)
+    begin = value(parameters["warmup_start"])
+    return value(rate(begin + xp.maximum(value(parameters["warmup_steps"]), 1.0)))
+
+
+def scheduled_rate(base, parameters, xp=ops):
+    """`S`: the callable `t -> cycle(t)` while the cycle is on, else the user's rate `base(t)`.
+
+    `base` is a callable `step -> value`, or `None` to read `parameters["base"]`.
+    """
+    p = parameters
+    value = _float32_cast(xp)
+
+    def user_rate(t):
+        return value(base(t)) if base is not None else value(p["base"]) + 0.0 * value(t)
+
+    def scheduled(t):
+        return xp.where(value(p["cycle_on"]) > 0.5, cycle_learning_rate(t, p, xp), user_rate(t))
+
+    return scheduled
 
 
 def composed_learning_rate(step, base, parameters, xp=ops):
@@ -215,14 +246,7 @@ def composed_learning_rate(step, base, parameters, xp=ops):
     """
     p = parameters
     value = _float32_cast(xp)
-
-    def user_rate(t):
-        return value(base(t)) if base is not None else value(p["base"]) + 0.0 * value(t)
-
-    def scheduled(t):
-        return xp.where(value(p["cycle_on"]) > 0.5, cycle_learning_rate(t, p, xp), user_rate(t))
-
-    warmed = warmup_overlay(step, scheduled, p, xp)
+    warmed = warmup_overlay(step, scheduled_rate(base, p, xp), p, xp)
     floor = xp.minimum(warmed, value(p["min_lr"]))
     return xp.maximum(value(p["multiplier"]) * warmed, floor)
 
@@ -290,11 +314,16 @@ class PackedParameters:
         self.names = tuple(names)
         self.index = {name: i for i, name in enumerate(self.names)}
         self.host = np.array(values, dtype="float32").reshape(len(self.names))
+        # `derive(self)`: run on the host copy after every change, before the transfer (the
+        # schedule computes parameters that follow from others there, e.g. `warmup_target`).
+        self.derive = None
 
     def assign(self, **values) -> None:
         """Set parameters by name: the host copy, then the variable (one assignment)."""
         for name, value in values.items():
             self.host[self.index[name]] = value
+        if self.derive is not None:
+            self.derive(self)
         self.variable.assign(device_arrays.to_device(self.host.copy()))
 
     def read(self, name: str) -> float:
@@ -445,12 +474,42 @@ class ComposedLearningRate(Schedule):
                 f"Received: base={base!r}"
             )
         self.packed = packed
-        packed_names = set(packed.names) if packed is not None else set()
+        packed_names = set(self.packed.names) if self.packed is not None else set()
         self.parameters = {
             name: value
             for name, value in {**PARAMETERS, **parameters}.items()
             if name not in packed_names
         }
+
+    @property
+    def packed(self):
+        """The `PackedParameters` this schedule reads, or `None`."""
+        return self._packed
+
+    @packed.setter
+    def packed(self, packed):
+        self._packed = packed
+        if packed is not None and "warmup_target" in packed.index:
+            packed.derive = self._derive_warmup_target
+
+    def _derive_warmup_target(self, packed) -> None:
+        """Put `S(warmup_start + warmup_steps)` in the packed `warmup_target` (host, NumPy).
+
+        Evaluated in-graph it would be a second copy of the cycle in every step; it changes
+        only when a parameter does, which is when this runs.
+        """
+        names = list(self.parameters)
+        values = host_scalars([self.parameters[name] for name in names])
+        parameters = {**dict(zip(names, values, strict=True)), **packed.host_values()}
+        base = None
+        if isinstance(self.base, Schedule):
+
+            def base(t):
+                return ops.convert_to_numpy(self.base(t))
+
+        rate = scheduled_rate(base, parameters, NUMPY_OPS)
+        with np.errstate(all="ignore"):
+            packed.host[packed.index["warmup_target"]] = warmup_target(rate, parameters, NUMPY_OPS)
 
     def parameter_values(self) -> dict:
         """Every parameter of the formula: floats, scalar variables, and the packed ones unstacked.

@@ -193,6 +193,31 @@ def test_packed_assign_writes_the_variable_and_its_host_copy():
     assert float(restored(step)) == pytest.approx(float(schedule(step)), rel=1e-7)
 
 
+@pytest.mark.parametrize("base", ["float", "schedule"])
+@pytest.mark.parametrize("warmup_kind", [0, 1, 2])
+def test_a_derived_warmup_target_follows_every_assignment(base, warmup_kind):
+    # As the callbacks install it: the warm-up's target computed on the host, not in the step.
+    # WarmUp assigns first (target: the user's rate), then OneCycle (target: the cycle's).
+    user = 0.05 if base == "float" else CosineDecay(0.05, 30, alpha=0.1)
+    names = [n for n in PARAMETERS if n != "warmup_progress"] + ["warmup_target"]
+    values = [float(PARAMETERS.get(n, 0.0)) for n in names]
+    if base == "float":
+        values[names.index("base")] = 0.05
+    packed = PackedParameters(keras.Variable(np.asarray(values, "float32")), names, values)
+    progress = keras.Variable(2.0 if warmup_kind == 2 else 0.0)
+    schedule = ComposedLearningRate(user, {"warmup_progress": progress}, packed=packed)
+    parameters = {**warmup(warmup_kind), "warmup_progress": progress.numpy()}
+    packed.assign(**{k: v for k, v in warmup(warmup_kind).items() if k != "warmup_progress"})
+    expected = evaluate(ComposedLearningRate(user, parameters), STEPS)
+    np.testing.assert_allclose(evaluate(schedule, STEPS), expected, rtol=1e-6)
+    packed.assign(**cycle(start=2, total=25, max_lr=0.2))
+    parameters.update(cycle(start=2, total=25, max_lr=0.2))
+    expected = evaluate(ComposedLearningRate(user, parameters), STEPS)
+    np.testing.assert_allclose(evaluate(schedule, STEPS), expected, rtol=1e-6)
+    host = [schedule.host_value(int(step)) for step in STEPS]
+    np.testing.assert_allclose(np.asarray(host, "float32"), expected, rtol=1e-6)
+
+
 def test_packed_must_be_packed_parameters():
     with pytest.raises(ValueError, match="packed"):
         ComposedLearningRate(0.1, packed={"multiplier": 0.5})
