@@ -5,20 +5,23 @@ The default rule, `"auto"`, is built so that its rate is never absurd:
 1. **Trim like fastai.** The rules read the curve from step `num_steps // 10` (before that the
    moving average still follows single batches) to five points before a divergence (the
    blow-up), cut at the first non-finite loss.
-2. **Judge the curve.** The start level `L0` is the median raw loss of the first fifth (on the
-   default ramp, rates up to 4e-6 that move no weight in a few steps), the noise `sigma` the
-   robust spread of one batch's loss (from successive differences of the raw loss,
+2. **Judge the curve.** The start level `L0` is the mean raw loss of the first fifth (on the
+   default ramp, rates up to 4e-6 that move no weight in a few steps): a mean, like the moving
+   average it is compared with (a median sits below it on a skewed loss). The noise `sigma` is
+   the robust spread of one batch's loss (from successive differences of the raw loss,
    `1.4826 * MAD / sqrt(2)`). The curve has really fallen when
-   `L0 - min(smoothed) > max(z * sigma_diff, rel * |L0|)`, with `sigma_diff` the standard error
-   of that difference (the median of the first fifth against the moving average at its minimum).
+   `L0 - min(smoothed) > max(z * sigma_diff, rel * |L0|)`, the minimum taken on the trimmed
+   curve (its first points are single batches), with `sigma_diff` the standard error of that
+   difference, `sigma * sqrt(1 / n_head + var(moving average at the minimum))`.
    Verdicts: `"flat"` (it never fell: the range ends too low, or the model cannot learn),
    `"too_short"` (it diverged within a few points), `"open"` (still falling at `max_lr`) or
    `"ok"`. `lr_find` widens the range and re-runs on all but `"ok"`.
 3. **Let the rules agree.** On an `"ok"` or `"open"` curve the candidates are `valley`,
    `steepest` and `minimum/10` on the trimmed curve; a candidate counts only where the loss
-   really falls: at or above `lr_fall / LAG` (`lr_fall`, the first rate where the smoothed loss
-   is below `L0` by the margin; `LAG` allows for the moving average's delay) and below the rate of
-   the minimum. The suggestion is the geometric median of the candidates that count.
+   really falls: at or above `lr_fall / LAG` (`lr_fall`, the rate on the trimmed curve from
+   which the smoothed loss stays below `L0` by the margin, its first rate if it is below
+   throughout; `LAG` allows for the moving average's delay) and below the rate of the minimum.
+   The suggestion is the geometric median of the candidates that count.
 4. **Fall back, and say so.** When the curve cannot be trusted or no candidate counts, the
    suggestion is `fallback_lr` (Keras's default rate for the optimizer: 1e-3 for the Adam family)
    and `reason` says why; `lr_find` also warns.
@@ -132,9 +135,10 @@ class LRFinderResult:
         requested_rule: The rule asked for.
         reason: A short text: why this rate.
         verdict: `"ok"`, `"flat"`, `"too_short"` or `"open"` (see the module docstring).
-        start_loss: `L0`, the median raw loss of the first fifth.
+        start_loss: `L0`, the mean raw loss of the first fifth.
         noise: `sigma`, the robust spread of one batch's loss.
-        drop: `L0 - min(smoothed)`; `margin`: the drop the curve needed to count as falling.
+        drop: `L0 - min(smoothed)` (the minimum on the trimmed curve); `margin`: the drop the
+            curve needed to count as falling.
         window: `(start, end)`, the trimmed curve's indices.
         attempts: The ranges `lr_find` tried (one dict per run), empty for a lone `LRFinder`.
     """
@@ -198,16 +202,21 @@ class LRFinderResult:
         end = max(valid - TAIL, start + 1) if self.diverged else valid
         self.window = (start, end)
         head = raw[: max(3, min(planned // 5, valid))]
-        self.start_loss = float(np.median(head))
-        lowest = int(np.argmin(losses))
+        # The smoothed curve is a (moving) mean of the batch losses, so its start level is their
+        # mean too: on a skewed loss (cross-entropy on a rare class) a median sits below the mean
+        # and a real fall would read as none.
+        self.start_loss = float(np.mean(head))
+        # The minimum is looked for where the moving average has averaged enough batches (from
+        # the window's start): its first points are single batches and may dip by chance.
+        lowest = start + int(np.argmin(losses[start:]))
         steps = np.diff(raw[: max(lowest + 1, 3)])
         self.noise = (
             float(1.4826 * np.median(np.abs(steps - np.median(steps))) / math.sqrt(2))
             if steps.size
             else 0.0
         )
-        # Standard error of (median of the head) - (moving average at the minimum).
-        spread = math.sqrt(math.pi / 2 / len(head) + _smoothing_variance(lowest, self.smoothing))
+        # Standard error of (mean of the head) - (moving average at the minimum).
+        spread = math.sqrt(1.0 / len(head) + _smoothing_variance(lowest, self.smoothing))
         self.drop = float(self.start_loss - losses[lowest])
         self.margin = max(Z_SCORE * self.noise * spread, MIN_RELATIVE_DROP * abs(self.start_loss))
         trimmed = slice(start, end)
@@ -217,9 +226,11 @@ class LRFinderResult:
             for name, rule in _RULES.items()
         }
         # The fall starts where the smoothed loss goes below `L0 - margin` for good (up to the
-        # minimum): the first points, averages of a few batches, may dip there by chance.
-        above = np.flatnonzero(losses[: lowest + 1] >= self.start_loss - self.margin)
-        first = int(above[-1]) + 1 if above.size else 0
+        # minimum), looked for from the window's start like the minimum. A curve already below
+        # there fell no later than the window's start: the fall is placed there, not at the
+        # curve's first point (which would let any rate down to `min_lr / LAG` count).
+        above = np.flatnonzero(losses[start : lowest + 1] >= self.start_loss - self.margin)
+        first = start + (int(above[-1]) + 1 if above.size else 0)
         self._fall_lr = float(lrs[first]) if first <= lowest else math.inf
         self._lowest_lr = float(lrs[lowest])
         if self.drop <= self.margin:

@@ -72,6 +72,21 @@ def _head(data, count: int):
     return keras.tree.map_structure(lambda a: np.asarray(a)[:count], data)
 
 
+def _sample(data, rows: np.ndarray):
+    """The given rows of every array in `data` (in the order given)."""
+    return keras.tree.map_structure(lambda a: np.asarray(a)[rows], data)
+
+
+def _sample_rows(num_samples: int, count: int, seed) -> np.ndarray:
+    """`count` distinct rows drawn at random (seeded), in random order; all rows if fewer.
+
+    Users pass sorted arrays (by date, by class, by target): the first rows are not a sample of
+    the data, and a baseline or a signal measured on them misleads.
+    """
+    rows = np.random.default_rng(seed).permutation(num_samples)
+    return rows[: min(count, num_samples)]
+
+
 def _num_samples(x) -> int:
     return len(np.asarray(keras.tree.flatten(x)[0]))
 
@@ -380,6 +395,9 @@ def diagnose(
       `measure_noise_scale` at the current weights with `batch_size` and 8 x `batch_size`, is
       more than 10x above / below `batch_size`); the value is in `summary["noise_scale"]`.
 
+    The signal, start and gradient checks run on a random sample of rows drawn with `seed`, not
+    on the first rows: data is often stored sorted (by date, class or target).
+
     The model is left as it was: the checks run on copies or without updates, and `lr_find`
     restores the weights and the optimizer state exactly. It does compile the train function.
 
@@ -395,7 +413,7 @@ def diagnose(
             `fit` default).
         run_gradient_check: Compare analytic and numeric gradients. Defaults to `True`.
         sample_size: Samples used by the signal-propagation check. Defaults to 256.
-        seed: Seed for the random projections and sampled elements.
+        seed: Seed for the sampled rows, the random projections and the sampled elements.
         run_noise_scale: Measure the gradient noise scale (64 gradients of `batch_size`
             examples). Defaults to `True`.
 
@@ -446,8 +464,13 @@ def diagnose(
                 "Compile the model (optimizer and loss) before calling diagnose.",
             )
         )
-    x_head = _head(x, sample_size)
-    y_head = _head(y, sample_size) if (y is not None and compiled) else None
+    # A seeded random sample of rows, not the first ones; the gradient check takes its first 16
+    # (and the next 16 to confirm), so the sample holds at least 32 rows when the data does.
+    rows = _sample_rows(num_samples, max(sample_size, 32), seed)
+    x_sample = _sample(x, rows)
+    y_sample = _sample(y, rows) if y is not None else None
+    x_head = _head(x_sample, sample_size)
+    y_head = _head(y_sample, sample_size) if (y is not None and compiled) else None
 
     signal = None
     if data_ok:
@@ -471,7 +494,9 @@ def diagnose(
             findings += baseline
 
     if run_gradient_check and data_ok:
-        findings += _gradient_findings(model, x, y if y_head is not None else None, seed)
+        findings += _gradient_findings(
+            model, x_sample, y_sample if y_head is not None else None, seed
+        )
 
     summary = {
         "parameters": int(model.count_params()),

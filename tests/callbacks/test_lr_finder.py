@@ -395,3 +395,29 @@ def test_bad_model_and_inputs():
         lr_find(make_model(), x, y, batch_size=0)
     with pytest.raises(ValueError, match="retries"):
         lr_find(make_model(), x, y, retries=-1)
+
+
+def test_no_step_sees_a_partial_batch():
+    # 33 rows in batches of 32: `fit` would end every epoch with a 1-row batch, whose loss (one
+    # squared target) is a spike in the curve. The model cannot move at these rates, so every
+    # full batch's loss is the mean of 32 of the 33 squared targets: nearly constant.
+    rng = np.random.default_rng(0)
+    x = np.zeros((33, 10), "float32")
+    y = rng.normal(size=(33, 1)).astype("float32")
+    model = make_model(outputs=1)
+    result = lr_find(model, x, y, min_lr=1e-12, max_lr=1e-11, num_steps=20, retries=0)
+    assert len(result.raw_losses) == 20
+    squares = y[:, 0] ** 2
+    whole = (squares.sum() - squares.max()) / 32, (squares.sum() - squares.min()) / 32
+    assert whole[0] - 0.05 <= result.raw_losses.min(), result.raw_losses
+    assert result.raw_losses.max() <= whole[1] + 0.05, result.raw_losses
+
+
+def test_arrays_dividing_into_batches_are_passed_whole():
+    from keras_nnperf.callbacks.lr_finder import _whole_batches
+
+    x, y = classification(n=64)
+    assert _whole_batches(x, y, 32)[0] is x
+    cut_x, cut_y = _whole_batches({"a": x}, y, 30)
+    assert cut_x["a"].shape == (60, 10) and cut_y.shape == (60,)
+    assert _whole_batches(x[:20], None, 32)[0].shape == (20, 10)  # fewer rows than one batch

@@ -159,3 +159,46 @@ def test_plot_marks_the_suggestion_and_names_the_rule():
     assert any(result.reason[:40] in text.get_text().replace("\n", " ") for text in figure.texts)
     labels = ax.get_legend_handles_labels()[1]
     assert any(label.startswith("valley") for label in labels)
+
+
+def skewed_range_test(seed, depth=0.5):
+    """Batch cross-entropy on a 9%-positive target: a few positives per batch, a skewed loss."""
+    rng = np.random.default_rng(seed)
+    positives = rng.binomial(32, 0.09, size=STEPS)
+    per_batch = (positives * 2.4 + (32 - positives) * 0.1) / 32
+    return range_test(valley_curve(depth=depth) * per_batch)
+
+
+def test_start_level_is_the_mean_of_the_head_like_the_smoothed_curve():
+    # The moving average is a mean: on a skewed loss the median of the head sits below it.
+    result = skewed_range_test(seed=0)
+    head = result.raw_losses[: STEPS // 5]
+    assert abs(np.median(head) - np.mean(head)) > 0.01
+    assert result.start_loss == pytest.approx(np.mean(head))
+
+
+def test_a_real_fall_of_a_skewed_loss_is_read_as_a_fall():
+    # With the median as start level 13 of these 20 curves fell back (a fall of half the loss
+    # read as "flat" or as placed nowhere); with the mean at most 5 do.
+    results = [skewed_range_test(seed) for seed in range(20)]
+    fallbacks = [r for r in results if r.rule == "fallback"]
+    assert len(fallbacks) <= 5, [r.reason for r in fallbacks]
+    for result in results:
+        if result.rule != "fallback":
+            assert 1e-4 <= result.suggestion <= 1.0, result.reason
+
+
+def test_a_low_first_batch_is_not_the_minimum_and_the_fall_is_not_placed_at_min_lr():
+    # The first points of the moving average are single batches. A low one (0.5 where the loss
+    # is 1.0, a quiet batch of a heavy-tailed regression loss) was taken as the minimum, so the
+    # fall was placed at the first rate and no rule could lie in it ("1e-08 to 1e-07").
+    true_loss = valley_curve(depth=0.3)
+    true_loss[:3] = [0.5, 0.75, 1.0]
+    result = range_test(true_loss, noise=0.02, seed=0)
+    assert result.verdict == "ok", result.reason
+    assert result.rule != "fallback", result.reason
+    start = result.window[0]
+    assert result._fall_lr >= result.lrs[start]
+    assert result._lowest_lr > result.lrs[start]
+    assert 1e-4 <= result.suggestion <= 1e-1, result.reason
+    assert result.drop == pytest.approx(result.start_loss - result.losses[start:].min())
