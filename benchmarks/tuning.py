@@ -9,15 +9,17 @@ one-hot, numbers standardized, rows with a missing value dropped); 30% validatio
   layers of 32-512 units, relu/tanh/sigmoid, dropout, sgd/rmsprop/adam/adadelta/adagrad at their
   default rates), keras-tuner's `RandomSearch`, `--epochs` epochs per trial.
 * **ours**: `search(HyperMLP(...), ...)` with its defaults (`tuner="asha"`: the template's
-  defaults first, then random trials stopped at rung epochs unless in the best third),
+  defaults first, then random draws alternating with local moves around the best trial, stopped
+  at rung epochs unless in the best third),
   `--epochs` epochs per trial at most.
 
 Both stop starting trials when the budget is spent, and the running trial stops at its next epoch
 end (`DeadlineStopping`); the clock includes building the tuner and, for ours, reloading the best
-model. Per table and seed the two run back to back, in alternating order. Printed: best
-validation accuracy, completed trials, trials per hour (and how many of ours successive halving
-stopped early). `--cnn` adds HyperCNN on digits as 8x8 images against a hand-built small CNN
-(Conv 32, Conv 64, pool, Dense 128, dropout; AdamW 1e-3) trained once for `--epochs` epochs.
+model. Per table and seed the two run back to back, in alternating order, so a shared machine's
+load hits both. Printed: best validation accuracy, completed trials, trials per hour, how many of
+ours successive halving stopped early, and the 1-minute load average at the end of each run.
+`--cnn` adds HyperCNN on digits as 8x8 images against a hand-built small CNN (Conv 32, Conv 64,
+pool, Dense 128, dropout; AdamW 1e-3) trained once for `--epochs` epochs.
 
     python benchmarks/tuning.py                        # 45 s per search, 2 seeds: about 9 min
     python benchmarks/tuning.py --budget 20 --seeds 1  # a smoke run
@@ -288,7 +290,7 @@ def run_profile(data, trials, epochs, directory):
             verbose=0,
         ),
     )
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = _load()
     print(
         f"\nCPU seconds per phase, {trials} trials of at most {epochs} epochs on breast cancer "
         f"(cProfile, process CPU clock; load average {load:.1f})"
@@ -326,6 +328,11 @@ def _seed_trials(data, epochs, trials, directory):
         callbacks=[DeadlineStopping(time.time() + 1e9)],
         verbose=0,
     )
+
+
+def _load():
+    """The 1-minute load average when the run ended (NaN where the OS has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 def _mlp(data):
@@ -372,7 +379,7 @@ def main():
                     ),
                 ]
                 for label, run in runs if seed % 2 == 0 else runs[::-1]:
-                    rows.append((name, label, seed, run()))
+                    rows.append((name, label, seed, {**run(), "load": _load()}))
                     print(name, label, seed, rows[-1][3], flush=True)
         if args.cnn:
             x_train, y_train, x_val, y_val, _ = data["digits"]
@@ -407,13 +414,13 @@ def main():
     )
     print(
         f"{'table':<15}{'search':<17}{'seed':>5}{'best val acc':>14}{'trials':>8}"
-        f"{'stopped':>9}{'seconds':>9}{'trials/h':>10}"
+        f"{'stopped':>9}{'seconds':>9}{'trials/h':>10}{'load':>6}"
     )
     for name, label, seed, r in rows:
         rate = r["trials"] / r["seconds"] * 3600
         print(
             f"{name:<15}{label:<17}{seed:>5}{r['best']:>14.4f}{r['trials']:>8}"
-            f"{r.get('stopped', 0):>9}{r['seconds']:>9.1f}{rate:>10.0f}"
+            f"{r.get('stopped', 0):>9}{r['seconds']:>9.1f}{rate:>10.0f}{r.get('load', 0):>6.1f}"
         )
     pairs = {}
     for name, label, seed, r in rows:

@@ -108,8 +108,9 @@ def search(
         y: Training targets.
         validation_data: `(x_val, y_val)`; else `validation_split` of `x` is held out.
         validation_split: Fraction held out when `validation_data` is `None`, in (0, 1).
-        tuner: `"asha"` (default: the template's defaults first, then random trials, each
-            stopped at a rung epoch unless in the best third of the trials that reached it),
+        tuner: `"asha"` (default: the template's defaults first, then random draws alternating
+            with local moves around the best trial so far, each stopped at a rung epoch unless
+            in the best third of the trials that reached it),
             `"random"`, `"hyperband"`, `"bayesian"`, or a keras-tuner `Tuner` instance (which
             runs with its own oracle, directory and strategy).
         objective: The metric to optimise; defaults to `template.objective` (`val_accuracy` for
