@@ -93,21 +93,7 @@ def test_a_trial_on_the_incumbents_curve_goes_on(incumbent, stops):
 
 
 def test_the_incumbents_curve_is_read_from_the_search(tmp_path):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(64, 4)).astype("float32")
-    y = (x[:, 0] > 0).astype("float32")
-    template = ScriptedQuality(num_features=4, max_layers=1, lr_schedules=["constant"])
-    result = search(
-        template,
-        x,
-        y,
-        validation_split=0.25,
-        max_trials=4,
-        epochs=3,
-        directory=tmp_path,
-        seed=0,
-        verbose=0,
-    )
+    result = _scripted_search(tmp_path, max_trials=4)
     tuner = result.tuner
     best = result.best_trial_id
     # Every trial that reached rung 2 recorded its best value there; the incumbent's is its score.
@@ -238,22 +224,27 @@ class ScriptedQuality(HyperMLP):
         return super().fit(hp, model, *args, callbacks=[Script(), *callbacks], **kwargs)
 
 
-def test_unpromising_trials_stop_at_a_rung(tmp_path):
+def _scripted_search(tmp_path, max_trials):
+    """A 3-epoch search of `ScriptedQuality` trials on a tiny random binary table."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 4)).astype("float32")
     y = (x[:, 0] > 0).astype("float32")
     template = ScriptedQuality(num_features=4, max_layers=1, lr_schedules=["constant"])
-    result = search(
+    return search(
         template,
         x,
         y,
         validation_split=0.25,
-        max_trials=5,
+        max_trials=max_trials,
         epochs=3,
         directory=tmp_path,
         seed=0,
         verbose=0,
     )
+
+
+def test_unpromising_trials_stop_at_a_rung(tmp_path):
+    result = _scripted_search(tmp_path, max_trials=5)
     assert result.tuner.rungs == (2,)
     scores = [r["score"] for r in result.completed]
     assert scores[0] == pytest.approx(0.9)  # the defaults come first
