@@ -501,15 +501,19 @@ class ComposedLearningRate(Schedule):
         names = list(self.parameters)
         values = host_scalars([self.parameters[name] for name in names])
         parameters = {**dict(zip(names, values, strict=True)), **packed.host_values()}
-        base = None
-        if isinstance(self.base, Schedule):
-
-            def base(t):
-                return ops.convert_to_numpy(self.base(t))
-
+        base = self._host_base()
         rate = scheduled_rate(base, parameters, NUMPY_OPS)
         with np.errstate(all="ignore"):
             packed.host[packed.index["warmup_target"]] = warmup_target(rate, parameters, NUMPY_OPS)
+
+    def _host_base(self):
+        """The user's rate as `t -> NumPy value` for the host formula, or `None` for a float base.
+
+        A schedule base is the one part evaluated with Keras (eagerly): its formula is not ours.
+        """
+        if not isinstance(self.base, Schedule):
+            return None
+        return lambda t: ops.convert_to_numpy(self.base(t))
 
     def parameter_values(self) -> dict:
         """Every parameter of the formula: floats, scalar variables, and the packed ones unstacked.
@@ -565,12 +569,7 @@ class ComposedLearningRate(Schedule):
         parameters = dict(zip(names, values, strict=True))
         if self.packed is not None:
             parameters.update(self.packed.host_values())
-        base = None
-        if isinstance(self.base, Schedule):
-
-            def base(t):
-                return ops.convert_to_numpy(self.base(t))
-
+        base = self._host_base()
         with np.errstate(all="ignore"):  # as in-graph: an overflow is inf, not a warning
             return float(composed_learning_rate(step, base, parameters, NUMPY_OPS))
 
