@@ -292,7 +292,7 @@ class OneCycle(CopyByConfig, keras.callbacks.Callback):
             self.start_step = start
             self._reset_policy()
         # Claimed once every argument is resolved: an error above leaves the optimizer untouched.
-        composition = slots.claim(self.model, "cycle", self)
+        composition = slots.claim(self.model, "cycle", self, variant=self._config["anneal"])
         self._optimizer = optimizer
         self._fit_start = start
         self._fit_epochs = 0

@@ -221,7 +221,7 @@ class SWA(CopyByConfig, keras.callbacks.Callback):
         self._epoch_start = None
         self._previous_epoch_steps = None
         if self.swa_lr is not None:
-            slots.claim(self.model, "cycle", self)
+            slots.claim(self.model, "cycle", self, variant="linear")
             self._claimed = True
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -165,7 +165,7 @@ class WarmUp(CopyByConfig, keras.callbacks.Callback):
         if self._plan is None or self._optimizer is not optimizer:
             self._plan = self._new_plan(int(ops.convert_to_numpy(optimizer.iterations)))
             self._optimizer = optimizer
-        composition = slots.claim(self.model, "warmup", self)
+        composition = slots.claim(self.model, "warmup", self, variant=self.kind)
         composition.assign(**self._plan, warmup_progress=self.progress)
         if self.kind == "gradient" and self.progress < self.warmup_steps:
             self._add_hook(composition)

@@ -183,13 +183,15 @@ class TraceSignature:
     Variables are compared by identity: TensorFlow captures them, so their order does not matter
     (and its optimizers create their slots while tracing, after our state); JAX maps them by
     position in `optimizer.variables`, so there the order must match too. Hook keys compare
-    with `==`.
+    with `==`. The schedule compares by identity, and by its `trace_structure` if it has one
+    (the Python choices its traced formula makes, e.g. `ComposedLearningRate`'s parts).
     """
 
     def __init__(self, hooks, variables, schedule):
         self.hooks = hooks
         self.variables = variables
         self.schedule = schedule
+        self.structure = getattr(schedule, "trace_structure", None)
 
     def matches(self, other: TraceSignature | None) -> bool:
         """True when a step traced under `other` is valid under this signature."""
@@ -201,7 +203,11 @@ class TraceSignature:
         elif {id(v) for v in self.variables} != {id(v) for v in other.variables}:
             return False
         try:
-            return self.hooks == other.hooks and self.schedule is other.schedule
+            return (
+                self.hooks == other.hooks
+                and self.schedule is other.schedule
+                and self.structure == other.structure
+            )
         except Exception:  # noqa: BLE001 - a key without a usable `==` counts as changed
             return False
 

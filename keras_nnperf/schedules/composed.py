@@ -7,6 +7,9 @@ depend on the order of the callbacks list:
     W(t)  = warm-up overlay of S at t                          (WarmUp)
     lr(t) = max(m * W(t), min(W(t), min_lr))                   (PerformanceScheduler)
 
+A schedule builds only the parts of the formula its `parts` name (`ALL_PARTS`: every part); the
+callbacks name the slots they claim, so a step with OneCycle alone carries no warm-up.
+
 `base` is what the optimizer held before any callback (a float or a schedule). Every other number
 the formula reads is a *parameter*: a float, or a scalar variable that a callback assigns between
 steps (the callbacks use optimizer-owned variables, so every backend's compiled step reads their
@@ -101,8 +104,10 @@ def interpolation_weights(step, begin, finish, cosine, xp=ops):
     """The weights `(w, 1 - w)` of the start and end values at `step` (see `interpolate_between`).
 
     `f = clip((t - begin) / (finish - begin), 0, 1)`; cosine: `w = 0.5 (1 + cos(pi f))`, linear:
-    `w = 1 - f`. `xp` is the array namespace: `keras.ops` or `NUMPY_OPS` (every function of this
-    module takes it).
+    `w = 1 - f`. `cosine` is a flag (a number or tensor, > 0.5 for cosine) read at every
+    evaluation, or a Python bool fixed when the formula is built (only that branch is built).
+    `xp` is the array namespace: `keras.ops` or `NUMPY_OPS` (every function of this module
+    takes it).
 
     The cosine weights are computed as `w = sin(pi (1 - f) / 2)^2` and
     `1 - w = sin(pi f / 2)^2`, with `1 - f` from `finish - t`: equal in exact arithmetic, but
@@ -114,10 +119,14 @@ def interpolation_weights(step, begin, finish, cosine, xp=ops):
     length = xp.maximum(value(finish) - value(begin), 1.0)
     fraction = xp.clip((value(step) - value(begin)) / length, 0.0, 1.0)
     remaining = xp.clip((value(finish) - value(step)) / length, 0.0, 1.0)
+    if cosine is False:
+        return remaining, fraction
+    half_cosine = xp.square(xp.sin(0.5 * math.pi * remaining))
+    complement = xp.square(xp.sin(0.5 * math.pi * fraction))
+    if cosine is True:
+        return half_cosine, complement
     cosine = value(cosine) > 0.5
-    weight = xp.where(cosine, xp.square(xp.sin(0.5 * math.pi * remaining)), remaining)
-    complement = xp.where(cosine, xp.square(xp.sin(0.5 * math.pi * fraction)), fraction)
-    return weight, complement
+    return xp.where(cosine, half_cosine, remaining), xp.where(cosine, complement, fraction)
 
 
 def interpolate_between(step, start, end, begin, finish, cosine, xp=ops):
@@ -130,47 +139,52 @@ def interpolate_between(step, start, end, begin, finish, cosine, xp=ops):
     return value(start) * weight + value(end) * complement
 
 
-def _cycle_weights(step, parameters, xp):
+def _cycle_weights(step, parameters, xp, cosine=None):
     """`(falling, w, 1 - w)`: the cycle's phase at `step` and its interpolation weights.
 
     The rise runs `cycle_start -> cycle_peak` and the fall `cycle_fall_start -> cycle_end`; the
     phase is chosen first, so one interpolation serves both (and the rate and the momentum share
     its endpoints' steps): half the operations of interpolating both phases and selecting.
+    `cosine`: a Python bool fixed at build time, or `None` to read `cycle_cosine`.
     """
     p = parameters
     value = _float32_cast(xp)
     falling = value(step) >= value(p["cycle_fall_start"])
     begin = xp.where(falling, value(p["cycle_fall_start"]), value(p["cycle_start"]))
     finish = xp.where(falling, value(p["cycle_end"]), value(p["cycle_peak"]))
-    weight, complement = interpolation_weights(step, begin, finish, p["cycle_cosine"], xp)
+    cosine = p["cycle_cosine"] if cosine is None else cosine
+    weight, complement = interpolation_weights(step, begin, finish, cosine, xp)
     return falling, weight, complement
 
 
-def cycle_learning_rate(step, parameters, xp=ops):
-    """The 1cycle rate: rise `initial -> max` until the fall starts, then `fall_from -> floor`."""
+def cycle_learning_rate(step, parameters, xp=ops, cosine=None, weights=None):
+    """The 1cycle rate: rise `initial -> max` until the fall starts, then `fall_from -> floor`.
+
+    `weights`: `_cycle_weights` at `step` if already computed (the momentum shares them).
+    """
     p = parameters
     value = _float32_cast(xp)
-    falling, weight, complement = _cycle_weights(step, p, xp)
+    falling, weight, complement = weights or _cycle_weights(step, p, xp, cosine)
     start = xp.where(falling, value(p["cycle_fall_from"]), value(p["cycle_initial"]))
     end = xp.where(falling, value(p["cycle_floor"]), value(p["cycle_max"]))
     return start * weight + end * complement
 
 
-def cycle_momentum(step, parameters, xp=ops):
+def cycle_momentum(step, parameters, xp=ops, cosine=None, weights=None):
     """The mirrored momentum: `max -> base` while the rate rises, `fall_from -> max` after.
 
     While the cycle is off it is the optimizer's own value, `momentum_user`.
     """
     p = parameters
     value = _float32_cast(xp)
-    falling, weight, complement = _cycle_weights(step, p, xp)
+    falling, weight, complement = weights or _cycle_weights(step, p, xp, cosine)
     start = xp.where(falling, value(p["momentum_fall_from"]), value(p["momentum_max"]))
     end = xp.where(falling, value(p["momentum_max"]), value(p["momentum_base"]))
     cycled = start * weight + end * complement
     return xp.where(value(p["cycle_on"]) > 0.5, cycled, value(p["momentum_user"]))
 
 
-def warmup_overlay(step, rate, parameters, xp=ops):
+def warmup_overlay(step, rate, parameters, xp=ops, kind=None, current=None):
     """The warm-up of `rate` (a callable `step -> value`) at `step`.
 
     With `t0 = warmup_start`, `w = warmup_steps`, `target = rate(t0 + w)` and
@@ -179,6 +193,10 @@ def warmup_overlay(step, rate, parameters, xp=ops):
     `init (target / init) ** ((t - t0) / w)` for `t < t0 + w`, then `rate(t)`; gradient-adaptive
     `init + (rate(t) - init) min(progress / w, 1)`. Off: `rate(t)`.
 
+    `kind`: one of `WARMUP_KINDS`, fixed when the formula is built (only its branch is built),
+    or `None` to read `warmup_kind` at every evaluation. `current`: `rate(step)` if already
+    computed.
+
     `target` is read from `parameters["warmup_target"]` when the mapping has it (the callbacks
     compute it on the host whenever a parameter changes, see `ComposedLearningRate`): in-graph
     it is a second evaluation of `rate`, a third of the step's operations.
@@ -186,24 +204,41 @@ def warmup_overlay(step, rate, parameters, xp=ops):
     p = parameters
     value = _float32_cast(xp)
     t = value(step)
-    current = value(rate(t))
+    current = value(rate(t)) if current is None else current
     begin, length = value(p["warmup_start"]), xp.maximum(value(p["warmup_steps"]), 1.0)
     if "warmup_target" in p:
         target = value(p["warmup_target"])
     else:
         target = warmup_target(rate, p, xp)
     init = value(p["warmup_init"]) + value(p["warmup_init_fraction"]) * target
-    fraction = xp.clip((t - begin) / length, 0.0, 1.0)
-    linear = init * (1.0 - fraction) + target * fraction
-    # A zero target gives a zero default init; keep that ramp at 0 instead of 0 / 0.
-    has_init = init > 0.0
-    ratio = xp.where(has_init, target / xp.where(has_init, init, 1.0), 0.0)
-    exponential = init * xp.power(ratio, fraction)
-    kind = value(p["warmup_kind"])
-    timed = xp.where(t < begin + length, xp.where(kind > 0.5, exponential, linear), current)
-    progress = xp.minimum(value(p["warmup_progress"]) / length, 1.0)
-    adaptive = init + (current - init) * progress
-    warmed = xp.where(kind > 1.5, adaptive, timed)
+
+    def timed(ramp):
+        return xp.where(t < begin + length, ramp, current)
+
+    def linear():
+        fraction = xp.clip((t - begin) / length, 0.0, 1.0)
+        return init * (1.0 - fraction) + target * fraction
+
+    def exponential():
+        fraction = xp.clip((t - begin) / length, 0.0, 1.0)
+        # A zero target gives a zero default init; keep that ramp at 0 instead of 0 / 0.
+        has_init = init > 0.0
+        ratio = xp.where(has_init, target / xp.where(has_init, init, 1.0), 0.0)
+        return init * xp.power(ratio, fraction)
+
+    def adaptive():
+        progress = xp.minimum(value(p["warmup_progress"]) / length, 1.0)
+        return init + (current - init) * progress
+
+    if kind is None:
+        code = value(p["warmup_kind"])
+        warmed = xp.where(
+            code > 1.5, adaptive(), timed(xp.where(code > 0.5, exponential(), linear()))
+        )
+    elif kind == "gradient":
+        warmed = adaptive()
+    else:
+        warmed = timed(exponential() if kind == "exponential" else linear())
     return xp.where(value(p["warmup_on"]) > 0.5, warmed, current)
 
 
@@ -214,24 +249,43 @@ def warmup_target(rate, parameters, xp=ops):
     return value(rate(begin + xp.maximum(value(parameters["warmup_steps"]), 1.0)))
 
 
-def scheduled_rate(base, parameters, xp=ops):
+def _user_rate(base, parameters, xp):
+    """The user's rate as a callable `t -> float32 value` (`base`, or the parameter `base`)."""
+    value = _float32_cast(xp)
+    if base is not None:
+        return lambda t: value(base(t))
+    return lambda t: value(parameters["base"]) + 0.0 * value(t)
+
+
+def scheduled_rate(base, parameters, xp=ops, cosine=None):
     """`S`: the callable `t -> cycle(t)` while the cycle is on, else the user's rate `base(t)`.
 
-    `base` is a callable `step -> value`, or `None` to read `parameters["base"]`.
+    `base` is a callable `step -> value`, or `None` to read `parameters["base"]`. The callable
+    takes the cycle's weights at `t` as an optional second argument (`_cycle_weights`), when
+    they are already computed. `cosine`: see `_cycle_weights`.
     """
     p = parameters
     value = _float32_cast(xp)
+    user_rate = _user_rate(base, p, xp)
 
-    def user_rate(t):
-        return value(base(t)) if base is not None else value(p["base"]) + 0.0 * value(t)
-
-    def scheduled(t):
-        return xp.where(value(p["cycle_on"]) > 0.5, cycle_learning_rate(t, p, xp), user_rate(t))
+    def scheduled(t, weights=None):
+        cycled = cycle_learning_rate(t, p, xp, cosine, weights)
+        return xp.where(value(p["cycle_on"]) > 0.5, cycled, user_rate(t))
 
     return scheduled
 
 
-def composed_learning_rate(step, base, parameters, xp=ops):
+# The parts of the formula a schedule builds, by slot, each with its variant fixed when the
+# formula is built, or `None` to read it from its parameter at every evaluation:
+# "cycle": "cos" or "linear" (else `cycle_cosine`); "warmup": a name of `WARMUP_KINDS` (else
+# `warmup_kind`); "multiplier": `None`. A slot left out is off: its parameters keep the values
+# that switch it off (see `PARAMETERS`), so leaving its part out changes no value; it only
+# saves its operations in every step. These are every part, variants read: the general formula.
+ALL_PARTS = types.MappingProxyType({"cycle": None, "warmup": None, "multiplier": None})
+CYCLE_VARIANTS = {"cos": True, "linear": False, None: None}
+
+
+def composed_learning_rate(step, base, parameters, xp=ops, parts=None, cycle_weights=None):
     """`lr(t) = max(m W(S(t)), min(W(S(t)), min_lr))`; see the module docstring.
 
     Args:
@@ -240,13 +294,27 @@ def composed_learning_rate(step, base, parameters, xp=ops):
         parameters: A mapping with every name of `PARAMETERS` (floats or scalar variables;
             host values with `NUMPY_OPS`).
         xp: The array namespace, `keras.ops` (default) or `NUMPY_OPS`.
+        parts: The parts to build (see `ALL_PARTS`); `None` for all.
+        cycle_weights: `_cycle_weights` at `step`, if already computed (the momentum's).
 
     Returns:
         A float32 tensor (a NumPy float32 value with `NUMPY_OPS`).
     """
     p = parameters
+    parts = ALL_PARTS if parts is None else parts
     value = _float32_cast(xp)
-    warmed = warmup_overlay(step, scheduled_rate(base, p, xp), p, xp)
+    t = value(step)
+    if "cycle" in parts:
+        rate = scheduled_rate(base, p, xp, CYCLE_VARIANTS[parts["cycle"]])
+        current = rate(t, cycle_weights)
+    else:
+        rate = _user_rate(base, p, xp)
+        current = rate(t)
+    warmed = current
+    if "warmup" in parts:
+        warmed = warmup_overlay(t, rate, p, xp, parts["warmup"], current)
+    if "multiplier" not in parts:
+        return warmed
     floor = xp.minimum(warmed, value(p["min_lr"]))
     return xp.maximum(value(p["multiplier"]) * warmed, floor)
 
@@ -426,6 +494,10 @@ class ComposedLearningRate(Schedule):
         packed: Optional `PackedParameters`: parameters kept in one vector variable (what the
             callbacks install: one read per step instead of one per parameter). Its names take
             precedence over `parameters`. Saved as plain floats.
+        parts: Optional mapping: the parts of the formula to build, each with its variant (see
+            `ALL_PARTS`); `None` builds them all. The callbacks set it from the slots they
+            claim, so a step traced with OneCycle alone carries no warm-up. Not saved (the
+            parts left out are off: the general formula gives the same values).
 
     Returns:
         Calling the schedule with a step returns a float32 scalar tensor.
@@ -445,7 +517,7 @@ class ComposedLearningRate(Schedule):
         2017, "Accurate, Large Minibatch SGD".
     """
 
-    def __init__(self, base, parameters=None, packed=None):
+    def __init__(self, base, parameters=None, packed=None, parts=None):
         if isinstance(base, dict):
             base = keras.optimizers.schedules.deserialize(base)
         parameters = dict(parameters or {})
@@ -474,6 +546,7 @@ class ComposedLearningRate(Schedule):
                 f"Received: base={base!r}"
             )
         self.packed = packed
+        self.parts = parts
         packed_names = set(self.packed.names) if self.packed is not None else set()
         self.parameters = {
             name: value
@@ -491,6 +564,35 @@ class ComposedLearningRate(Schedule):
         self._packed = packed
         if packed is not None and "warmup_target" in packed.index:
             packed.derive = self._derive_warmup_target
+
+    @property
+    def parts(self):
+        """The parts of the formula this schedule builds (see `ALL_PARTS`), a read-only mapping."""
+        return self._parts
+
+    @parts.setter
+    def parts(self, parts):
+        if parts is None:
+            self._parts = ALL_PARTS
+            return
+        parts = dict(parts)
+        variants = {"cycle": set(CYCLE_VARIANTS), "warmup": {*WARMUP_KINDS, None}}
+        for slot, variant in parts.items():
+            if slot not in ALL_PARTS or variant not in variants.get(slot, {None}):
+                raise ValueError(
+                    f"Argument parts maps a slot of {list(ALL_PARTS)} to its variant "
+                    f"(cycle: {sorted(map(str, CYCLE_VARIANTS))}, warmup: {list(WARMUP_KINDS)} or "
+                    f"None; multiplier: None). Received: parts={parts!r}"
+                )
+        self._parts = types.MappingProxyType(parts)
+
+    @property
+    def trace_structure(self):
+        """What the traced formula fixes in Python (its parts): a retrace is due when it changes.
+
+        `optimizers.gradient_hooks` compares it between the step's trace and now.
+        """
+        return tuple(sorted(self._parts.items()))
 
     def _derive_warmup_target(self, packed) -> None:
         """Put `S(warmup_start + warmup_steps)` in the packed `warmup_target` (host, NumPy).
@@ -543,10 +645,37 @@ class ComposedLearningRate(Schedule):
             last = _LAST_TRACED.get(self)
             if last is not None and same_trace(last[0], key):
                 return last[1]
-        value = composed_learning_rate(step, base, self.parameter_values())
+        value = composed_learning_rate(step, base, self.parameter_values(), parts=self._parts)
         if key is not None:
             _LAST_TRACED[self] = (settled_trace_key(key), value)
         return value
+
+    def assign_momentum(self, step, variable) -> None:
+        """Assign `variable` the cycled momentum at `step` (`cycle_momentum`), inside the step.
+
+        The rate of the same step needs the same cycle weights: with a float base it is
+        computed here from them and kept as this traced step's evaluation (see `__call__`), so
+        the optimizer's read of the rate that follows costs nothing. One evaluation of the
+        cycle per step serves both (two before: 50 more TensorFlow operations per step).
+
+        Args:
+            step: The optimizer's `iterations`.
+            variable: The scalar variable the optimizer reads its momentum (or `beta_1`) from.
+        """
+        parameters = self.parameter_values()
+        cosine = CYCLE_VARIANTS[self._parts.get("cycle")]
+        weights = _cycle_weights(step, parameters, ops, cosine)
+        variable.assign(cycle_momentum(step, parameters, weights=weights))
+        if isinstance(self.base, Schedule):
+            return
+        # The key is taken after the assignment: that assignment does not change the rate.
+        key = trace_key(step, self._sources())
+        if key is None:
+            return
+        value = composed_learning_rate(
+            step, None, parameters, parts=self._parts, cycle_weights=weights
+        )
+        _LAST_TRACED[self] = (settled_trace_key(key), value)
 
     def host_value(self, step) -> float:
         """`self(step)` evaluated on the host in NumPy float32, from one transfer of its variables.

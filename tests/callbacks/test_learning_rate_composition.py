@@ -159,6 +159,26 @@ def test_a_second_fit_with_the_same_callbacks_does_not_retrace():
     assert Tracing.traces == traced
 
 
+@pytest.mark.not_on_torch("PyTorch runs the step eagerly: there is no trace to count")
+def test_the_step_builds_the_claimed_parts_and_retraces_when_they_change():
+    # The traced formula builds only the parts of the slots claimed (a plateau multiplier
+    # alone carries no warm-up). A warm-up in a later fit must retrace although the hooks and
+    # variables are the same, or it would never apply.
+    model, (x, y) = build(), data()
+    fit = dict(x=x, y=y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    recorder = AppliedHyperparameters(2 * STEPS)
+    model.fit(**fit, callbacks=[PerformanceScheduler(monitor="loss", patience=9), recorder])
+    traced = Tracing.traces
+    model.fit(**fit, callbacks=[WarmUp(steps=WARMUP), recorder])
+    assert Tracing.traces > traced
+    # The warm-up of the user's constant 0.05 from 0, starting at step STEPS.
+    ramp = 0.05 * np.minimum(np.arange(STEPS), WARMUP) / WARMUP
+    np.testing.assert_allclose(recorder.learning_rates[STEPS:], ramp, rtol=1e-6, atol=1e-9)
+    traced = Tracing.traces
+    model.fit(**fit, callbacks=[WarmUp(steps=WARMUP), recorder])
+    assert Tracing.traces == traced  # the same parts: the step traced by the last fit serves
+
+
 class Interrupt(keras.callbacks.Callback):
     def __init__(self, error, batch=2):
         super().__init__()

@@ -9,6 +9,7 @@ from keras_nnperf.schedules.composed import (
     MOMENTUM_PARAMETERS,
     NUMPY_OPS,
     PARAMETERS,
+    WARMUP_KINDS,
     ComposedLearningRate,
     PackedParameters,
     cycle_learning_rate,
@@ -348,3 +349,108 @@ def test_one_formula_per_jax_trace_until_a_parameter_is_assigned():
     third = reads(step.value, multiplier.value)
     assert seen == {"same": True, "renewed": True}
     assert float(third) == pytest.approx(0.5 * schedule.host_value(3), rel=1e-6)
+
+
+def claimed_parts(cycle_on, warmup_kind, scaled, cosine):
+    """The parts the callbacks would build for these slots (see `learning_rate_slots`)."""
+    parts = {}
+    if cycle_on:
+        parts["cycle"] = "cos" if cosine else "linear"
+    if warmup_kind is not None:
+        parts["warmup"] = WARMUP_KINDS[warmup_kind]
+    if scaled:
+        parts["multiplier"] = None
+    return parts
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("cosine", [True, False])
+@pytest.mark.parametrize("cycle_on, warmup_kind, scaled", SLOTS)
+def test_building_only_the_claimed_parts_changes_no_value(
+    cycle_on, warmup_kind, scaled, cosine, jit_compile
+):
+    # The parts left out hold the parameters that switch them off, and a fixed variant is the
+    # branch its flag selects: the specialized formula is the general one, to the bit.
+    parameters = slot_parameters(cycle_on, warmup_kind, scaled)
+    if cycle_on:
+        parameters["cycle_cosine"] = 1.0 if cosine else 0.0
+    general = ComposedLearningRate(0.05, parameters)
+    parts = claimed_parts(cycle_on, warmup_kind, scaled, cosine)
+    specialized = ComposedLearningRate(0.05, parameters, parts=parts)
+    assert dict(specialized.parts) == parts
+    expected = evaluate(general, STEPS, jit_compile)
+    np.testing.assert_array_equal(evaluate(specialized, STEPS, jit_compile), expected)
+    # Not vacuous: a part left out that is on changes the rate.
+    if parts:
+        dropped = dict(parts)
+        dropped.pop(sorted(dropped)[0])
+        wrong = evaluate(ComposedLearningRate(0.05, parameters, parts=dropped), STEPS)
+        assert not np.array_equal(wrong, expected)
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [{"cycle": "cosine"}, {"warmup": "fast"}, {"multiplier": "max"}, {"momentum": None}],
+)
+def test_bad_parts(parts):
+    with pytest.raises(ValueError, match="Argument parts"):
+        ComposedLearningRate(0.1, parts=parts)
+
+
+def test_trace_structure_follows_the_parts():
+    schedule = ComposedLearningRate(0.1)
+    everything = schedule.trace_structure
+    schedule.parts = {"cycle": "cos"}
+    assert schedule.trace_structure == (("cycle", "cos"),) != everything
+
+
+def momentum_schedule(parameters, parts):
+    """A float-base schedule with the momentum parameters packed, as the callbacks install it."""
+    values = {**PARAMETERS, **MOMENTUM_PARAMETERS, **parameters, "base": 0.05, "warmup_target": 0}
+    names = [n for n in values if n != "warmup_progress"]
+    vector = [float(values[n]) for n in names]
+    packed = PackedParameters(keras.Variable(np.asarray(vector, "float32")), names, vector)
+    progress = {"warmup_progress": float(values["warmup_progress"])}
+    schedule = ComposedLearningRate(0.05, progress, packed=packed, parts=parts)
+    packed.assign()  # derives `warmup_target`
+    return schedule
+
+
+@pytest.mark.tensorflow_only("counts the operations of a TensorFlow graph")
+def test_momentum_and_rate_share_one_cycle_evaluation_per_step():
+    import tensorflow as tf
+
+    parameters = {**cycle(max_lr=0.2), **warmup(0)}
+    schedule = momentum_schedule(parameters, {"cycle": "cos", "warmup": "linear"})
+    step = keras.Variable(12, dtype="int64", trainable=False)
+    momentum = keras.Variable(0.0)
+
+    @tf.function
+    def train_step():
+        schedule.assign_momentum(step, momentum)  # what the momentum hook does
+        return schedule(step)  # what the optimizer's update reads next
+
+    graph = train_step.get_concrete_function().graph
+    # One interpolation (two half-cosine weights, one `Sin` each) serves both.
+    assert [op.type for op in graph.get_operations()].count("Sin") == 2
+    rate = float(train_step())
+    assert rate == pytest.approx(ComposedLearningRate(0.05, parameters).host_value(12), rel=1e-6)
+    momenta = {**MOMENTUM_PARAMETERS, **parameters}
+    expected_momentum = cycle_momentum(np.float32(12), momenta, NUMPY_OPS)
+    assert float(momentum.numpy()) == pytest.approx(float(expected_momentum), rel=1e-6)
+
+
+def test_assigned_momentum_and_shared_rate_are_the_formula():
+    # Every backend: the momentum hook's path gives the same rate as a read of its own.
+    parameters = cycle(max_lr=0.2, start=0)
+    schedule = momentum_schedule(parameters, {"cycle": "cos"})
+    step = keras.Variable(0, dtype="int64", trainable=False)
+    momentum = keras.Variable(0.0)
+    for now in (0, 3, 7, 20, 40):
+        step.assign(now)
+        schedule.assign_momentum(step, momentum)
+        momenta = {**MOMENTUM_PARAMETERS, **parameters}
+        expected = float(cycle_momentum(np.float32(now), momenta, NUMPY_OPS))
+        assert float(keras.ops.convert_to_numpy(momentum)) == pytest.approx(expected, rel=1e-6)
+        rate = float(keras.ops.convert_to_numpy(schedule(step)))
+        assert rate == pytest.approx(schedule.host_value(now), rel=1e-6)
