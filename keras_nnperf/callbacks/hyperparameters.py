@@ -22,7 +22,7 @@ import numpy as np
 from keras import ops
 
 from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
-from keras_nnperf.schedules.composed import ComposedLearningRate
+from keras_nnperf.schedules.composed import ComposedLearningRate, same_trace, trace_key
 
 Schedule = keras.optimizers.schedules.LearningRateSchedule
 
@@ -159,12 +159,31 @@ class ScheduledHyperparameter(float, keras.Variable):
     def __init__(self, variable, original, low=0.0, high=1.0):
         # keras.Variable.__init__ is not called: this object owns no storage of its own.
         self._state = variable
+        self._assigned_in_trace = None
         self.original, self.low, self.high = float(original), float(low), float(high)
 
     @property
     def value(self):
         """The current value, as the backend's tensor."""
+        assigned = self._assigned_in_trace
+        if assigned is not None:
+            key = trace_key(self._state, {})
+            if key is not None and same_trace(assigned[0], key):
+                return assigned[1]
         return self._state.value
+
+    def assign(self, value):
+        """Set the current value (the variable's); inside a traced step, later reads reuse it.
+
+        Adam reads `beta_1` twice per weight (`ops.cast`, `1 - beta_1`): on TensorFlow each
+        read of the variable is one more operation in the step (12 for a three-layer MLP). In
+        the same trace, until a scalar variable is assigned again (the step counter, at the
+        end of the step), a read gives what was just assigned: those reads return it.
+        """
+        self._state.assign(value)
+        key = trace_key(self._state, {})
+        # (trace key, value); never copied or saved: this object pickles as a plain float.
+        self._assigned_in_trace = None if key is None else (key, value)
 
     @property
     def dtype(self):
@@ -201,12 +220,12 @@ class ScheduledHyperparameter(float, keras.Variable):
         return np.asarray(ops.convert_to_numpy(self._state), dtype=dtype)
 
     def __jax_array__(self):
-        return self._state.value
+        return self.value
 
     def __tf_tensor__(self, dtype=None, name=None):
         import tensorflow as tf
 
-        return tf.convert_to_tensor(self._state.value, dtype=dtype, name=name)
+        return tf.convert_to_tensor(self.value, dtype=dtype, name=name)
 
     def __eq__(self, other):
         if isinstance(other, numbers.Real) and not self.low <= float(other) <= self.high:

@@ -186,18 +186,16 @@ class Composition:
             original = held.original if isinstance(held, ScheduledHyperparameter) else float(held)
             values["momentum_user"] = original
             current = self.variable("momentum", original)
+            momenta = [values.get(n, MOMENTUM_PARAMETERS[n]) for n in MOMENTUM_PARAMETERS]
+            scheduled = ScheduledHyperparameter(current, original, min(momenta), max(momenta))
             schedule, optimizer = self.schedule, self.optimizer
 
             def update(grads, variables):
                 # Runs before the optimizer's update reads the momentum, at the same `iterations`.
-                schedule.assign_momentum(optimizer.iterations, current)
+                schedule.assign_momentum(optimizer.iterations, scheduled)
 
-            momenta = [values.get(n, MOMENTUM_PARAMETERS[n]) for n in MOMENTUM_PARAMETERS]
-            low, high = min(momenta), max(momenta)
             self.momentum = (attribute, original)
-            set_untracked_attribute(
-                self.optimizer, attribute, ScheduledHyperparameter(current, original, low, high)
-            )
+            set_untracked_attribute(self.optimizer, attribute, scheduled)
             self.add_hook("momentum", update, key=("momentum", id(self.schedule), id(current)))
         self.assign(**values)
         return attribute

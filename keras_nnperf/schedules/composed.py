@@ -660,7 +660,8 @@ class ComposedLearningRate(Schedule):
 
         Args:
             step: The optimizer's `iterations`.
-            variable: The scalar variable the optimizer reads its momentum (or `beta_1`) from.
+            variable: What the optimizer reads its momentum (or `beta_1`) from: a scalar
+                variable, or anything with its `assign` (a `ScheduledHyperparameter`).
         """
         parameters = self.parameter_values()
         cosine = CYCLE_VARIANTS[self._parts.get("cycle")]

@@ -102,6 +102,40 @@ def test_jit_reads_the_current_value():
         assert float(read()) == pytest.approx(0.5)
 
 
+def test_assign_sets_the_value_every_reader_sees():
+    variable = keras.Variable(0.5)
+    value = ScheduledHyperparameter(variable, 0.9, low=0.5, high=0.95)
+    value.assign(0.85)
+    assert float(ops.convert_to_numpy(variable)) == pytest.approx(0.85)
+    assert float(value) == pytest.approx(0.85)
+    assert float(1 - value) == pytest.approx(0.15)
+
+
+@pytest.mark.tensorflow_only("counts the operations of a TensorFlow graph")
+def test_reads_after_an_assignment_in_a_traced_step_reuse_the_assigned_value():
+    # Adam reads beta_1 twice per weight: after the momentum hook's assignment in the same
+    # step, those reads need no read of the variable; after another scalar assignment (the
+    # next unrolled step), they read it again.
+    import tensorflow as tf
+
+    variable, counter = keras.Variable(0.5), keras.Variable(0, dtype="int64")
+    value = ScheduledHyperparameter(variable, 0.9, low=0.5, high=0.95)
+
+    @tf.function
+    def step(new):
+        value.assign(new)
+        first = ops.cast(value, "float32") * (1 - value)
+        counter.assign(7)
+        second = ops.cast(value, "float32")
+        return first, second
+
+    first, second = step(tf.constant(0.8))
+    assert float(first) == pytest.approx(0.8 * 0.2) and float(second) == pytest.approx(0.8)
+    graph = step.get_concrete_function(tf.constant(0.8)).graph
+    reads = [op for op in graph.get_operations() if op.type == "ReadVariableOp"]
+    assert len(reads) == 1  # only `second`, after the counter's assignment
+
+
 class RatesAtEpochEnd(keras.callbacks.Callback):
     """At each epoch end: `current_learning_rate` and the schedule evaluated by Keras, eagerly."""
 
