@@ -105,6 +105,63 @@ def _across_replicas(local_norms):
     return tf.reduce_mean(gathered, axis=0), tf.reduce_max(gathered, axis=0)
 
 
+# `packed_square_sums` packs the tensors into one matrix of at most this many elements (512 KB of
+# float32, cache-sized): one reduction instead of one per tensor. The packing copies every gradient
+# and weight, each step; above this size the copy would cost more than the kernels it saves.
+PACKED_LIMIT = 1 << 17
+
+
+def packed_square_sums(segments: list[list]):
+    """`sum(x ** 2)` over all the float32 tensors of each segment, as one vector, or None.
+
+    Each segment's tensors are flattened and concatenated into one row, zero-padded to the
+    longest segment's length; the rows are stacked into one `(len(segments), longest)` matrix,
+    squared and summed along each row: **one** reduction, whatever the number of tensors (an
+    empty segment sums to 0). Returns None, for `per_tensor_square_sums` to be used instead
+    (it reads each tensor once and copies nothing), when that matrix would hold more than
+    `PACKED_LIMIT` elements or a shape is unknown while tracing (TensorFlow's `IndexedSlices`).
+
+    Why: XLA compiles each reduction into its own kernels (on CPU a square, a partial and a
+    final reduction for each tensor), so per-tensor sums made the JAX train step of the 3-layer
+    MLP of `benchmarks/overhead.py` 26 kernels longer than bare (80 against 54): 0.16-0.19 s
+    more XLA compile CPU time in a first `fit`, 15-50 us more device time per step. Packed, the
+    step is 61 kernels long: 0.07 s and 8-10 us (docs/monitoring.md, "What it costs").
+    """
+    sizes = [[_static_size(t) for t in tensors] for tensors in segments]
+    if any(size is None for each in sizes for size in each):
+        return None
+    totals = [sum(each) for each in sizes]
+    longest = max(totals, default=0)
+    if longest == 0 or len(segments) * longest > PACKED_LIMIT:
+        return None
+    rows = []
+    for tensors, total in zip(segments, totals, strict=True):
+        if not total:
+            rows.append(ops.zeros((longest,), "float32"))
+            continue
+        row = [ops.reshape(t, (-1,)) for t in tensors]
+        row = row[0] if len(row) == 1 else ops.concatenate(row)
+        rows.append(row if total == longest else ops.pad(row, [(0, longest - total)]))
+    return ops.sum(ops.square(ops.stack(rows)), axis=1)
+
+
+def _static_size(tensor) -> int | None:
+    """The number of elements of `tensor`, or None when its shape is not known when tracing."""
+    shape = tuple(tensor.shape)
+    return None if any(dim is None for dim in shape) else int(np.prod(shape, dtype=np.int64))
+
+
+def per_tensor_square_sums(segments: list[list]):
+    """`sum(x ** 2)` over the tensors of each segment, one reduction per tensor (0 if empty)."""
+    zero = ops.zeros((), "float32")
+    return ops.stack(
+        [
+            ops.sum(ops.stack([ops.sum(ops.square(t)) for t in tensors])) if tensors else zero
+            for tensors in segments
+        ]
+    )
+
+
 @register("callback")
 class GradientMonitor(keras.callbacks.Callback):
     """Record per-layer gradient norm, weight norm and update ratio; warn about bad gradients.
@@ -344,20 +401,23 @@ class GradientMonitor(keras.callbacks.Callback):
     def _norms(self, grads, variables):
         """Per-layer `(||g_l||, ||W_l||)` as two float32 vectors."""
         count = len(self.layer_names)
-        grad_sq = [[] for _ in range(count)]
-        weight_sq = [[] for _ in range(count)]
+        # Segment l holds layer l's gradients, segment count + l its weights.
+        segments = [[] for _ in range(2 * count)]
         for grad, variable in zip(grads, variables, strict=True):
             slot = self._slots.get(id(variable))
             if grad is None or slot is None:
                 continue
             if type(grad).__name__ == "IndexedSlices":  # TensorFlow embeddings: changed rows
                 grad = grad.values
-            grad_sq[slot].append(ops.sum(ops.square(ops.cast(grad, "float32"))))
-            weight_sq[slot].append(ops.sum(ops.square(ops.cast(variable, "float32"))))
-        zero = ops.zeros((), "float32")
-        grad_norm = ops.sqrt(ops.stack([ops.sum(ops.stack(s)) if s else zero for s in grad_sq]))
-        weight_norm = ops.sqrt(ops.stack([ops.sum(ops.stack(s)) if s else zero for s in weight_sq]))
-        return grad_norm, weight_norm
+            segments[slot].append(ops.cast(grad, "float32"))
+            segments[count + slot].append(ops.cast(variable, "float32"))
+        packed = packed_square_sums(segments)
+        if packed is None:
+            grad_sq = per_tensor_square_sums(segments[:count])
+            weight_sq = per_tensor_square_sums(segments[count:])
+        else:
+            grad_sq, weight_sq = packed[:count], packed[count:]
+        return ops.sqrt(grad_sq), ops.sqrt(weight_sq)
 
     def on_epoch_begin(self, epoch, logs=None):
         # A new array each time: JAX's train step donates (frees) the buffers it is given.

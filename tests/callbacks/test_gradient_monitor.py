@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
+from keras_nnperf.callbacks import gradient_monitor
 from keras_nnperf.callbacks.alerts import GradientAlert
-from keras_nnperf.callbacks.gradient_monitor import GradientMonitor
+from keras_nnperf.callbacks.gradient_monitor import (
+    GradientMonitor,
+    packed_square_sums,
+    per_tensor_square_sums,
+)
 from keras_nnperf.optimizers.autoclip import AutoClip
 from keras_nnperf.optimizers.gradient_hooks import gradient_hook_names
 
@@ -54,7 +59,8 @@ def _backend_gradients(model, x, y):
 
         with tf.GradientTape() as tape:
             loss = LOSS(y, model(x))
-        return [np.asarray(g) for g in tape.gradient(loss, model.trainable_weights)]
+        grads = tape.gradient(loss, model.trainable_weights)
+        return [np.asarray(tf.convert_to_tensor(g)) for g in grads]  # dense IndexedSlices too
     if BACKEND == "jax":
         import jax
 
@@ -120,7 +126,10 @@ def _skip_unless(backend):
         pytest.param("torch", marks=_skip_unless("torch"), id="torch.autograd"),
     ],
 )
-def test_norms_equal_the_backends_own_gradient(digits, reference):
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "per_tensor"])
+def test_norms_equal_the_backends_own_gradient(digits, reference, packed, monkeypatch):
+    if not packed:  # the reduction used for models above the packing limit
+        monkeypatch.setattr(gradient_monitor, "PACKED_LIMIT", 0)
     x, y = digits
     model = _mlp(2)
     expected = _tape_layer_norms(model, x, y)  # tf.GradientTape / jax.grad / torch.autograd
@@ -504,3 +513,80 @@ def test_one_statistics_variable_reset_every_epoch(digits):
         statistics = begin["gradient_monitor/statistics"]
         assert statistics.shape == (5, 2) and not np.any(statistics)
         np.testing.assert_array_equal(end["gradient_monitor/statistics"][-1], [4.0, 4.0])
+
+
+@pytest.mark.parametrize("function", [packed_square_sums, per_tensor_square_sums])
+def test_square_sums_match_numpy(function):
+    rng = np.random.default_rng(3)
+    layout = [[(3, 5), (5,)], [], [(7,)], [(2, 3, 4), (1,), ()]]  # ragged, empty, scalar
+    segments = [[rng.normal(size=s).astype("float32") for s in shapes] for shapes in layout]
+    got = keras.ops.convert_to_numpy(
+        function([[keras.ops.convert_to_tensor(t) for t in ts] for ts in segments])
+    )
+    want = [sum(float(np.sum(np.square(t.astype("float64")))) for t in ts) for ts in segments]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_packing_stops_at_the_limit(monkeypatch):
+    segments = [[keras.ops.ones((4, 3))], [keras.ops.ones((5,))]]  # a 2 x 12 matrix
+    assert packed_square_sums(segments) is not None
+    monkeypatch.setattr(gradient_monitor, "PACKED_LIMIT", 23)
+    assert packed_square_sums(segments) is None
+
+
+@_skip_unless("jax")
+def test_packed_square_sums_are_one_reduction_however_many_tensors():
+    # What the first fit pays for the monitor is the XLA compilation of its reductions: with
+    # one reduction per tensor it grew with the model (26 kernels more for a 3-layer MLP).
+    import jax
+
+    def reductions(tensor_count):
+        segments = [[np.ones((4, 3), "float32"), np.ones((3,), "float32")]] * tensor_count
+        jaxpr = jax.make_jaxpr(packed_square_sums)(segments)
+        return [e.primitive.name for e in jaxpr.eqns if e.primitive.name.startswith("reduce")]
+
+    assert reductions(2) == reductions(20) == ["reduce_sum"]
+
+
+def test_embedding_norms_equal_the_backends_own_gradient():
+    # TensorFlow hands the embedding's gradient as IndexedSlices; with a last, smaller batch its
+    # row count is unknown while tracing and the norms are reduced per tensor. The other
+    # backends hand a dense tensor (packed). Unique ids: the norm of the changed rows is then the
+    # norm of the dense gradient. lr = 0: each step's gradient is the tape's on that batch.
+    rng = np.random.default_rng(0)
+    x = rng.permutation(40)[:, None].astype("int32")
+    y = rng.integers(0, 10, size=40)
+    model = keras.Sequential(
+        [
+            keras.Input((1,), dtype="int32"),
+            keras.layers.Embedding(40, 8, name="embed"),
+            keras.layers.Flatten(name="flat"),
+            keras.layers.Dense(10, name="out"),
+        ]
+    )
+    per_batch = [_tape_layer_norms(model, x[b], y[b]) for b in (slice(0, 32), slice(32, 40))]
+    monitor = GradientMonitor()
+    _fit(model, x, y, monitor, keras.optimizers.SGD(0.0), batch_size=32)
+    for name in ("embed", "out"):
+        norms = [batch[name] for batch in per_batch]
+        np.testing.assert_allclose(
+            monitor.history[f"grad_norm/{name}"][0], np.mean(norms), rtol=1e-4
+        )
+        np.testing.assert_allclose(
+            monitor.history[f"grad_norm_max/{name}"][0], max(norms), rtol=1e-4
+        )
+
+
+@pytest.mark.tensorflow_only("a shape unknown while tracing exists only in TensorFlow graphs")
+def test_a_shape_unknown_while_tracing_is_reduced_per_tensor():
+    import tensorflow as tf
+
+    packed = []
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 8), "float32")])
+    def square_sums(values):
+        packed.append(packed_square_sums([[values]]))
+        return per_tensor_square_sums([[values]])
+
+    np.testing.assert_allclose(square_sums(tf.ones((3, 8))), [24.0])
+    assert packed == [None]
