@@ -421,14 +421,19 @@ def _whole_batches(x, y, batch_size: int):
     return cut(x), cut(y)
 
 
-def _next_range(result: LRFinderResult, min_lr: float, max_lr: float, num_steps: int):
+def _next_range(
+    result: LRFinderResult, min_lr: float, max_lr: float, num_steps: int, asked: int | None = None
+):
     """The range of the retry that can fix what `result.verdict` says, or `None`.
 
     * `"flat"` after running the whole ramp, or `"open"` (still falling at `max_lr`): the range
       ends too low; raise `max_lr` 100x, with steps for the same points per decade.
-    * `"flat"` after a divergence (the loss rose and never fell) or `"too_short"` (diverged
-      within a few points): the fall, if any, lies below the range or was too fast to see; end
-      the range just past the divergence, start it 1000x lower, and double the steps.
+    * `"flat"` after a divergence past the middle of the ramp: the fall was too fast to see
+      above the noise; the same range, ending just past the divergence, with the most steps
+      allowed (`_MAX_STEP_GROWTH` times those asked for), so each rate gets more of them.
+    * `"flat"` after an earlier divergence (the loss rose and never fell), or after the dense
+      retry, or `"too_short"` (diverged within a few points): the fall, if any, lies below the
+      range; end the range just past the divergence, start it 1000x lower, double the steps.
     """
     if result.verdict == "ok":
         return None
@@ -440,6 +445,13 @@ def _next_range(result: LRFinderResult, min_lr: float, max_lr: float, num_steps:
         steps = round(num_steps * math.log10(new_max / min_lr) / decades)
         return min_lr, new_max, min(steps, _MAX_STEP_GROWTH * num_steps)
     new_max = min(max_lr, float(result.lrs[-1]) * 10.0)
+    most = _MAX_STEP_GROWTH * (asked or num_steps)
+    if result.verdict == "flat" and 2 * len(result.lrs) >= num_steps and num_steps < most:
+        # The ramp went through most of its range before the loss rose: it passed the rates
+        # that train too fast for their fall to show above the batch noise (measured on real
+        # tables with a rare class and batches of 32). The same range, ending past the
+        # divergence, with the most steps allowed: each rate that trains gets more of them.
+        return min_lr, new_max, most
     new_min = max(min(min_lr, new_max) / 1000.0, _LOWEST_LR)
     if new_min >= min_lr and new_max >= max_lr:
         return None
@@ -570,7 +582,11 @@ def lr_find(
                     verdict=result.verdict,
                 )
             )
-            retry = _next_range(result, min_lr, max_lr, num_steps) if attempt < retries else None
+            retry = (
+                _next_range(result, min_lr, max_lr, num_steps, attempts[0]["num_steps"])
+                if attempt < retries
+                else None
+            )
             if retry is None:
                 break
             min_lr, max_lr, num_steps = retry

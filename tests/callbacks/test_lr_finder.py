@@ -10,10 +10,12 @@ from keras import ops
 from keras_nnperf.callbacks.lr_finder import (
     LRFinder,
     _held_learning_rate,
+    _next_range,
     fallback_learning_rate,
     last_lr_find,
     lr_find,
 )
+from keras_nnperf.callbacks.lr_finder_result import LRFinderResult
 from keras_nnperf.schedules import CosineDecay
 
 matplotlib.use("Agg")
@@ -313,6 +315,36 @@ def test_an_early_divergence_lowers_the_range():
     assert second["min_lr"] == pytest.approx(0.1)
     assert second["max_lr"] < 1e6
     assert second["num_steps"] == 60
+
+
+def noisy_flat_curve(points, num_steps, min_lr=1e-7, max_lr=10.0, seed=0):
+    """A range test that stayed flat within batch noise and stopped on divergence."""
+    rng = np.random.default_rng(seed)
+    lrs = np.geomspace(min_lr, max_lr, num_steps)[:points]
+    raw = 0.55 + 0.12 * rng.normal(size=points)
+    average, smoothed = 0.0, []
+    for i, loss in enumerate(raw):  # the finder's debiased moving average
+        average = 0.98 * average + 0.02 * loss
+        smoothed.append(average / (1 - 0.98 ** (i + 1)))
+    smoothed = np.asarray(smoothed)
+    return LRFinderResult(lrs, smoothed, raw, num_steps=num_steps, diverged=True)
+
+
+def test_a_flat_curve_that_diverged_late_is_rerun_denser():
+    # Measured on real tables with a rare class: the ramp passes the rates that train too fast
+    # for their fall to show above the batch noise. The retry keeps the range (ending past the
+    # divergence) with 3x the steps asked for; only a second flat curve lowers the range.
+    result = noisy_flat_curve(points=90, num_steps=100)
+    assert result.verdict == "flat"
+    low, high, steps = _next_range(result, 1e-7, 10.0, 100, 100)
+    assert low == 1e-7 and high <= 10.0 and steps == 300
+    again = noisy_flat_curve(points=280, num_steps=300)
+    low, high, steps = _next_range(again, 1e-7, 10.0, 300, 100)
+    assert low == pytest.approx(1e-10)
+    # Diverged early (a tenth of the ramp): the fall, if any, lies below; lower at once.
+    early = noisy_flat_curve(points=10, num_steps=100)
+    low, _, steps = _next_range(early, 1e-7, 10.0, 100, 100)
+    assert low == pytest.approx(1e-10) and steps == 200
 
 
 def test_nothing_trustworthy_falls_back_with_a_warning():
