@@ -3,7 +3,7 @@
 **Transfer** (`transfer` table). A small CNN (two conv blocks with BatchNormalization, a dense
 layer) is trained on digits 0-4 (every image of them). The new task is digits 5-9 with
 `--labels` labels per class (default 20); validation on every other 5-9 image. At equal epochs
-(`--epochs`, default 10), batch 16, Adam:
+(`--epochs`, default 10), batch 16 (`--batch-size`), Adam:
 
 * `scratch`: the same CNN from random weights, Adam(1e-3) constant;
 * `scratch_1cycle`: the same, with `lr_find` then `OneCycle` (our recipe without transfer);
@@ -19,10 +19,13 @@ layer) is trained on digits 0-4 (every image of them). The new task is digits 5-
 * `ft_lr_mult_10`: the same with `lr_mult=10`;
 * `ft_ulmfit_2.6`: the same with ULMFiT's 2.6 per group, `lr_mult=2.6**3` for the 3 groups.
 
-`--labels 10` (or 5) gives the harder variant of the same transfer. `--ablation` adds rows of
-`fine_tune` with one choice changed (`ABLATION`): `lr_mult=1` (no discriminative rates),
-`num_groups=2` (fastai's three groups with the head), `div_factor=25`, `freeze_epochs=0` (no
-head-only phase, all 10 epochs in phase 2). `--rows naive,fine_tune` runs only those rows.
+`--labels 10` (or 5, with `--batch-size 8`) gives the harder variant of the same transfer.
+`--ablation` adds rows of `fine_tune` with one choice changed (`ABLATION`): `lr_mult=1` (no
+discriminative rates), `num_groups=2` (fastai's three groups with the head), `div_factor=25`,
+`freeze_epochs=0` (no head-only phase, all 10 epochs in phase 2), and both `lr_mult=1` and
+`freeze_epochs=0` (then `fine_tune` is `naive_1cycle` but for its 1Cycle's `pct_start=0.3`
+and `div_factor=5` and its trials: with `ft_lr_mult_1`, what the head-only epoch is worth).
+`--rows naive,fine_tune` runs only those rows.
 
 **Pretraining** (`pretraining` table). Digits 0-9, 70/30 split; the 70% are unlabeled but for
 `--labels` labels per class. An encoder (the same conv blocks and dense layer) is pretrained as
@@ -36,16 +39,30 @@ then `reuse(encoder, head=10, num_layers=None)`:
 Prints, per table, the last-epoch validation accuracy per seed, the mean and the min. Times are
 not measured (a CPU shared with other jobs makes them noise; the figures here are accuracies).
 
+**Paired summary** (transfer). The seeds are paired: for one seed every row sees the same
+pretrained CNN, the same labelled subset and validation set, and every row built by `reuse`
+starts from the same weights (head init included); `check_pairing` verifies this from
+fingerprints of the exact bytes and stops the run if it fails. (What a row does after its start,
+`lr_find` included, draws its own random numbers, so batch order differs between rows: part of
+the method.) For each row against `naive`, `naive_1cycle` and (for the `ft_` rows) `fine_tune`,
+`paired_summary` prints the mean over seeds of `d_s = acc(row, s) - acc(baseline, s)`, its
+standard error `sd(d) / sqrt(n)`, the seeds won / tied (equal accuracy) / lost, and a verdict:
+`beats` or `loses` when the mean is more than 2 SE from 0, else `tie`. `--save-runs` writes every
+seed's curves (after each seed); `--first-seed` and `--summarize a.json,b.json` let runs of
+different seeds be merged into one table and summary.
+
 The peak rates `lr_find` chose (each phase of `fine_tune`, the one cycle of the `_1cycle` rows)
 are printed beside the rows.
 
 Usage: python benchmarks/transfer.py [--seeds 5] [--epochs 10] [--labels 20] [--quick]
        [--ablation] [--rows a,b] [--only transfer|pretraining] [--save-curves curves.json]
+       [--first-seed 0] [--save-runs runs.json] [--summarize runs.json,more.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import warnings
@@ -165,13 +182,27 @@ ABLATION = {
     "ft_2_groups_fastai": dict(num_groups=2),
     "ft_div_25": dict(div_factor=25.0),
     "ft_no_head_phase": dict(freeze_epochs=0),
+    "ft_lr_mult_1_no_head": dict(lr_mult=1.0, freeze_epochs=0),
 }
+
+
+def fingerprint(*arrays) -> str:
+    """A digest of arrays' exact bytes: equal digests mean bit-equal weights or indices."""
+    digest = hashlib.sha1()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:12]
 
 
 def transfer_run(
     seed: int, epochs: int, labels: int, pretrain_epochs: int, ablation: bool = False, rows=None
 ) -> dict:
-    """Validation accuracy curves of each method on the 0-4 -> 5-9 transfer, for one seed."""
+    """Validation accuracy curves of each method on the 0-4 -> 5-9 transfer, for one seed.
+
+    Each history also holds the pairing fingerprints `check_pairing` compares across rows:
+    `data` (the labelled subset) and, for the rows built by `reuse`, `init` (every weight of
+    the model as its row starts training: the pretrained CNN's copied layers and the new head).
+    """
     x, y = digits()
     rng = np.random.default_rng(seed)
     source = y < 5
@@ -195,11 +226,87 @@ def transfer_run(
             reused(), train, val, epochs, **options
         )
 
+    inits = {}
+
     def reused():
         keras.utils.set_random_seed(seed + 2)
-        return compile_model(reuse(pretrained, 5))
+        model = compile_model(reuse(pretrained, 5))
+        inits[len(inits)] = fingerprint(*model.get_weights())
+        return model
 
-    return {name: run() for name, run in methods.items() if rows is None or name in rows}
+    data = fingerprint(chosen, rest)
+    curves = {}
+    for name, run in methods.items():
+        if rows is None or name in rows:
+            count = len(inits)
+            curves[name] = dict(run(), data=data)
+            if len(inits) > count:
+                curves[name]["init"] = inits[count]
+    return curves
+
+
+def check_pairing(runs: list[dict]) -> None:
+    """Raise unless every row of a seed saw the same data and started from the same weights.
+
+    Same labelled subset for every row; same pretrained CNN and same head init for every row
+    built by `reuse` (the `scratch` rows start from their own random CNN, the same for both).
+    """
+    for seed, run in enumerate(runs):
+        for key in ("data", "init"):
+            seen = {name: history[key] for name, history in run.items() if key in history}
+            if len(set(seen.values())) > 1:
+                raise AssertionError(f"seed {seed}: rows are not paired on {key}: {seen}")
+
+
+#: The rows every other row is compared with, seed by seed, in `paired_summary`.
+BASELINES = ("naive", "naive_1cycle", "fine_tune")
+
+
+def paired_differences(values, reference) -> dict:
+    """Mean paired difference `d_s = a_s - b_s` over seeds, its standard error, the verdict.
+
+    `se = sd(d) / sqrt(n)` (sample sd, n - 1); `beats` / `loses` when the mean is more than 2
+    SE from 0, else `tie`; `wins` / `ties` / `losses` count seeds (a tie: equal accuracy).
+    """
+    d = np.asarray(values, dtype="float64") - np.asarray(reference, dtype="float64")
+    mean = float(np.mean(d))
+    se = float(np.std(d, ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    ties = np.isclose(d, 0.0, rtol=0.0, atol=1e-6)
+    verdict = "tie"
+    if not np.isnan(se) and abs(mean) > 2 * se:
+        verdict = "beats" if mean > 0 else "loses"
+    return dict(
+        mean=mean,
+        se=se,
+        wins=int(np.sum((d > 0) & ~ties)),
+        ties=int(np.sum(ties)),
+        losses=int(np.sum((d < 0) & ~ties)),
+        verdict=verdict,
+    )
+
+
+def paired_summary(title: str, runs: list[dict]) -> str:
+    """Each row against each baseline of `BASELINES` that ran: paired over the same seeds."""
+    accuracy = {name: [run[name]["val_accuracy"][-1] for run in runs] for name in runs[0]}
+    lines = [
+        f"{title}: paired differences over {len(runs)} seeds (row - baseline, in points"
+        " of accuracy)",
+        f"{'row':<22}{'baseline':<16}{'mean':>7}{'se':>7}  {'w/t/l':<9}verdict (2 se)",
+    ]
+    for baseline in BASELINES:
+        if baseline not in accuracy:
+            continue
+        for name, values in accuracy.items():
+            if name == baseline or name.startswith("scratch"):
+                continue
+            if baseline == "fine_tune" and not name.startswith("ft_"):
+                continue
+            p = paired_differences(values, accuracy[baseline])
+            lines.append(
+                f"{name:<22}{baseline:<16}{100 * p['mean']:+7.2f}{100 * p['se']:7.2f}  "
+                f"{'/'.join(str(p[k]) for k in ('wins', 'ties', 'losses')):<9}{p['verdict']}"
+            )
+    return "\n".join(lines)
 
 
 def pretraining_run(seed: int, epochs: int, labels: int, ae_epochs: int) -> dict:
@@ -242,18 +349,19 @@ def _progress(seed: int, run: dict) -> str:
     )
 
 
-def table(title: str, runs: list[dict]) -> str:
+def table(title: str, runs: list[dict], first_seed: int = 0) -> str:
     methods = list(runs[0])
+    seeds = range(first_seed, first_seed + len(runs))
     lines = [
         f"{title}: validation accuracy at the last epoch",
-        f"{'method':<22}" + "".join(f"  seed {i}" for i in range(len(runs))) + "     mean      min",
+        f"{'method':<22}" + "".join(f"  seed {i:>2}" for i in seeds) + "     mean      min",
     ]
     for method in methods:
         values = [run[method]["val_accuracy"][-1] for run in runs]
         found = [run[method].get("lr_found") for run in runs]
         lines.append(
             f"{method:<22}"
-            + "".join(f"  {v:6.3f}" for v in values)
+            + "".join(f"  {v:7.3f}" for v in values)
             + f"  {np.mean(values):7.3f}  {np.min(values):7.3f}"
             + ("" if found[0] is None else "   lr_find: " + str(_rounded(found)))
         )
@@ -261,6 +369,7 @@ def table(title: str, runs: list[dict]) -> str:
 
 
 def main(argv=None):
+    global BATCH_SIZE  # --batch-size sets the batch size every row's training uses
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=10)
@@ -276,20 +385,54 @@ def main(argv=None):
         "--rows", default=None, help="transfer: comma-separated rows to run (default: all)"
     )
     parser.add_argument("--save-curves", default=None, help="JSON file for seed 0's curves")
+    parser.add_argument(
+        "--save-runs", default=None, help="transfer: JSON file for every seed's curves"
+    )
+    parser.add_argument("--first-seed", type=int, default=0, help="transfer: seeds start here")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=BATCH_SIZE,
+        help="every row's batch size (--labels 5 needs 8: fine_tune's head phase needs 3 steps)",
+    )
+    parser.add_argument(
+        "--summarize",
+        default=None,
+        help="transfer: no training; the table and paired summary of --save-runs files a,b,...",
+    )
     args = parser.parse_args(argv)
+    BATCH_SIZE = args.batch_size
     if args.quick:
         args.seeds, args.epochs, args.pretrain_epochs, args.ae_epochs = 1, 4, 3, 3
     warnings.filterwarnings("ignore", message="lr_find could not trust")
-    print(f"backend: {keras.backend.backend()}, seeds: {args.seeds}, epochs: {args.epochs}")
+    title = f"transfer 0-4 -> 5-9, {args.labels} labels per class"
+    if args.summarize:
+        runs = []
+        for path in args.summarize.split(","):
+            with open(path) as file:
+                runs.extend(json.load(file))
+        check_pairing(runs)
+        print(table(title, runs))
+        print(paired_summary(title, runs))
+        return
+    print(
+        f"backend: {keras.backend.backend()}, seeds: {args.seeds} from {args.first_seed}, "
+        f"epochs: {args.epochs}, batch size: {args.batch_size}"
+    )
     saved = {}
     rows = None if args.rows is None else args.rows.split(",")
     if args.only in (None, "transfer"):
         runs = []
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             options = (args.epochs, args.labels, args.pretrain_epochs, args.ablation, rows)
             runs.append(transfer_run(seed, *options))
             print(_progress(seed, runs[-1]), flush=True)
-        print(table(f"transfer 0-4 -> 5-9, {args.labels} labels per class", runs), flush=True)
+            if args.save_runs:  # after every seed: a run cut short keeps what it measured
+                with open(args.save_runs, "w") as file:
+                    json.dump(runs, file, default=float)
+        check_pairing(runs)
+        print(table(title, runs, args.first_seed), flush=True)
+        print(paired_summary(title, runs), flush=True)
         saved["transfer"] = runs[0]
     if args.only in (None, "pretraining"):
         runs = [
