@@ -886,8 +886,11 @@ show(fig)""",
     (
         "md",
         """\
-One seed proves little: `python benchmarks/transfer.py --seeds 3` runs all of this (and the
-same with lr_find + 1Cycle for every method) over seeds; the table is in `docs/transfer.md`.
+One seed proves little: `python benchmarks/transfer.py --seeds 10` runs all of this (and the
+same with lr_find + 1Cycle for every method) over paired seeds. On this transfer `fine_tune`
+does **not** beat naive full fine-tuning with lr_find + 1Cycle: it loses by about a point at 20
+labels per class and ties at 10 (`docs/transfer.md` has the paired table and what costs it:
+mostly the head-only epoch). Both are far ahead of training from scratch.
 
 ## Gradual unfreezing
 
