@@ -123,6 +123,14 @@ class Composition:
         self.schedule = _reusable_schedule(optimizer, base, self.parameters, self.packed)
         self.schedule.parts = {}  # nothing claimed yet: the user's rate alone
         optimizer.learning_rate = self.schedule
+        if _runs_eagerly():
+            schedule = self.schedule
+            self.add_hook(
+                "eager_rate",
+                lambda grads, variables: schedule.hold(optimizer.iterations),
+                key=("eager_rate", id(schedule)),
+                after=schedule.release,
+            )
 
     def update_parts(self) -> None:
         """Build the formula's parts of the claimed slots only; retrace if they changed.
@@ -156,13 +164,14 @@ class Composition:
             return self.packed.read(name)
         return float(ops.convert_to_numpy(self.parameters[name]))
 
-    def add_hook(self, name: str, hook, key) -> None:
+    def add_hook(self, name: str, hook, key, after=None) -> None:
         """Run `hook(grads, variables)` in the train step until the composition is removed.
 
         `key` names everything the traced hook depends on (its variables by identity, Python
-        constants): the same key in the next `fit` reuses the traced step.
+        constants): the same key in the next `fit` reuses the traced step. `after()` runs when
+        each `apply` returns (see `add_gradient_hook`).
         """
-        add_gradient_hook(self.optimizer, PREFIX + name, hook, key=key)
+        add_gradient_hook(self.optimizer, PREFIX + name, hook, key=key, after=after)
         if name not in self.hooks:
             self.hooks.append(name)
             refresh_train_function(self.model)
@@ -215,6 +224,15 @@ class Composition:
         self.claims.clear()
         self.variants.clear()
         refresh_train_function(self.model)
+
+
+def _runs_eagerly() -> bool:
+    """Whether the train step runs eagerly, with nothing traced to share a value within a step.
+
+    PyTorch's Keras trainer runs eagerly unless `jit_compile` (torch.compile); TensorFlow and
+    JAX trace the step, where `ComposedLearningRate` shares its evaluation per trace instead.
+    """
+    return keras.backend.backend() == "torch"
 
 
 def _reusable_schedule(optimizer, base, parameters, packed) -> ComposedLearningRate:

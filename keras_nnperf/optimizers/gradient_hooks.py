@@ -60,11 +60,12 @@ _LAST_TRACED_ATTRIBUTE = "_nnperf_last_traced_step"
 
 
 class _Hook:
-    __slots__ = ("function", "key")
+    __slots__ = ("function", "key", "after")
 
-    def __init__(self, function, key):
+    def __init__(self, function, key, after=None):
         self.function = function
         self.key = key
+        self.after = after
 
 
 def unscaled_optimizer(optimizer: Any) -> Any:
@@ -85,7 +86,9 @@ def unscaled_optimizer(optimizer: Any) -> Any:
     return optimizer
 
 
-def add_gradient_hook(optimizer: Any, name: str, hook: GradientHook, key: Any = None) -> None:
+def add_gradient_hook(
+    optimizer: Any, name: str, hook: GradientHook, key: Any = None, after=None
+) -> None:
     """Run `hook(grads, variables)` in-graph every time `optimizer` applies gradients.
 
     Args:
@@ -96,6 +99,8 @@ def add_gradient_hook(optimizer: Any, name: str, hook: GradientHook, key: Any = 
         key: What the traced step depends on besides optimizer variables: two hooks with equal
             `name` and `key` trace to the same step, so putting the hook back under the same
             key costs no retrace. Defaults to the hook itself (any new hook retraces).
+        after: Optional `after()`, run when that `apply` returns or raises: bookkeeping that
+            must not outlive one eager step (in a traced step it runs while tracing).
 
     Raises:
         ValueError: if `hook` is not callable or `name` is empty.
@@ -110,7 +115,7 @@ def add_gradient_hook(optimizer: Any, name: str, hook: GradientHook, key: Any = 
         hooks = {}
         _HOOKS[target] = hooks
         _wrap_apply(target, hooks)
-    hooks[name] = _Hook(hook, hook if key is None else key)
+    hooks[name] = _Hook(hook, hook if key is None else key, after)
 
 
 def remove_gradient_hook(optimizer: Any, name: str) -> None:
@@ -153,11 +158,17 @@ def _wrap_apply(target, hooks: dict) -> None:
                     f"hooks. Received: {len(grads)} gradients, bound variables: "
                     f"{None if variables is None else len(variables)}"
                 )
-        for each in list(hooks.values()):
-            replaced = each.function(grads, variables)
-            if replaced is not None:
-                grads = list(replaced)
-        return keras_apply(grads, trainable_variables)
+        running = list(hooks.values())
+        try:
+            for each in running:
+                replaced = each.function(grads, variables)
+                if replaced is not None:
+                    grads = list(replaced)
+            return keras_apply(grads, trainable_variables)
+        finally:
+            for each in running:
+                if each.after is not None:
+                    each.after()
 
     target.apply = apply
 

@@ -547,6 +547,7 @@ class ComposedLearningRate(Schedule):
             )
         self.packed = packed
         self.parts = parts
+        self._held = None  # {"step", and once known "weights", "rate"} while `hold` is on
         packed_names = set(self.packed.names) if self.packed is not None else set()
         self.parameters = {
             name: value
@@ -632,7 +633,36 @@ class ComposedLearningRate(Schedule):
             return self.parameters
         return {**self.parameters, "packed parameters": self.packed.variable}
 
+    def hold(self, step) -> None:
+        """Until `release`, the first evaluation at `step` serves every later call at `step`.
+
+        For eager backends (PyTorch), where nothing is traced to share: Keras's PyTorch
+        optimizers read the rate twice per step (the update and the weight decay), each an
+        eager evaluation of about forty small operations. The composition holds the rate over
+        one `apply` (a gradient hook, released when `apply` returns), and the momentum hook's
+        cycle weights serve the rate too. The first evaluation comes when the optimizer reads
+        the rate, after every hook (the gradient warm-up's advances its progress first). Only
+        with a float base (a schedule base may keep state).
+        """
+        if not isinstance(self.base, Schedule):
+            self._held = {"step": step}
+
+    def release(self) -> None:
+        """End `hold`."""
+        self._held = None
+
     def __call__(self, step):
+        held = self._held
+        if held is not None and held["step"] is step:
+            if "rate" not in held:
+                held["rate"] = composed_learning_rate(
+                    step,
+                    None,
+                    self.parameter_values(),
+                    parts=self._parts,
+                    cycle_weights=held.get("weights"),
+                )
+            return held["rate"]
         base = self.base if isinstance(self.base, Schedule) else None
         # Keras's weight decay (AdamW, the recipe's optimizer; Lion, Lamb...) reads
         # `optimizer.learning_rate` once per variable, so without this a traced step held one
@@ -667,6 +697,11 @@ class ComposedLearningRate(Schedule):
         cosine = CYCLE_VARIANTS[self._parts.get("cycle")]
         weights = _cycle_weights(step, parameters, ops, cosine)
         variable.assign(cycle_momentum(step, parameters, weights=weights))
+        held = self._held
+        if held is not None and held["step"] is step and "cycle" in self._parts:
+            # Eager: the rate, evaluated at the optimizer's read, reuses them (they read no
+            # parameter a hook writes in the step).
+            held["weights"] = weights
         if isinstance(self.base, Schedule):
             return
         # The key is taken after the assignment: that assignment does not change the rate.

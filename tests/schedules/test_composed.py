@@ -288,8 +288,10 @@ def _train_with_adamw(steps_per_execution, shared):
         steps_per_execution=steps_per_execution,
     )
     callbacks = [WarmUp(epochs=1), OneCycleCallback(max_lr=0.05)]
-    patch = mock.patch.object(composed, "trace_key", lambda step, parameters: None)
-    with patch if not shared else mock.MagicMock():
+    # Off: no per-trace sharing (TensorFlow, JAX) and no eager hold (PyTorch).
+    no_trace = mock.patch.object(composed, "trace_key", lambda step, parameters: None)
+    no_hold = mock.patch.object(composed.ComposedLearningRate, "hold", lambda self, step: None)
+    with no_trace if not shared else mock.MagicMock(), no_hold if not shared else mock.MagicMock():
         model.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False, callbacks=callbacks)
     return [keras.ops.convert_to_numpy(w) for w in model.weights]
 
@@ -454,3 +456,22 @@ def test_assigned_momentum_and_shared_rate_are_the_formula():
         assert float(keras.ops.convert_to_numpy(momentum)) == pytest.approx(expected, rel=1e-6)
         rate = float(keras.ops.convert_to_numpy(schedule(step)))
         assert rate == pytest.approx(schedule.host_value(now), rel=1e-6)
+
+
+def test_a_held_rate_serves_calls_at_its_step_until_released():
+    schedule = momentum_schedule(cycle(max_lr=0.2, start=0), {"cycle": "cos"})
+    step = keras.Variable(7, dtype="int64", trainable=False)
+    other = keras.Variable(7, dtype="int64", trainable=False)
+    schedule.hold(step)
+    held = schedule(step)
+    assert schedule(step) is held  # no second evaluation
+    assert schedule(other) is not held  # another step object: evaluated
+    assert float(keras.ops.convert_to_numpy(held)) == pytest.approx(schedule.host_value(7), 1e-6)
+    schedule.release()
+    assert schedule(step) is not held
+    momentum = keras.Variable(0.0)
+    schedule.hold(step)
+    schedule.assign_momentum(step, momentum)  # reuses the held cycle weights
+    momenta = {**MOMENTUM_PARAMETERS, **cycle(max_lr=0.2, start=0)}
+    expected = float(cycle_momentum(np.float32(7), momenta, NUMPY_OPS))
+    assert float(keras.ops.convert_to_numpy(momentum)) == pytest.approx(expected, rel=1e-6)
