@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import sys
 
 import pytest
 
@@ -13,7 +14,14 @@ def _load(name: str):
         f"bench_{name}", os.path.join(_BENCHMARKS, f"{name}.py")
     )
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # A script imports its sibling scripts (`import tabular`), as when run from `benchmarks/`.
+    # The folder is on the path only while the script loads: its `compression.py` would shadow
+    # the standard library's `compression`, which JAX imports.
+    sys.path.insert(0, _BENCHMARKS)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(_BENCHMARKS)
     return module
 
 

