@@ -79,9 +79,16 @@ def choose_learning_rate(model, data, batch_size: int, learning_rate=None, steps
         warnings.simplefilter("always")
         finder = lr_find(model, data.x_train, data.y_train, batch_size=batch_size, num_steps=steps)
     for warning in caught:
-        # lr_find's own warning (a fallback rate) reads as one of the recipe's; others pass on.
-        category = RecipeWarning if warning.category is UserWarning else warning.category
-        warnings.warn(str(warning.message), category, stacklevel=2)
+        if warning.category is UserWarning:
+            # lr_find's own warning (a fallback rate) reads as one of the recipe's.
+            warnings.warn(str(warning.message), RecipeWarning, stacklevel=2)
+        else:
+            # Any other (Keras's numpy-2 DeprecationWarning when it converts a variable) goes on
+            # from where it was raised, for the usual filters to decide. Re-raised from here it
+            # would read as the caller's own, which Python shows: in a notebook, every fit.
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     return LearningRateChoice(float(finder.suggestion), finder.rule, finder.reason, finder)
 
 
