@@ -20,6 +20,7 @@ model with the epochs per seed, their median, the median wall time, and the medi
 epochs to `default`. `--quick`: one seed, MLP only.
 
 Usage: python benchmarks/convergence.py [--quick] [--seeds 3] [--target 0.975]
+       [--models cnn] [--policies recipe recipe_short]
 """
 
 from __future__ import annotations
@@ -130,6 +131,17 @@ def run(policy, build, seed, args):
     return callbacks[0].reached, time.perf_counter() - start
 
 
+MODELS = {"mlp_2x256": build_mlp, "cnn": build_cnn}
+POLICIES = (
+    "default",
+    "plateau",
+    "warmup_cosine",
+    "lr_find_one_cycle",
+    "recipe",
+    "recipe_short",
+)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed, MLP only")
@@ -137,17 +149,16 @@ def main():
     parser.add_argument("--target", type=float, default=0.975)
     parser.add_argument("--max-epochs", type=int, default=40)
     parser.add_argument("--cycle-epochs", type=int, default=5)
+    parser.add_argument("--models", nargs="+", choices=MODELS, help="default: both")
+    parser.add_argument(
+        "--policies", nargs="+", choices=POLICIES, help="default: all (`default` always runs)"
+    )
     args = parser.parse_args()
     seeds = [0] if args.quick else list(range(args.seeds))
-    models = {"mlp_2x256": build_mlp} if args.quick else {"mlp_2x256": build_mlp, "cnn": build_cnn}
-    policies = [
-        "default",
-        "plateau",
-        "warmup_cosine",
-        "lr_find_one_cycle",
-        "recipe",
-        "recipe_short",
-    ]
+    names = ["mlp_2x256"] if args.quick else (args.models or list(MODELS))
+    models = {name: MODELS[name] for name in names}
+    # `default` always runs: the ratio column is against it.
+    policies = ["default", *[p for p in (args.policies or POLICIES) if p != "default"]]
     print(
         f"digits, batch {BATCH_SIZE}, 30% validation, target val_accuracy {args.target}, "
         f"max {args.max_epochs} epochs, seeds {seeds}"
