@@ -293,9 +293,10 @@ def keras_mlp(data, seed):
     return outputs.argmax(axis=1)
 
 
-def nnperf_fit(path, target, out_dir, seed):
-    """`nnperf fit PATH --target TARGET --out OUT_DIR --seed SEED`, its result and its data."""
+def nnperf_fit(path, target, out_dir, seed, extra_args=()):
+    """`nnperf fit PATH --target TARGET --out OUT_DIR --seed SEED [EXTRA_ARGS]`: score, result."""
     argv = ["fit", path, "--target", target, "--out", out_dir, "--overwrite", "--seed", str(seed)]
+    argv += list(extra_args)
     args = cli.build_parser().parse_args(argv)
     with contextlib.redirect_stdout(io.StringIO()):
         result = cli.run_fit(args)
