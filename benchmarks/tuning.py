@@ -23,6 +23,7 @@ pool, Dense 128, dropout; AdamW 1e-3) trained once for `--epochs` epochs.
 
     python benchmarks/tuning.py                        # 45 s per search, 2 seeds: about 9 min
     python benchmarks/tuning.py --budget 20 --seeds 1  # a smoke run
+    python benchmarks/tuning.py --seeds 3 --first-seed 3  # three more seeds: 3, 4, 5
     python benchmarks/tuning.py --profile 6            # where a trial's seconds go (below)
 
 `--profile N` runs N trials of each search on breast cancer (no budget, `--epochs` at most) under
@@ -349,6 +350,9 @@ def main():
     parser.add_argument("--budget", type=float, default=45.0, help="seconds per search")
     parser.add_argument("--epochs", type=int, default=20, help="epochs per trial (at most)")
     parser.add_argument("--seeds", type=int, default=2, help="seeds per table")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds FIRST..FIRST+SEEDS-1 (default: 0)"
+    )
     parser.add_argument("--tables", default="breast_cancer,digits,penguins_sex")
     parser.add_argument("--cnn", action="store_true", help="also HyperCNN on digits images")
     parser.add_argument(
@@ -363,7 +367,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         for name in args.tables.split(","):
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 runs = [
                     (
                         "seed template",
