@@ -29,6 +29,10 @@ from keras_nnperf.progress import EpochProgress
 MIN_CYCLE_STEPS = 10
 
 
+#: The warning registry of warnings passed on from the LR range test (see `choose_learning_rate`).
+_PASSED_ON: dict = {}
+
+
 class RecipeWarning(UserWarning):
     """Something the recipe worked around (a fallback learning rate); the CLI shows it as a line."""
 
@@ -89,7 +93,11 @@ def choose_learning_rate(model, data, batch_size: int, learning_rate=None, steps
             # from where it was raised, for the usual filters to decide. Re-raised from here it
             # would read as the caller's own, which Python shows: in a notebook, every fit.
             warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
+                warning.message,
+                warning.category,
+                warning.filename,
+                warning.lineno,
+                registry=_PASSED_ON,  # "default" filters show each once, as from its origin
             )
     return LearningRateChoice(float(finder.suggestion), finder.rule, finder.reason, finder)
 

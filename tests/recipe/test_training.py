@@ -47,3 +47,21 @@ def test_foreign_warnings_still_reach_filters_that_want_them(monkeypatch):
         training.choose_learning_rate(None, data, 32)
     assert [w.category for w in caught] == [DeprecationWarning, training.RecipeWarning]
     assert caught[0].filename.endswith("tensorflow/core.py") and caught[0].lineno == 172
+
+
+def test_a_warning_repeated_inside_one_range_test_is_shown_once_under_default_filters(
+    monkeypatch,
+):
+    def repeating(model, x, y, batch_size, num_steps):
+        for _ in range(5):  # one per variable converted, say
+            warnings.warn_explicit("copy keyword", DeprecationWarning, "/keras/core.py", 172)
+        return types.SimpleNamespace(suggestion=1e-3, rule="consensus", reason="")
+
+    monkeypatch.setattr(lr_finder, "lr_find", repeating)
+    monkeypatch.setattr(training, "_PASSED_ON", {})
+    data = TabularData(np.zeros((4, 2)), np.zeros(4), np.zeros((4, 2)), np.zeros(4), None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        training.choose_learning_rate(None, data, 32)
+    assert len(caught) == 1
