@@ -224,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--tune", type=_positive, metavar="N_TRIALS", help="search N_TRIALS architectures instead"
     )
     fit.add_argument("--workers", type=_positive, default=1, help="parallel trials with --tune")
+    fit.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the --tune search an interrupted run left in --out (same data and options)",
+    )
     _out_args(fit, FIT_DIR)
     fit.set_defaults(handler=_fit)
 
@@ -292,7 +297,10 @@ def run_fit(args):
     Raises:
         UsageError, DataError: for bad input.
     """
-    check_out_dir(args.out, args.overwrite)
+    if args.resume and not args.tune:
+        raise UsageError("--resume continues an interrupted search; it needs --tune N_TRIALS")
+    # A resumed run reuses its own folder: the search's trials are what it came back for.
+    check_out_dir(args.out, args.overwrite or args.resume)
     if args.workers != 1 and not args.tune:
         raise UsageError("--workers runs tuning trials in parallel; it needs --tune N_TRIALS")
     if args.folds and args.tune:
@@ -351,7 +359,12 @@ def _train(args, path, target, task, batch_size, validation_split, tune):
     make_out_dir(args.out)
     keras.utils.set_random_seed(args.seed)
     return pipeline.train_tabular(
-        data, args.out, tune_trials=tune, workers=getattr(args, "workers", 1), **common
+        data,
+        args.out,
+        tune_trials=tune,
+        workers=getattr(args, "workers", 1),
+        resume=getattr(args, "resume", False),
+        **common,
     )
 
 
@@ -530,6 +543,13 @@ def main(argv=None) -> int:
             return EXIT_FAILURE
         except KeyboardInterrupt:
             print("nnperf: interrupted", file=sys.stderr)
+            if getattr(args, "tune", None):
+                print(
+                    "nnperf: the search's trials are kept in "
+                    f"{os.path.join(args.out, 'tuner')}: rerun the same command with --resume "
+                    "to continue it",
+                    file=sys.stderr,
+                )
             return EXIT_INTERRUPTED
         except Exception as err:
             if args.debug:

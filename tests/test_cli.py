@@ -227,6 +227,7 @@ def _bad_inputs(tmp_path):
         "bad argument": (["fit", ok, "--target", "y", "--epochs", "0"], "--epochs"),
         "unknown command": (["train"], "invalid choice"),
         "workers without tune": (["fit", ok, "--target", "y", "--workers", "2"], "needs --tune"),
+        "resume without tune": (["fit", ok, "--target", "y", "--resume"], "needs --tune"),
         "zero rate": (["fit", ok, "--target", "y", "--lr", "0"], "--lr"),
         "NaN rate": (["fit", ok, "--target", "y", "--lr", "nan"], "--lr"),
         "text rate": (["fit", ok, "--target", "y", "--lr", "fast"], "--lr"),
@@ -284,6 +285,7 @@ CASES = [
     "bad argument",
     "unknown command",
     "workers without tune",
+    "resume without tune",
     "zero rate",
     "NaN rate",
     "text rate",
@@ -540,3 +542,45 @@ def test_the_real_command_starts_without_keras_and_a_library_import_loads_everyt
     )
     assert library.returncode == 0, library.stderr
     assert library.stdout.split() == ["True", "True", "EMA"]
+
+
+def _trial_folders(out):
+    (project,) = [p for p in os.listdir(os.path.join(out, "tuner")) if not p.startswith(".")]
+    folder = os.path.join(out, "tuner", project)
+    return [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.startswith("trial_")]
+
+
+def test_resume_continues_the_search_of_an_interrupted_run(tmp_path, capsys):
+    data = generated(tmp_path, "binary")
+    out = str(tmp_path / "run")
+    argv = ["fit", data, "--target", "y", "--out", out, *FAST]
+    # Stands for a run stopped after its first trial: the folder holds the search so far.
+    code, _, stderr = run([*argv, "--tune", "1"], capsys, clean=False)
+    assert code == 0, stderr
+    (first,) = _trial_folders(out)
+    # A seeded trial run again would write the same files: a mark tells a kept trial apart.
+    mark = os.path.join(first, "kept.txt")
+    open(mark, "w").close()
+    code, _, stderr = run([*argv, "--tune", "2"], capsys)
+    assert code == 2 and "--overwrite" in stderr  # the folder is not reused by accident
+    code, stdout, stderr = run([*argv, "--tune", "2", "--resume"], capsys, clean=False)
+    assert code == 0, stderr
+    assert len(_trial_folders(out)) == 2
+    assert os.path.exists(mark)  # the finished trial was kept, not run again
+    assert "Kept the best tuning" in stdout
+
+
+def test_an_interrupted_search_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    from keras_nnperf import pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "train_tabular", interrupted)
+    data = generated(tmp_path, "binary")
+    out = str(tmp_path / "run")
+    code, _, stderr = run(["fit", data, "--target", "y", "--out", out, "--tune", "3"], capsys)
+    assert code == 130
+    assert "nnperf: interrupted" in stderr and "with --resume" in stderr
+    code, _, stderr = run(["fit", data, "--target", "y", "--out", out + "2"], capsys)
+    assert code == 130 and "--resume" not in stderr  # nothing to resume without --tune

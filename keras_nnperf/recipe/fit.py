@@ -100,10 +100,14 @@ def tune_architecture(
     workers: int = 1,
     seed: int = 0,
     verbose: int = 1,
+    resume: bool = False,
 ):
     """Search `HyperMLP` architectures and recipes; return the search result and its template.
 
-    `result.best_model` holds the best trial's model at its best epoch's weights.
+    `result.best_model` holds the best trial's model at its best epoch's weights. With `resume`,
+    a search of the same data and template left in `out_dir/tuner` (an interrupted run)
+    continues: its completed trials are kept, an interrupted one is retried. Otherwise the
+    folder is emptied first.
 
     Raises:
         PipelineError: when no trial completed.
@@ -132,7 +136,9 @@ def tune_architecture(
         epochs=epochs,
         workers=workers,
         directory=os.path.join(out_dir, "tuner"),
-        overwrite=True,
+        # The project's name holds the search's fingerprint: a resume on other data or another
+        # template starts a new project beside the old one instead of mixing them.
+        overwrite=not resume,
         seed=seed,
         verbose=verbose,
     )
@@ -164,6 +170,7 @@ def train_tabular(
     data_path: str | None = None,
     verbose: int = 1,
     learning_rate: float | None = None,
+    resume: bool = False,
 ) -> PipelineResult:
     """Run the whole recipe on `data` and write model, preprocessing and report to `out_dir`.
 
@@ -179,6 +186,8 @@ def train_tabular(
         data_path: Shown in the report.
         verbose: 0 silent, 1 stages, findings and progress bars.
         learning_rate: The peak rate, or `None` to take the LR range test's suggestion.
+        resume: When tuning, continue the search an interrupted run left in `out_dir` (see
+            `tune_architecture`).
 
     Returns:
         A `PipelineResult`.
@@ -195,7 +204,7 @@ def train_tabular(
     if tuned:
         with stages.stage(f"Searching {tune_trials} architecture(s) and recipe(s) (HyperMLP)"):
             search_result, template = tune_architecture(
-                data, out_dir, tune_trials, epochs, workers, seed, verbose
+                data, out_dir, tune_trials, epochs, workers, seed, verbose, resume
             )
         model = search_result.best_model
         # A model restored from a trial checkpoint has an unbuilt optimizer; building it saves
