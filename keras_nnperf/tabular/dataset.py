@@ -183,6 +183,10 @@ def read_training_table(
     """
     table = read_csv(path)
     drop = (drop,) if isinstance(drop, str) else tuple(drop)
+    # `read_csv` strips the header's names, so a name copied from a padded header (" y ")
+    # would never match; strip the names given the same way.
+    target, drop = _stripped(target), tuple(_stripped(name) for name in drop)
+    id_column = _stripped(id_column)
     _check_columns(table, target, drop, id_column)
     keep = [i for i, v in enumerate(table.columns[target]) if v is not None]
     if len(keep) < table.num_rows:
@@ -267,6 +271,10 @@ def load_training_data(
     """
     prepared = read_training_table(path, target, task, drop=drop, id_column=id_column)
     return prepared.split(validation_fraction, seed)
+
+
+def _stripped(name):
+    return name.strip() if isinstance(name, str) else name
 
 
 def _check_columns(table: Table, target, drop, id_column) -> None:

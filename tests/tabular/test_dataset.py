@@ -78,6 +78,13 @@ def test_drop_leaves_columns_out_and_is_remembered(frame):
     assert load_training_data(frame(rows), "y", drop="b").preprocessor.dropped == ["b"]
 
 
+def test_names_copied_from_a_padded_header_match_its_stripped_names(frame):
+    path = frame([(i * 0.5, "xyz"[i % 3], i % 2) for i in range(20)], header=(" a ", " b ", " y "))
+    data = load_training_data(path, " y ", drop=[" b "])
+    assert data.preprocessor.target == "y"
+    assert data.preprocessor.feature_names == ["a"] and data.preprocessor.dropped == ["b"]
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
