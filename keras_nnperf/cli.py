@@ -543,11 +543,12 @@ def main(argv=None) -> int:
             return EXIT_FAILURE
         except KeyboardInterrupt:
             print("nnperf: interrupted", file=sys.stderr)
-            if getattr(args, "tune", None):
+            trials = os.path.join(getattr(args, "out", "") or "", "tuner")
+            # Only a search that had started leaves trials to come back for.
+            if getattr(args, "tune", None) and os.path.isdir(trials):
                 print(
-                    "nnperf: the search's trials are kept in "
-                    f"{os.path.join(args.out, 'tuner')}: rerun the same command with --resume "
-                    "to continue it",
+                    f"nnperf: the search's trials are kept in {trials}: rerun the same command "
+                    "with --resume to continue it",
                     file=sys.stderr,
                 )
             return EXIT_INTERRUPTED

@@ -573,13 +573,23 @@ def test_resume_continues_the_search_of_an_interrupted_run(tmp_path, capsys):
 def test_an_interrupted_search_says_how_to_resume(tmp_path, capsys, monkeypatch):
     from keras_nnperf import pipeline
 
+    searched = []
+
     def interrupted(*args, **kwargs):
+        if searched:  # the search has started: its folder holds trials to resume
+            os.makedirs(os.path.join(args[1], "tuner"))  # as train_tabular(data, out, ...)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(pipeline, "train_tabular", interrupted)
     data = generated(tmp_path, "binary")
     out = str(tmp_path / "run")
     code, _, stderr = run(["fit", data, "--target", "y", "--out", out, "--tune", "3"], capsys)
+    assert code == 130 and "nnperf: interrupted" in stderr
+    assert "--resume" not in stderr  # stopped before the search: nothing to resume
+    searched.append(True)
+    code, _, stderr = run(
+        ["fit", data, "--target", "y", "--out", out, "--tune", "3", "--overwrite"], capsys
+    )
     assert code == 130
     assert "nnperf: interrupted" in stderr and "with --resume" in stderr
     code, _, stderr = run(["fit", data, "--target", "y", "--out", out + "2"], capsys)
