@@ -199,7 +199,9 @@ class LRFinder(keras.callbacks.Callback):
     `lr_i = min_lr * (max_lr / min_lr) ** (i / (num_steps - 1))`. The smoothed loss is the
     bias-corrected moving average `a_i = s * a_{i-1} + (1 - s) * loss_i`,
     `smooth_i = a_i / (1 - s ** (i + 1))` (fastai). Training stops once `num_steps` steps ran or
-    `smooth_i > stop_factor * min(smooth) > 0` or the loss is not finite. At the end the model's
+    `smooth_i > stop_factor * min(smooth_j, j >= max(2, num_steps // 10) - 1) > 0` (fastai
+    takes the minimum from `j = 0`, where one outlier batch reads as a divergence) or the loss
+    is not finite. At the end the model's
     variables, every optimizer variable and the optimizer's learning-rate object are restored
     exactly. With `steps_per_execution = k` it records one point per `k` steps (their mean loss).
 
@@ -319,10 +321,15 @@ class LRFinder(keras.callbacks.Callback):
         self._average = self.smoothing * self._average + (1 - self.smoothing) * loss
         smooth = self._average / (1 - self.smoothing ** len(self._raw))
         self._smooth.append(smooth)
+        # The first tenth of the ramp sets no reference for divergence: there the average is of
+        # a few batches, as heavy-tailed as they are. One batch holding an outlier of a skewed
+        # target (Forbes 2000's market values) read as a divergence at a rate of 1e-12.
+        settled = len(self._smooth) >= max(2, self.num_steps // 10)
         diverged = not math.isfinite(smooth) or (
-            len(self._smooth) > 1 and self._best > 0 and smooth > self.stop_factor * self._best
+            self._best > 0 and smooth > self.stop_factor * self._best
         )
-        self._best = min(self._best, smooth) if math.isfinite(smooth) else self._best
+        if settled and math.isfinite(smooth):
+            self._best = min(self._best, smooth)
         self._diverged = self._diverged or diverged
         if diverged or done >= self.num_steps:
             self.model.stop_training = True
