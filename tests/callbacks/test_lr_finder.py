@@ -158,6 +158,7 @@ def test_stops_on_divergence():
     np.testing.assert_allclose(result.lrs[0], 1e-4, rtol=1e-6)
     assert np.all(np.diff(result.lrs) > 0)
 
+
 def test_one_outlier_batch_early_in_the_ramp_is_not_a_divergence():
     # A skewed target: one row 40 standard deviations out lands in the 4th batch. The average
     # of 4 batches then exceeds 4x that of the first: the ramp used to stop there, at 1e-7.
@@ -169,7 +170,6 @@ def test_one_outlier_batch_early_in_the_ramp_is_not_a_divergence():
     )
     assert finder.result.raw_losses[3] > 10 * finder.result.raw_losses[:3].max()
     assert len(finder.result.lrs) > 50  # it went on past the outlier, to rates that train
-
 
 
 @pytest.mark.not_on_torch("steps_per_execution must be 1 on PyTorch")
