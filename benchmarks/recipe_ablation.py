@@ -155,7 +155,7 @@ def main():
     parser.add_argument("--out", help="keep the CSV files and reports here (default: temporary)")
     args = parser.parse_args()
     variants = ["default", *[v for v in args.variants if v != "default"]]
-    tabular.HELDOUT.update(EXTRA_TABLES)  # write_table finds them there
+    tabular.ALL_TABLES.update(EXTRA_TABLES)  # write_table finds them there
     jobs = [(name, seed) for name in tabular.TABLES for seed in range(args.seeds)]
     jobs += [(name, seed) for name in EXTRA_TABLES for seed in range(min(args.seeds, 2))]
     if args.tables:

@@ -14,14 +14,17 @@ def bench(load_benchmark):
     return load_benchmark("tabular")
 
 
-def test_the_held_out_tables_are_not_the_benchmark_tables(bench):
-    assert len(bench.HELDOUT) >= 10
-    assert not set(bench.HELDOUT) & set(bench.TABLES)
-    for name in bench.HELDOUT:  # each is listed in the module docstring's table
+@pytest.mark.parametrize("listed", ["HELDOUT", "UNSEEN"])
+def test_the_held_out_tables_are_not_the_benchmark_tables(bench, listed):
+    tables = getattr(bench, listed)
+    assert len(tables) >= 10
+    others = {**bench.TABLES, **(bench.UNSEEN if listed == "HELDOUT" else bench.HELDOUT)}
+    assert not set(tables) & set(others)
+    for name in tables:  # each is listed in the module docstring's table
         assert f"| {name} |" in bench.__doc__
 
 
-# What `nnperf fit` makes of each held-out table (task, classes), as the docstring lists it.
+# What `nnperf fit` makes of each held-out or unseen table (task, rows), as the docstring lists.
 EXPECTED = {
     "titanic_survived": ("binary", 1309),
     "arrests_released": ("binary", 5226),
@@ -35,6 +38,20 @@ EXPECTED = {
     "house_price": ("regression", 546),
     "caschools_math": ("regression", 420),
     "gestation_wt": ("regression", 1236),
+    # The unseen set (rows with a target).
+    "diamonds_price": ("regression", 53940),
+    "boston_medv": ("regression", 506),
+    "auto_mpg": ("regression", 392),
+    "oj_purchase": ("binary", 1070),
+    "hitters_salary": ("regression", 263),
+    "pima_type": ("binary", 332),
+    "hmda_deny": ("binary", 2380),
+    "swisslabor_part": ("binary", 872),
+    "chile_vote": ("multiclass", 2532),
+    "loans_rate": ("regression", 10000),
+    "forbes_mv": ("regression", 2000),
+    "wage_wage": ("regression", 3000),
+    "computers_price": ("regression", 6259),
 }
 
 
