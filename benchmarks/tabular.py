@@ -460,9 +460,7 @@ def main():
         "--heldout", action="store_true", help=f"the held-out tables: {', '.join(HELDOUT)}"
     )
     parser.add_argument("--seeds", type=int, default=1, help="split seeds 0..N-1 (default: 1)")
-    parser.add_argument(
-        "--unseen", action="store_true", help=f"the third set: {', '.join(UNSEEN)}"
-    )
+    parser.add_argument("--unseen", action="store_true", help=f"the third set: {', '.join(UNSEEN)}")
     parser.add_argument("--tables", nargs="+", choices=sorted(ALL_TABLES), help="run only these")
     parser.add_argument("--out", help="keep the CSV files and reports here (default: temporary)")
     args = parser.parse_args()
