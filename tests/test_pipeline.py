@@ -226,6 +226,17 @@ def test_tuning_keeps_the_best_trial(tmp_path):
     )
 
 
+def test_the_doctor_sees_the_tuned_model_started_at_the_baseline_as_its_trials_were(tmp_path):
+    # The trials start at the baseline (HyperMLP's start_at_baseline); a fresh build of the best
+    # trial's architecture does not, and the doctor called that a 4-7x initial loss.
+    keras.utils.set_random_seed(0)
+    data = _table(n=200, task="regression")
+    # A target far from a fresh head's zero output.
+    data.y_train, data.y_val = data.y_train * 3.0 + 5.0, data.y_val * 3.0 + 5.0
+    result = pipeline.train_tabular(data, str(tmp_path), epochs=2, tune_trials=1, verbose=0)
+    assert not result.diagnosis.has("initial_loss_above_baseline"), result.diagnosis
+
+
 def test_predict_csv_needs_a_model(tmp_path):
     with pytest.raises(DataError, match="has no model.keras"):
         pipeline.predict_csv(str(tmp_path), "x.csv")

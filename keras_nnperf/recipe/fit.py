@@ -212,6 +212,10 @@ def train_tabular(
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         probe = template.build(search_result.best_hyperparameters)
+        if template.start_at_baseline:  # as every trial started: the doctor sees that start
+            from keras_nnperf.initializers.baseline import initialize_at_baseline
+
+            initialize_at_baseline(probe, data.y_train)
     else:
         model = default_model(pre, seed, data.y_train)
         probe = model
