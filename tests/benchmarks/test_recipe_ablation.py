@@ -28,6 +28,8 @@ def test_variants_change_the_recipe_only_inside_their_run(bench):
     original = one_cycle.OneCycle
     with bench._patched("patience_3"):
         assert training.plateau_patience(50) == 3
+    with bench._patched("patience_8"):
+        assert training.plateau_patience(50) == 8
     assert training.plateau_patience(50) == 5
     with bench._patched("restore_at_jump"):
         assert one_cycle.OneCycle is bench.RestoreAtJump
