@@ -19,22 +19,29 @@ LRS = np.logspace(-7, 1, STEPS)
 
 
 def range_test(true_loss, noise=0.0, seed=0, smoothing=0.98, stop_factor=4.0, **kwargs):
-    """What `LRFinder` records for a curve: noisy raw losses, fastai's smoothing, its stop rule."""
+    """What `LRFinder` records for a curve with Gaussian batch noise."""
     rng = np.random.default_rng(seed)
     raw = true_loss + noise * rng.standard_normal(len(true_loss))
+    return record(raw, smoothing, stop_factor, **kwargs)
+
+
+def record(raw, smoothing=0.98, stop_factor=4.0, **kwargs):
+    """What `LRFinder` records of these batch losses: fastai's smoothing, the stop rule."""
     smooth, average, best = [], 0.0, np.inf
+    settled = max(2, len(raw) // 10)  # the divergence reference, from the first tenth on
     for i, loss in enumerate(raw):
         average = smoothing * average + (1 - smoothing) * loss
         smooth.append(average / (1 - smoothing ** (i + 1)))
-        if not np.isfinite(smooth[-1]) or (i > 0 and smooth[-1] > stop_factor * best):
+        if not np.isfinite(smooth[-1]) or smooth[-1] > stop_factor * best:
             break
-        best = min(best, smooth[-1])
+        if i + 1 >= settled:
+            best = min(best, smooth[-1])
     n = len(smooth)
     return LRFinderResult(
         lrs=LRS[:n],
         losses=np.array(smooth),
-        raw_losses=raw[:n],
-        num_steps=len(true_loss),
+        raw_losses=np.asarray(raw[:n]),
+        num_steps=len(raw),
         smoothing=smoothing,
         **kwargs,
     )
@@ -179,13 +186,35 @@ def test_start_level_is_the_mean_of_the_head_like_the_smoothed_curve():
 
 def test_a_real_fall_of_a_skewed_loss_is_read_as_a_fall():
     # With the median as start level 13 of these 20 curves fell back (a fall of half the loss
-    # read as "flat" or as placed nowhere); with the mean at most 5 do.
+    # read as "flat" or as placed nowhere); with the mean 5 did. Since the noise is also the
+    # batch losses' standard deviation when it exceeds their MAD's estimate (the means compared
+    # vary by it), 9 do: after smoothing these falls are 0.058-0.066 against margins of
+    # 0.067-0.074. A safe fallback there, never a wrong rate.
     results = [skewed_range_test(seed) for seed in range(20)]
     fallbacks = [r for r in results if r.rule == "fallback"]
-    assert len(fallbacks) <= 5, [r.reason for r in fallbacks]
+    assert len(fallbacks) <= 9, [r.reason for r in fallbacks]
     for result in results:
         if result.rule != "fallback":
             assert 1e-4 <= result.suggestion <= 1.0, result.reason
+
+
+def heavy_tailed(true_loss, seed):
+    """Squared errors of a skewed target: one batch in twelve holds an outlier row (3-8x)."""
+    rng = np.random.default_rng(seed)
+    bulk = rng.gamma(4.0, 0.1, STEPS)
+    outliers = (rng.random(STEPS) < 0.08) * rng.uniform(3.0, 8.0, STEPS)
+    return record(true_loss * (bulk + outliers))
+
+
+def test_a_heavy_tailed_flat_curve_gives_no_absurd_rate():
+    # Forbes 2000's market values on PyTorch: the outlier batches made the curve wander, the
+    # MAD (the bulk's spread) read a wander as a fall at 2.4e-7, and the run scored R^2 0.002.
+    # With the MAD alone 13 of these 40 flat curves gave a rate below 1e-4; the noise is now
+    # the standard deviation when larger, over the head's batches at least.
+    results = [heavy_tailed(valley_curve(depth=0.0), seed) for seed in range(40)]
+    absurd = [r.reason for r in results if r.rule != "fallback" and r.suggestion < 1e-4]
+    assert not absurd, absurd
+    assert sum(r.rule == "fallback" for r in results) >= 35  # flat: nothing to find
 
 
 def test_a_low_first_batch_is_not_the_minimum_and_the_fall_is_not_placed_at_min_lr():
