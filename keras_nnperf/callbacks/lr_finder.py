@@ -201,9 +201,9 @@ class LRFinder(keras.callbacks.Callback):
     `smooth_i = a_i / (1 - s ** (i + 1))` (fastai). Training stops once `num_steps` steps ran or
     `smooth_i > stop_factor * min(smooth_j, j >= max(2, num_steps // 10) - 1) > 0` (fastai
     takes the minimum from `j = 0`, where one outlier batch reads as a divergence) or the loss
-    is not finite. At the end the model's
-    variables, every optimizer variable and the optimizer's learning-rate object are restored
-    exactly. With `steps_per_execution = k` it records one point per `k` steps (their mean loss).
+    is not finite. At the end the model's variables, every optimizer variable and the
+    optimizer's learning-rate object are restored exactly. With `steps_per_execution = k` it
+    records one point per `k` steps (their mean loss).
 
     How the ramp reaches the train step, on every backend, through public API only: a float rate
     (a variable the optimizer owns) is assigned between steps, so nothing is added to the
