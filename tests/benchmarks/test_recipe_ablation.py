@@ -31,6 +31,12 @@ def test_variants_change_the_recipe_only_inside_their_run(bench):
     with bench._patched("patience_8"):
         assert training.plateau_patience(50) == 8
     assert training.plateau_patience(50) == 5
+    from keras_nnperf.recipe import model
+
+    with bench._patched("no_dropout"):
+        built = model.build_model(4, "regression")
+        assert built.get_layer("dropout").rate == 0.0
+    assert model.build_model(4, "regression").get_layer("dropout").rate == 0.1
     with bench._patched("restore_at_jump"):
         assert one_cycle.OneCycle is bench.RestoreAtJump
     assert one_cycle.OneCycle is original
