@@ -287,6 +287,45 @@ def test_comparison_says_when_the_network_loses_and_what_to_try():
     assert "at or above every baseline" in text
 
 
+def test_comparison_says_when_the_log_loss_beats_what_the_accuracy_ties_or_loses_to():
+    from keras_nnperf.recipe.report_text import comparison_markdown
+
+    # Caravan (6% buyers), seed 0: accuracy ties the majority class, probabilities are better.
+    trivial = {"accuracy": 0.9399, "auc": 0.5, "log_loss": 0.2272}
+    linear = {"accuracy": 0.9373, "auc": 0.7562, "log_loss": 0.2047}
+    ours = {"accuracy": 0.9373, "auc": 0.7509, "log_loss": 0.2046}
+    text = comparison_markdown(ours, {"trivial": trivial, "linear": linear}, rows=1165)
+    assert "about even" in text
+    assert "Its log loss, though, is lower: 0.2046, AUC 0.751, against 0.2272 (trivial)." in text
+    # Pima seed 0: loses to the linear model in accuracy, wins in log loss.
+    text = comparison_markdown(
+        {"accuracy": 0.851, "log_loss": 0.301},
+        {
+            "trivial": {"accuracy": 0.672, "log_loss": 0.63},
+            "linear": {"accuracy": 0.896, "log_loss": 0.309},
+        },
+    )
+    assert "loses to the linear" in text and "against 0.309 (linear)" in text
+    # Within 1% of the baseline's log loss, or worse: no such sentence.
+    for log_loss in (0.307, 0.35):
+        text = comparison_markdown(
+            {"accuracy": 0.851, "log_loss": log_loss},
+            {
+                "trivial": {"accuracy": 0.672, "log_loss": 0.63},
+                "linear": {"accuracy": 0.896, "log_loss": 0.309},
+            },
+        )
+        assert "loses to the linear" in text and "log loss, though" not in text
+    # Behind the majority class beyond the margin: not "nothing usable" when the log loss wins.
+    text = comparison_markdown({**ours, "accuracy": 0.92}, {"trivial": trivial, "linear": linear})
+    assert "loses to the trivial baseline" in text and "It has learned nothing" not in text
+    assert "In accuracy it has learned nothing usable (see its log loss below)." in text
+    assert "against 0.2272 (trivial)" in text
+    # Ahead in accuracy: nothing to add.
+    text = comparison_markdown({"accuracy": 0.95, "log_loss": 0.2}, {"trivial": trivial})
+    assert "log loss, though" not in text
+
+
 def test_schedule_summary_reads_the_applied_rates():
     from keras_nnperf.recipe.report_text import schedule_summary
 

@@ -7,6 +7,9 @@ import numpy as np
 #: Differences of accuracy or R2 up to this are reported as "about even".
 TIE_MARGIN = 0.01
 
+#: A log loss at least this fraction below a baseline's is a better probabilistic model.
+LOG_LOSS_MARGIN = 0.01
+
 
 def findings_markdown(diagnosis) -> str:
     """The doctor's findings as a bullet list."""
@@ -127,7 +130,11 @@ def comparison_markdown(
     linear one). Differences up to `TIE_MARGIN` are "about even". Losing to the trivial baseline
     means the network learned nothing usable; losing to the linear model means the simpler
     model is the better choice on this table until the network wins. Each verdict says what
-    to try.
+    to try. When the network loses or ties in accuracy but its log loss is at least
+    `LOG_LOSS_MARGIN` (1%) below that baseline's, the verdict says so: accuracy counts only
+    which side of 0.5 each row falls on, and with a rare class (Caravan's 6% buyers) a network
+    whose AUC is 0.75 can tie the majority class in accuracy while its probabilities are far
+    better.
 
     Args:
         metrics: The network's metrics by name.
@@ -165,8 +172,13 @@ def comparison_markdown(
         constant = "the mean" if key == "r2" else "the majority class"
         lines.append(
             f"\n**The network loses to the trivial baseline:** its {key} {ours:.4g} is below the "
-            f"{baselines[trivial][key]:.4g} of always predicting {constant}. It has learned "
-            "nothing usable. Check that the target column is the one you mean and that no "
+            f"{baselines[trivial][key]:.4g} of always predicting {constant}. "
+            + (
+                "In accuracy it has learned nothing usable (see its log loss below). "
+                if key == "accuracy" and _better_log_loss(metrics, baselines, [trivial])
+                else "It has learned nothing usable. "
+            )
+            + "Check that the target column is the one you mean and that no "
             "warning above says the data was mangled; then try another learning rate (`--lr`, "
             "for example 1e-3, instead of the LR range test's suggestion) and more `--epochs`."
             + noise
@@ -193,6 +205,31 @@ def comparison_markdown(
             f"\nThe network's {key} is within {TIE_MARGIN} of the {' and the '.join(even)}: "
             "about even on this split, so the simpler model does as well." + noise
         )
+    behind = [label for label, gap in gaps.items() if gap > 0]
+    if key == "accuracy" and behind:
+        lines[-1] += _better_log_loss(metrics, baselines, behind)
     else:
         lines.append(f"\nThe network's {key} is at or above every baseline on this split." + noise)
     return "\n".join(lines)
+
+
+def _better_log_loss(metrics: dict, baselines: dict, behind: list) -> str:
+    """A sentence when the log loss beats baselines that the accuracy ties or loses to."""
+    ours = metrics.get("log_loss")
+    beaten = [
+        label
+        for label in behind
+        if ours is not None
+        and "log_loss" in baselines[label]
+        and ours <= (1 - LOG_LOSS_MARGIN) * baselines[label]["log_loss"]
+    ]
+    if not beaten:
+        return ""
+    against = " and ".join(f"{baselines[label]['log_loss']:.4g} ({label})" for label in beaten)
+    auc = f", AUC {metrics['auc']:.3g}" if "auc" in metrics else ""
+    return (
+        f" Its log loss, though, is lower: {ours:.4g}{auc}, against {against}. Its "
+        "probabilities are the better ones; accuracy only counts which side of 0.5 each row "
+        "falls on, and a rare class can keep every row on the majority's side. If a threshold "
+        "of your own, ranking or costs that differ by class matter, judge by log loss and AUC."
+    )
