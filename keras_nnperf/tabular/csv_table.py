@@ -37,6 +37,17 @@ _ISO_DATE = re.compile(
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
+# A number with commas grouping thousands, as spreadsheets write it in comma files: `1,234`,
+# `-12,345,678.5`. Groups of exactly three digits, so `1,5` (a decimal comma) never matches.
+_THOUSANDS_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", re.ASCII)
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+# A percentage: `12%`, `-0.5 %`, `1e2%`.
+_PERCENT = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*%", re.ASCII)
+
+# Excel's first line naming the delimiter: `sep=;`.
+_SEP_LINE = re.compile(r"sep=(.)\r?\n")
+
 
 class DataError(ValueError):
     """Bad input data: the message is one sentence meant for the user."""
@@ -119,12 +130,20 @@ def _from_decimal_comma(cell: str) -> str:
 
 
 def read_csv(path: str) -> Table:
-    """Read a delimited UTF-8 text file with a header row.
+    """Read a delimited text file with a header row, as spreadsheets and pandas write them.
 
-    The delimiter is detected (`detect_delimiter`). In a file not delimited by commas, a column
-    whose present cells are all numbers written with a decimal comma (`1,5`; dots may group
-    thousands: `1.234,5`), at least one of them with a comma, is read as numbers, with a
-    `DataWarning` naming the columns.
+    The delimiter is detected (`detect_delimiter`), or read from Excel's `sep=;` first line.
+    The text is UTF-8 (with or without a byte-order mark), UTF-16 with its byte-order mark, or
+    else Windows-1252, Excel's encoding on Western Windows systems, with a `DataWarning`. A
+    header column with no name and no value in any row (a delimiter at the end of every line)
+    is left out with a `DataWarning`. Columns are read as numbers, with a `DataWarning` naming
+    them, when their present cells are all
+
+    * numbers written with a decimal comma (`1,5`; dots may group thousands: `1.234,5`), at
+      least one of them with a comma, in a file not delimited by commas;
+    * numbers with commas grouping thousands (`1,234`, `12,345.5`; quoted, in a comma file),
+      at least one of them with a comma, in a file delimited by commas;
+    * percentages (`12%`, read as 0.12).
 
     Args:
         path: The file.
@@ -146,18 +165,19 @@ def read_csv(path: str) -> Table:
         raise DataError(f"cannot read {path}: {err.strerror or err}") from None
     if not raw.strip():
         raise DataError(f"{path} is empty")
-    if b"\x00" in raw[:65536]:
-        raise DataError(f"{path} is not a CSV file (it contains binary data)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text; save it as a UTF-8 CSV file") from None
-    delimiter = detect_delimiter(text)
+    text = _decoded(raw, path)
+    named = _SEP_LINE.match(text)
+    if named:
+        text = text[named.end() :]
+    delimiter = named.group(1) if named else detect_delimiter(text)
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
         lines = [row for row in reader if row]
     except csv.Error as err:
         raise DataError(f"{path} is not a valid CSV file: {err}") from None
+    if not lines:
+        raise DataError(f"{path} is empty")
+    lines, unnamed = _without_empty_unnamed_columns(lines)
     header = [name.strip() for name in lines[0]]
     if len(header) < 2:
         raise DataError(
@@ -182,21 +202,105 @@ def read_csv(path: str) -> Table:
         name: [None if cell.strip().lower() in MISSING else cell.strip() for cell in column]
         for name, column in zip(header, zip(*body, strict=True), strict=True)
     }
+    name = os.path.basename(path)
+    if unnamed:
+        warnings.warn(
+            f"{name}: {len(unnamed)} header column(s) with no name and no value in any row (a "
+            f"delimiter at the end of each line?) left out: column(s) {unnamed}",
+            DataWarning,
+            stacklevel=2,
+        )
     converted = []
     if delimiter != ",":
-        for name, cells in columns.items():
-            present = [c for c in cells if c is not None]
-            if any("," in c for c in present) and all(_is_comma_number(c) for c in present):
-                columns[name] = [None if c is None else _from_decimal_comma(c) for c in cells]
-                converted.append(name)
-    if converted:
+        converted = _convert(columns, _is_comma_number, _from_decimal_comma, needs=",")
+        if converted:
+            warnings.warn(
+                f"{name} is {_DELIMITER_NAMES[delimiter]}-separated with decimal "
+                f"commas; read as numbers: {', '.join(converted)}",
+                DataWarning,
+                stacklevel=2,
+            )
+    else:
+        grouped = _convert(columns, _is_grouped_number, _ungrouped, needs=",")
+        if grouped:
+            warnings.warn(
+                f"{name}: numbers with commas grouping thousands (1,234) read as numbers: "
+                f"{', '.join(grouped)}",
+                DataWarning,
+                stacklevel=2,
+            )
+    percent = _convert(columns, _PERCENT.fullmatch, _from_percent, needs="%")
+    if percent:
         warnings.warn(
-            f"{os.path.basename(path)} is {_DELIMITER_NAMES[delimiter]}-separated with decimal "
-            f"commas; read as numbers: {', '.join(converted)}",
+            f"{name}: percentages read as numbers (12% as 0.12): {', '.join(percent)}",
             DataWarning,
             stacklevel=2,
         )
     return Table(path, columns, delimiter, tuple(converted))
+
+
+def _decoded(raw: bytes, path: str) -> str:
+    """The file's text: UTF-8, UTF-16 with a byte-order mark, else Windows-1252 (warned)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise DataError(f"{path} is not valid UTF-16 text") from None
+    if b"\x00" in raw[:65536]:
+        raise DataError(f"{path} is not a CSV file (it contains binary data)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text; save it as a UTF-8 CSV file") from None
+    warnings.warn(
+        f"{os.path.basename(path)} is not UTF-8; read as Windows-1252, the encoding Excel "
+        "writes on Western Windows systems (check accented text; save as UTF-8 to be sure)",
+        DataWarning,
+        stacklevel=3,
+    )
+    return text
+
+
+def _without_empty_unnamed_columns(lines: list[list[str]]) -> tuple[list[list[str]], list[int]]:
+    """`lines` without header columns that have no name and no value in any row (1-based)."""
+    header = lines[0]
+    empty = [
+        i
+        for i, name in enumerate(header)
+        if not name.strip()
+        and all(len(row) == len(header) and not row[i].strip() for row in lines[1:])
+    ]
+    if not empty:
+        return lines, []
+    keep = [i for i in range(len(header)) if i not in empty]
+    return [[row[i] for i in keep] for row in lines], [i + 1 for i in empty]
+
+
+def _convert(columns: dict, matches, rewrite, needs: str) -> list[str]:
+    """Rewrite in place the columns whose present cells all `matches`, one containing `needs`."""
+    converted = []
+    for name, cells in columns.items():
+        present = [c for c in cells if c is not None]
+        if any(needs in c for c in present) and all(matches(c) for c in present):
+            columns[name] = [None if c is None else rewrite(c) for c in cells]
+            converted.append(name)
+    return converted
+
+
+def _is_grouped_number(cell: str) -> bool:
+    return bool(_THOUSANDS_NUMBER.fullmatch(cell) or _PLAIN_NUMBER.fullmatch(cell))
+
+
+def _ungrouped(cell: str) -> str:
+    return cell.replace(",", "")
+
+
+def _from_percent(cell: str) -> str:
+    return repr(float(_PERCENT.fullmatch(cell).group(1)) / 100)
 
 
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}

@@ -30,7 +30,8 @@ def test_read_csv_marks_missing_values_and_strips(write):
         (b"a,b\n1,2,3\n", "line 2 has 3 fields"),
         (b"justone\n1\n", "single column"),
         (b"a,a\n1,2\n", "duplicate column"),
-        (b"a,b\n\xff\xfe1,2\n", "not UTF-8"),
+        (b"a,b\n\x81\x8d1,2\n", "not UTF-8"),  # bytes that Windows-1252 leaves undefined
+        (b"a,,b\n1,2,3\n", "column 2 of the header has no name"),  # unnamed, with values
         (b'a,b\n"1,2\n', "not a valid CSV"),
         (b"a;b\n1;2;3\n4;5\n", "line 2 has 3 fields"),
     ],
@@ -87,6 +88,46 @@ def test_mixed_decimal_marks_are_not_converted(write):
 def test_commas_in_a_comma_file_stay_text(write):
     table = read_csv(write('v,y\n"1,5",0\n"2,5",1\n'))
     assert table.columns["v"] == ["1,5", "2,5"]
+
+
+def test_windows_1252_and_utf_16_files_are_read(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("city,y\nZürich,1\nGenève,0\n".encode("cp1252"))
+    with pytest.warns(DataWarning, match="not UTF-8; read as Windows-1252"):
+        table = read_csv(str(path))
+    assert table.columns["city"] == ["Zürich", "Genève"]
+    path.write_bytes("city\ty\nZürich\t1\nGenève\t0\n".encode("utf-16"))  # with its BOM
+    assert read_csv(str(path)).columns == {"city": ["Zürich", "Genève"], "y": ["1", "0"]}
+
+
+def test_excel_sep_line_names_the_delimiter(write):
+    with pytest.warns(DataWarning, match="semicolon-separated with decimal commas"):
+        table = read_csv(write("sep=;\na;b\n1,5;x\n2;y\n"))
+    assert table.delimiter == ";" and table.names == ["a", "b"]
+    assert table.columns["a"] == ["1.5", "2"]  # and its decimal commas are read
+
+
+def test_a_trailing_delimiter_on_every_line_is_left_out(write):
+    with pytest.warns(DataWarning, match=r"no name and no value in any row .* column\(s\) \[3\]"):
+        table = read_csv(write("a,b,\n1,x,\n2,y,\n"))
+    assert table.columns == {"a": ["1", "2"], "b": ["x", "y"]}
+
+
+def test_thousands_separators_in_a_comma_file_are_numbers(write):
+    text = 'income,code,y\n"1,234",1,0\n"-12,345,678.5",2,1\n999,3,0\n,4,1\n'
+    with pytest.warns(DataWarning, match=r"commas grouping thousands .* numbers: income$"):
+        table = read_csv(write(text))
+    assert table.columns["income"] == ["1234", "-12345678.5", "999", None]
+    assert parse_numeric(table.columns["income"]) is not None
+    # Groups of other than three digits are no thousands: left as text.
+    assert read_csv(write('v,y\n"1,234",0\n"12,34",1\n')).columns["v"] == ["1,234", "12,34"]
+
+
+def test_percentages_are_numbers(write):
+    with pytest.warns(DataWarning, match=r"percentages read as numbers \(12% as 0.12\): rate$"):
+        table = read_csv(write("rate,name,y\n12%,5% off,0\n-0.5 %,x,1\n,y,0\n100%,z,1\n"))
+    np.testing.assert_allclose(parse_numeric(table.columns["rate"])[0], [0.12, -0.005, np.nan, 1.0])
+    assert table.columns["name"] == ["5% off", "x", "y", "z"]
 
 
 def test_parse_numeric_counts_non_finite_cells():
