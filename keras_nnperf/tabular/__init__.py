@@ -3,14 +3,18 @@
 The rules, applied the same way by `nnperf fit` and `nnperf predict` (docs/data.md has them all,
 with every warning):
 
-* **Reading.** Standard-library `csv`, UTF-8, a header row. The delimiter (`,` `;` tab `|`) is
-  detected; in a file not separated by commas, columns of numbers written with decimal commas
-  are read as numbers (with a warning). Empty cells and `NA`, `N/A`, `NaN`, `null`, `None`, `?`
+* **Reading.** Standard-library `csv`, UTF-8 (UTF-16 with a byte-order mark; else
+  Windows-1252, with a warning), a header row. The delimiter (`,` `;` tab `|`) is detected
+  or named by Excel's `sep=` line; in a file not separated by commas, columns of numbers
+  written with decimal commas are read as numbers, in a comma file columns of numbers with
+  commas grouping thousands, and anywhere columns of percentages (each with a warning).
+  Empty cells and `NA`, `N/A`, `NaN`, `null`, `None`, `?`
   (any case) are missing values; `inf`, `-inf` and numbers beyond float64 are treated as missing
   (with a warning naming the column and count).
 * **Columns left out.** Those named with `drop`, the ID column (`id_column`), and ID-like
-  columns (`id_columns`: named `id`; named like an id and unique per row; unique text; a
-  run of integers from 0 or 1), each with a warning.
+  columns (`id_columns`: named `id`; named like an id and unique per row; unique text, or
+  text whose values almost never repeat, such as names; a run of integers from 0 or 1), each
+  with a warning.
 * **Task.** A numeric target with at most 20 distinct integer values (and at most one distinct
   value per two rows) is a classification target (binary with two values, else multiclass);
   a text target is a classification target; any other numeric target is regression.
@@ -21,8 +25,9 @@ with every warning):
   A column of ISO 8601 dates or date-times (`2012-01-01`, `2012-01-01T06:16:41Z`) is numeric
   too, as days since 1970-01-01 (`parse_dates`). Any other column is categorical: one-hot
   encoded over the training split's levels when it has at most `ONE_HOT_MAX_LEVELS`, else
-  integer codes (0 = missing or unseen) for an embedding of
-  fastai's size (`embedding_size`, `TabularEmbedding`). A column with no usable value in the
+  integer codes (0 = missing or unseen, and levels of one training row when they hold most
+  of its rows: names) for an embedding of fastai's size (`embedding_size`,
+  `TabularEmbedding`). A column with no usable value in the
   training split is left out with a warning.
 * **Regression targets** are standardized too (training split only) and mapped back by `decode`.
 

@@ -9,6 +9,11 @@ predicts nothing on new rows. A column is taken for an ID when
 * its values are unique per row and text (every value a category of its own: nothing to learn),
   other than dates (`parse_dates`: one reading a day is a time series, and its date a feature);
   or
+* it is text (not dates) whose values almost never repeat: at least `NEARLY_UNIQUE` (95%) of
+  its non-missing values, and at least 20 of them, held by one row only. Names and free text
+  are such columns (Titanic's passenger names: 1,310 distinct in 1,313 rows, gaps allowed); a
+  category learned from one row is that row's answer memorized, and a new row's value is
+  unseen anyway; or
 * its values are unique per row and integers forming a consecutive run from 0 or 1 (a row
   number; a run of years, 2001 to 2010, is a feature).
 
@@ -19,12 +24,19 @@ is a categorical key and often a strong feature.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 
 from keras_nnperf.tabular.csv_table import Table, parse_dates, parse_numeric
 
 _CAMEL_SUFFIX = re.compile(r"[a-z0-9](?:Id|ID)$")
+
+#: Text whose share of values held by one row only is at least this is names or free text.
+NEARLY_UNIQUE = 0.95
+
+#: Fewer non-missing values than this are too few to call a text column nearly unique.
+_NEARLY_UNIQUE_MIN_VALUES = 20
 
 
 def named_like_id(name: str) -> bool:
@@ -37,7 +49,7 @@ def id_reason(name: str, values: list[str | None]) -> str | None:
     if name.strip().lower() == "id":
         return "named id"
     if len(values) < 2 or any(v is None for v in values) or len(set(values)) < len(values):
-        return None
+        return _nearly_unique_text(values)
     if named_like_id(name):
         return "named like an id, one distinct value per row"
     parsed = parse_numeric(values)
@@ -49,6 +61,22 @@ def id_reason(name: str, values: list[str | None]) -> str | None:
     if numbers.min() in (0, 1) and numbers.max() - numbers.min() == len(numbers) - 1:
         return "integers numbering the rows: 0 or 1 to n, one per row"
     return None
+
+
+def _nearly_unique_text(values: list[str | None]) -> str | None:
+    present = [v for v in values if v is not None]
+    if len(present) < _NEARLY_UNIQUE_MIN_VALUES:
+        return None
+    counts = Counter(present)
+    once = sum(1 for count in counts.values() if count == 1)
+    if once < NEARLY_UNIQUE * len(present) or parse_numeric(present) is not None:
+        return None
+    if parse_dates(present) is not None:
+        return None
+    return (
+        f"text whose values almost never repeat: {len(counts)} distinct in "
+        f"{len(present)} non-missing values, a name or free text"
+    )
 
 
 def find_id_columns(table: Table, skip=()) -> dict[str, str]:

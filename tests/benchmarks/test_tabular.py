@@ -14,12 +14,14 @@ def bench(load_benchmark):
     return load_benchmark("tabular")
 
 
-@pytest.mark.parametrize("listed", ["HELDOUT", "UNSEEN"])
+@pytest.mark.parametrize("listed", ["HELDOUT", "UNSEEN", "ODD"])
 def test_the_held_out_tables_are_not_the_benchmark_tables(bench, listed):
     tables = getattr(bench, listed)
     assert len(tables) >= 10
-    others = {**bench.TABLES, **(bench.UNSEEN if listed == "HELDOUT" else bench.HELDOUT)}
-    assert not set(tables) & set(others)
+    sets = {"TABLES": bench.TABLES, "HELDOUT": bench.HELDOUT, "UNSEEN": bench.UNSEEN}
+    sets["ODD"] = bench.ODD
+    others = {name for key, names in sets.items() if key != listed for name in names}
+    assert not set(tables) & others
     for name in tables:  # each is listed in the module docstring's table
         assert f"| {name} |" in bench.__doc__
 
@@ -52,6 +54,20 @@ EXPECTED = {
     "forbes_mv": ("regression", 2000),
     "wage_wage": ("regression", 3000),
     "computers_price": ("regression", 6259),
+    # The odd set.
+    "caravan_purchase": ("binary", 5822),
+    "airquality_ozone": ("regression", 116),
+    "mtcars_mpg": ("regression", 32),
+    "txhousing_median": ("regression", 7986),
+    "cars93_price": ("regression", 93),
+    "ames_price": ("regression", 2930),
+    "biopsy_class": ("binary", 699),
+    "titanic_names": ("binary", 1313),
+    "births_weight": ("regression", 1000),
+    "star_math": ("regression", 5748),
+    "aids_status": ("binary", 2843),
+    "college_apps": ("regression", 777),
+    "smarket_direction": ("binary", 1250),
 }
 
 
@@ -66,3 +82,27 @@ def test_each_held_out_table_loads_as_listed(bench, name, tmp_path):
     assert len(data.x_train) + len(data.x_val) == rows
     dates = [f["name"] for f in data.preprocessor.features if f.get("date")]
     assert dates == {"email_spam": ["time"], "gestation_wt": ["date"]}.get(name, [])
+
+
+def _preprocessor(bench, name, tmp_path):
+    path, target = bench.write_table(name, str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_training_data(path, target, "auto", 0.2, 0).preprocessor
+
+
+def test_names_are_left_out_or_pooled_and_real_categories_kept(bench, tmp_path):
+    # Titanic's names (three pairs of namesakes): an ID, not a 1,000-level embedding.
+    titanic = _preprocessor(bench, "titanic_names", tmp_path)
+    assert "almost never repeat" in titanic.excluded["Name"]
+    # Auto's car names: the names of one training row share code 0 (about 40 levels remain
+    # of 250); Cars93's makers, a real category, keep every level.
+    levels = {
+        name: {e["name"]: e["input_dim"] - 1 for e in pre.embedding_columns}
+        for name, pre in (
+            ("auto_mpg", _preprocessor(bench, "auto_mpg", tmp_path)),
+            ("cars93_price", _preprocessor(bench, "cars93_price", tmp_path)),
+        )
+    }
+    assert 30 <= levels["auto_mpg"]["name"] <= 50
+    assert levels["cars93_price"]["Manufacturer"] >= 29

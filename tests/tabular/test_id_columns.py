@@ -24,6 +24,13 @@ from keras_nnperf.tabular.id_columns import id_reason, named_like_id
         ("paid", ["1", "2", "3"], "integers numbering the rows"),  # run, not the name
         ("paid", ["1", "7", "3"], None),  # "paid" does not end like an id
         ("date", ["2020-01-01", "2020-01-02", "2020-01-03"], None),  # a time series: a feature
+        # Names with a namesake, and gaps: at least 95% of 20+ values held by one row.
+        ("Name", [f"n{i}" for i in range(39)] + ["n0"], "text whose values almost never"),
+        ("Name", [f"n{i}" for i in range(30)] + [None] * 9, "text whose values almost never"),
+        ("Name", [f"n{i}" for i in range(37)] + ["n0", "n1", "n2"], None),  # 34 of 40 once
+        ("Name", [f"n{i}" for i in range(19)] + [None], None),  # 19 values: too few to tell
+        ("x", [str(i / 7) for i in range(39)] + [None], None),  # numbers are not text
+        ("day", [f"2020-01-{i:02d}" for i in range(1, 31)] + [None], None),  # dates are not
     ],
 )
 def test_id_reason(name, values, reason):

@@ -192,10 +192,36 @@ def test_ten_levels_stay_one_hot(frame):
 
 def test_embedded_levels_are_capped_by_frequency(frame, monkeypatch):
     monkeypatch.setattr(tabular.preprocessor, "MAX_CATEGORIES", 11)
-    rows = [(i, f"c{min(i, 13)}", i % 2) for i in range(20)]  # c13 is the most frequent
+    rows = [(i, f"c{min(i // 2, 13)}", i % 2) for i in range(40)]  # c13 is the most frequent
     with pytest.warns(DataWarning, match="14 categories; keeping the 11 most frequent"):
         pre = TabularPreprocessor.fit(read_csv(frame(rows)), "y")
     assert pre.features[1]["categories"][0] == "c13" and len(pre.features[1]["categories"]) == 11
+
+
+def test_levels_of_one_training_row_share_the_unknown_code_when_they_are_names(frame):
+    # 12 levels of 2 rows each, and 30 names of one row each: most rows hold a name of their own.
+    rows = [(i, f"c{i % 12}", i % 2) for i in range(24)]
+    rows += [(24 + i, f"name{i}", i % 2) for i in range(30)]
+    table = read_csv(frame(rows))
+    pre = TabularPreprocessor.fit(table, "y")
+    f = pre.features[1]
+    assert f["encoding"] == "embedding"
+    assert sorted(f["categories"]) == sorted(f"c{i}" for i in range(12))
+    assert pre.embedding_columns[0]["input_dim"] == 13
+    np.testing.assert_array_equal(pre.transform(table)[24:, 1], 0)  # as missing or unseen
+    # A real category with a few levels of one row (a brand seen once) keeps them all.
+    rows = [(i, f"c{i % 12}", i % 2) for i in range(48)] + [(48, "rare", 0), (49, "odd", 1)]
+    f = TabularPreprocessor.fit(read_csv(frame(rows)), "y").features[1]
+    assert len(f["categories"]) == 14 and {"rare", "odd"} <= set(f["categories"])
+
+
+def test_a_many_level_column_with_no_repeated_level_is_left_out(frame):
+    rows = [(i, f"name{i}" if i < 30 else "", i % 2) for i in range(40)]
+    rows += [(40, "name0", 0)]  # one repeat: still fewer than two repeated levels
+    with pytest.warns(DataWarning, match="'b' has no level repeats"):
+        pre = TabularPreprocessor.fit(read_csv(frame(rows)), "y")
+    assert [f["name"] for f in pre.features] == ["a"]
+    assert "no level repeats" in pre.excluded["b"]
 
 
 def _everything(frame):
