@@ -125,8 +125,9 @@ def _out_args(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace files in a non-empty --out")
 
 
-def _train_args(p: argparse.ArgumentParser, epochs: int) -> None:
-    p.add_argument("--epochs", type=_positive, default=epochs, help=f"at most (default: {epochs})")
+def _train_args(p: argparse.ArgumentParser, epochs: int | None) -> None:
+    shown = epochs or "50; 100 for a regression target without --tune"
+    p.add_argument("--epochs", type=_positive, default=epochs, help=f"at most (default: {shown})")
     p.add_argument(
         "--lr-find-steps", type=_at_least_5, default=100, help="LR range test steps (default: 100)"
     )
@@ -212,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = commands.add_parser("fit", help="diagnose, LR range test, train (or tune), report")
     _data_args(fit)
-    _train_args(fit, 50)
+    _train_args(fit, None)  # the recipe's default_epochs(task)
     fit.add_argument(
         "--folds",
         type=_at_least_2,

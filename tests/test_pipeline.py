@@ -226,6 +226,37 @@ def test_tuning_keeps_the_best_trial(tmp_path):
     )
 
 
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    "task, tune_trials, epochs",
+    [("regression", None, 100), ("binary", None, 50), ("regression", 2, 50)],
+)
+def test_the_default_budget_is_100_epochs_for_regression_and_50_otherwise(
+    tmp_path, monkeypatch, task, tune_trials, epochs
+):
+    from keras_nnperf.recipe import fit
+
+    seen = []
+
+    def record(*args, **kwargs):
+        # train_with_recipe(model, data, epochs...); tune_architecture(data, out, n, epochs...)
+        seen.append(args[3] if isinstance(args[1], str) else args[2])
+        raise _Stop
+
+    monkeypatch.setattr(fit, "train_with_recipe", record)
+    monkeypatch.setattr(fit, "tune_architecture", record)
+    data = _table(n=80, task=task)
+    with pytest.raises(_Stop):
+        pipeline.train_tabular(
+            data, str(tmp_path), tune_trials=tune_trials, learning_rate=1e-3, verbose=0
+        )
+    assert seen == [epochs]
+    assert pipeline.train_tabular.__defaults__[0] is None  # epochs=None: resolved by the task
+
+
 def test_the_doctor_sees_the_tuned_model_started_at_the_baseline_as_its_trials_were(tmp_path):
     # The trials start at the baseline (HyperMLP's start_at_baseline); a fresh build of the best
     # trial's architecture does not, and the doctor called that a 4-7x initial loss.

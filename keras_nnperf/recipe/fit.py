@@ -30,7 +30,9 @@ from keras_nnperf.recipe.metrics import baseline_metrics, linear_metrics, valida
 from keras_nnperf.recipe.model import build_model
 from keras_nnperf.recipe.predict import FOLDS_FILE, MODEL_FILE, PREPROCESSING_FILE
 from keras_nnperf.recipe.training import (
+    EPOCHS,
     choose_learning_rate,
+    default_epochs,
     effective_batch_size,
     train_with_recipe,
 )
@@ -161,7 +163,7 @@ def _baselines(data) -> dict:
 def train_tabular(
     data: TabularData,
     out_dir: str,
-    epochs: int = 50,
+    epochs: int | None = None,
     batch_size: int | None = None,
     lr_find_steps: int = 100,
     tune_trials: int | None = None,
@@ -177,7 +179,8 @@ def train_tabular(
     Args:
         data: From `keras_nnperf.tabular.load_training_data`.
         out_dir: An existing, writable folder.
-        epochs: At most this many training epochs (and epochs per trial when tuning).
+        epochs: At most this many training epochs (and epochs per trial when tuning); `None`
+            for `default_epochs(task)` (50, or 100 for regression), 50 when tuning.
         batch_size: Batch size, or `None` for `effective_batch_size`'s default.
         lr_find_steps: Steps of the LR range test.
         tune_trials: Search this many architectures first, or `None` for the default network.
@@ -198,6 +201,9 @@ def train_tabular(
     stages = Stages(total=4 if tuned else 5, verbose=verbose)
     report = Report(out_dir, "nnperf training report")
     pre = data.preprocessor
+    if epochs is None:
+        # Searches keep 50: the budget of 100 was measured on the default network only.
+        epochs = EPOCHS if tuned else default_epochs(pre.task)
     batch_size = effective_batch_size(batch_size, len(data.x_train))
     report.add_text("Data", report_text.data_markdown(data, data_path))
     search_result = None
@@ -436,7 +442,7 @@ def train_folds(
     datasets: list,
     validation_rows: list,
     out_dir: str,
-    epochs: int = 50,
+    epochs: int | None = None,
     batch_size: int | None = None,
     lr_find_steps: int = 100,
     seed: int = 0,
@@ -458,7 +464,8 @@ def train_folds(
         datasets: One `TabularData` per fold, from `load_folds`.
         validation_rows: The rows each fold validates, from `load_folds`.
         out_dir: An existing, writable folder.
-        epochs: At most this many training epochs per fold.
+        epochs: At most this many training epochs per fold; `None` for
+            `default_epochs(task)` (50, or 100 for regression).
         batch_size: Batch size, or `None` for `effective_batch_size`'s default.
         lr_find_steps: Steps of the LR range test on fold 1.
         seed: Fold `k` (0-based) initializes its network with `seed + k`.
@@ -484,6 +491,7 @@ def train_folds(
     stages = Stages(total=3 + k, verbose=verbose)
     first = datasets[0]
     pre = first.preprocessor
+    epochs = default_epochs(pre.task) if epochs is None else epochs
     n = sum(len(rows) for rows in validation_rows)
     width = 1 if pre.task == "regression" else pre.num_classes
     shape = (n,) if width == 1 else (n, width)
