@@ -39,6 +39,20 @@ _ROWS = ("grad_sum", "grad_max", "weight_sum", "ratio_sum", "count")
 _HOOK = "gradient_monitor"
 
 
+def is_lookup(layer) -> bool:
+    """Whether `layer` is an embedding table: Keras's `Embedding`, or made only of such tables.
+
+    A lookup's gradient reaches only the rows a batch looked up, each from the few examples
+    that hold its level, so its norm sits orders of magnitude below a Dense kernel's however
+    healthy the signal is (Cars93's 30 makers: 121x below the output layer's). The vanishing
+    check leaves such layers out; the rows' variable is named `embeddings`, as Keras names it.
+    """
+    if isinstance(layer, keras.layers.Embedding):
+        return True
+    weights = layer.trainable_weights
+    return bool(weights) and all(weight.name == "embeddings" for weight in weights)
+
+
 def monitored_layers(model, layers=None) -> list:
     """The layers to monitor, in forward order: all with trainable weights, or those named.
 
@@ -472,9 +486,15 @@ class GradientMonitor(keras.callbacks.Callback):
         if self.alerts:
             means = {name: stats[f"grad_norm/{name}"] for name in self.layer_names}
             peaks = {name: stats[f"grad_norm_max/{name}"] for name in self.layer_names}
+            lookups = {
+                layer.name
+                for layer in monitored_layers(self.model, self.layers)
+                if is_lookup(layer)
+            }
+            signal = {name: norm for name, norm in means.items() if name not in lookups}
             self.alert_tracker.warn(
                 vanishing_gradient_alerts(
-                    means, self.thresholds["vanishing_floor"], self.thresholds["vanishing_ratio"]
+                    signal, self.thresholds["vanishing_floor"], self.thresholds["vanishing_ratio"]
                 )
                 + exploding_gradient_alerts(
                     means,

@@ -590,3 +590,41 @@ def test_a_shape_unknown_while_tracing_is_reduced_per_tensor():
 
     np.testing.assert_allclose(square_sums(tf.ones((3, 8))), [24.0])
     assert packed == [None]
+
+
+def test_embedding_tables_are_not_called_vanishing(monkeypatch):
+    from keras_nnperf.tabular import TabularEmbedding
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.integers(0, 50, (64, 1)), rng.normal(size=(64, 3))], axis=1)
+    x, y = x.astype("float32"), rng.integers(0, 10, 64)
+    for lookup in (
+        TabularEmbedding([0], [50], [8], name="lookup"),
+        keras.layers.Embedding(50, 8, name="lookup"),
+    ):
+        model = keras.Sequential(
+            [
+                keras.Input((4,) if isinstance(lookup, TabularEmbedding) else (1,)),
+                lookup,
+                keras.layers.Flatten(),
+                keras.layers.Dense(32, "relu", name="hidden"),
+                keras.layers.Dense(10, name="out"),
+            ]
+        )
+        inputs = x if isinstance(lookup, TabularEmbedding) else x[:, :1]
+        monitor = GradientMonitor()
+        _fit(model, inputs, y, monitor, batch_size=32)
+        assert monitor.layer_names == ["lookup", "hidden", "out"]
+        assert gradient_monitor.is_lookup(lookup)
+        assert not gradient_monitor.is_lookup(model.get_layer("hidden"))
+        # A lookup's gradient reaches only the rows a batch used: a norm 1000x below the output
+        # layer's says nothing of the signal; a Dense layer's that low is vanishing.
+        norms = {"lookup": 1e-3, "hidden": 1e-3, "out": 1.0}
+        stats = {f"grad_norm/{n}": v for n, v in norms.items()}
+        stats.update({f"grad_norm_max/{n}": v for n, v in norms.items()})
+        monkeypatch.setattr(monitor, "epoch_statistics", lambda stats=stats: stats)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            monitor.on_epoch_end(1, {})
+        flagged = [str(w.message) for w in caught if issubclass(w.category, GradientAlert)]
+        assert len(flagged) == 1 and "layer 'hidden'" in flagged[0], flagged
