@@ -204,39 +204,31 @@ def read_csv(path: str) -> Table:
     }
     name = os.path.basename(path)
     if unnamed:
-        warnings.warn(
+        _warn(
             f"{name}: {len(unnamed)} header column(s) with no name and no value in any row (a "
-            f"delimiter at the end of each line?) left out: column(s) {unnamed}",
-            DataWarning,
-            stacklevel=2,
+            f"delimiter at the end of each line?) left out: column(s) {unnamed}"
         )
     converted = []
     if delimiter != ",":
         converted = _convert(columns, _is_comma_number, _from_decimal_comma, needs=",")
         if converted:
-            warnings.warn(
-                f"{name} is {_DELIMITER_NAMES[delimiter]}-separated with decimal "
-                f"commas; read as numbers: {', '.join(converted)}",
-                DataWarning,
-                stacklevel=2,
+            _warn(
+                f"{name} is {_DELIMITER_NAMES[delimiter]}-separated with decimal commas; read "
+                f"as numbers: {', '.join(converted)}"
             )
-    else:
-        grouped = _convert(columns, _is_grouped_number, _ungrouped, needs=",")
-        if grouped:
-            warnings.warn(
-                f"{name}: numbers with commas grouping thousands (1,234) read as numbers: "
-                f"{', '.join(grouped)}",
-                DataWarning,
-                stacklevel=2,
-            )
-    percent = _convert(columns, _PERCENT.fullmatch, _from_percent, needs="%")
-    if percent:
-        warnings.warn(
-            f"{name}: percentages read as numbers (12% as 0.12): {', '.join(percent)}",
-            DataWarning,
-            stacklevel=2,
+    elif grouped := _convert(columns, _is_grouped_number, _ungrouped, needs=","):
+        _warn(
+            f"{name}: numbers with commas grouping thousands (1,234) read as numbers: "
+            f"{', '.join(grouped)}"
         )
+    if percent := _convert(columns, _PERCENT.fullmatch, _from_percent, needs="%"):
+        _warn(f"{name}: percentages read as numbers (12% as 0.12): {', '.join(percent)}")
     return Table(path, columns, delimiter, tuple(converted))
+
+
+def _warn(message: str, depth: int = 0) -> None:
+    # Shown at the line that called read_csv: `depth` more frames down from a helper of it.
+    warnings.warn(message, DataWarning, stacklevel=3 + depth)
 
 
 def _decoded(raw: bytes, path: str) -> str:
@@ -256,11 +248,10 @@ def _decoded(raw: bytes, path: str) -> str:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text; save it as a UTF-8 CSV file") from None
-    warnings.warn(
+    _warn(
         f"{os.path.basename(path)} is not UTF-8; read as Windows-1252, the encoding Excel "
         "writes on Western Windows systems (check accented text; save as UTF-8 to be sure)",
-        DataWarning,
-        stacklevel=3,
+        depth=1,
     )
     return text
 
