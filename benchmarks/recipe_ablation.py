@@ -13,6 +13,7 @@ numbers were chosen by reasoning, not measured; this script measures them agains
 * `patience_3`: jump after 3 epochs without improvement instead of 5;
 * `patience_8`: jump after 8 (patience 3 lost to 5: does more patience win, as the Keras MLP's
   patience 10 does on the large regression tables of the unseen set?);
+* `relu`: ReLU (He-initialized) in place of Mish, as the Keras MLP has;
 * `no_dropout`: the default network without its one Dropout(0.1) (the Keras MLP, which has
   none, is 0.002-0.006 R² ahead on the unseen set's large regression tables);
 * `budget_20`: `nnperf fit --epochs 20`, a cycle planned over 20 epochs instead of 50, so the
@@ -104,6 +105,24 @@ class RestoreAtJump(one_cycle.OneCycle):
         self.jumped_epoch = epoch
 
 
+@contextlib.contextmanager
+def _with_activation(name: str):
+    """`build_model` with `name` (activation and its initializer) in place of Mish."""
+    import importlib
+
+    import keras_nnperf
+
+    # The module, not the function of the same name that the package exports.
+    scheme = importlib.import_module("keras_nnperf.initializers.for_activation")
+
+    get, init = keras_nnperf.get_activation, scheme.for_activation
+    with (
+        mock.patch.object(keras_nnperf, "get_activation", lambda _: get(name)),
+        mock.patch.object(scheme, "for_activation", lambda _, **kw: init(name, **kw)),
+    ):
+        yield
+
+
 def _patched(variant: str):
     if variant == "default":
         return contextlib.nullcontext()
@@ -116,6 +135,8 @@ def _patched(variant: str):
         return mock.patch.object(training, "plateau_patience", lambda epochs: patience)
     if variant == "no_dropout":
         return mock.patch.object(model, "DROPOUT_RATE", 0.0)
+    if variant == "relu":
+        return _with_activation("relu")
     if variant in EXTRA_ARGS:
         return contextlib.nullcontext()
     raise ValueError(f"Unknown variant: {variant!r}")
@@ -131,6 +152,7 @@ VARIANTS = (
     "patience_3",
     "patience_8",
     "no_dropout",
+    "relu",
     *EXTRA_ARGS,
 )
 

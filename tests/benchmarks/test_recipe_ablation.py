@@ -1,5 +1,6 @@
 """`benchmarks/recipe_ablation.py`: the paired summary and the variants' scoping."""
 
+import keras
 import pytest
 
 
@@ -37,6 +38,12 @@ def test_variants_change_the_recipe_only_inside_their_run(bench):
         built = model.build_model(4, "regression")
         assert built.get_layer("dropout").rate == 0.0
     assert model.build_model(4, "regression").get_layer("dropout").rate == 0.1
+    with bench._patched("relu"):
+        hidden = model.build_model(4, "binary").get_layer("dense_0")
+        assert hidden.activation is keras.activations.relu
+    assert (
+        model.build_model(4, "binary").get_layer("dense_0").activation is not keras.activations.relu
+    )
     with bench._patched("restore_at_jump"):
         assert one_cycle.OneCycle is bench.RestoreAtJump
     assert one_cycle.OneCycle is original
