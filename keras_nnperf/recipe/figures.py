@@ -406,11 +406,20 @@ def history_in_metric_units(history: dict, pre) -> tuple[dict, dict]:
 def gradient_caption(monitor) -> str:
     """What `gradient_norms.png` shows, with the last epoch's first-to-last layer ratio.
 
+    The ratio is the one the vanishing check reads: embedding tables, which it leaves out
+    (`gradient_monitor.is_lookup`), are left out of it too, and the caption says so.
+
     Args:
         monitor: The fitted `GradientMonitor`; its alert thresholds say what is vanishing or
             exploding.
     """
-    norms = [monitor.history[f"grad_norm/{name}"][-1] for name in monitor.layer_names]
+    from keras_nnperf.callbacks.gradient_monitor import is_lookup, monitored_layers
+
+    lookups = {
+        layer.name for layer in monitored_layers(monitor.model, monitor.layers) if is_lookup(layer)
+    }
+    checked = [name for name in monitor.layer_names if name not in lookups]
+    norms = [monitor.history[f"grad_norm/{name}"][-1] for name in checked]
     text = (
         "Gradient norm of each layer's weights (all its variables together), mean over the "
         "epoch's steps, on a log10 colour scale; layers from the input (top) to the output."
@@ -418,8 +427,14 @@ def gradient_caption(monitor) -> str:
     if len(norms) >= 2 and norms[0] > 0 and norms[-1] > 0:
         vanishing = monitor.thresholds["vanishing_ratio"]
         exploding = monitor.thresholds["exploding_ratio"]
+        first = (
+            "the first layer's norm after the embedding tables (a lookup's gradient reaches only "
+            "the rows a batch used, so the check leaves them out)"
+            if lookups
+            else "the first layer's norm"
+        )
         text += (
-            f" In the last epoch the first layer's norm was {norms[0] / norms[-1]:.2g}x the last "
+            f" In the last epoch {first} was {norms[0] / norms[-1]:.2g}x the last "
             f"layer's; the monitor calls below {vanishing:g}x vanishing and above "
             f"{exploding:g}x exploding."
         )

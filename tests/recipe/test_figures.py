@@ -202,3 +202,35 @@ def test_add_figures_draws_the_task_s_pictures(tmp_path, task):
     assert "not dead units" in text  # the default network uses Mish
     if task == "regression":
         assert "RMSE from the MSE loss" in text
+
+
+def test_gradient_caption_reads_the_ratio_the_vanishing_check_reads():
+    from keras_nnperf.callbacks.gradient_monitor import GradientMonitor
+
+    rng = np.random.default_rng(0)
+    codes, y = rng.integers(0, 50, (64, 1)).astype("float32"), rng.integers(0, 2, 64)
+    captions = {}
+    for name, first in (
+        ("lookup", keras.layers.Embedding(50, 8, name="lookup")),
+        ("dense", keras.layers.Dense(8, name="lookup")),
+    ):
+        model = keras.Sequential(
+            [
+                keras.Input((1,)),
+                first,
+                keras.layers.Flatten(),
+                keras.layers.Dense(16, name="hidden"),
+            ]
+            + [keras.layers.Dense(1, "sigmoid", name="out")]
+        )
+        model.compile("sgd", "binary_crossentropy")
+        monitor = GradientMonitor(alerts=False)
+        model.fit(codes, y, epochs=1, verbose=0, callbacks=[monitor])
+        norm = {n: monitor.history[f"grad_norm/{n}"][-1] for n in monitor.layer_names}
+        caption = figures.gradient_caption(monitor)
+        # The ratio shown starts at the first layer the check reads: past an embedding table.
+        start = "hidden" if name == "lookup" else "lookup"
+        assert f"was {norm[start] / norm['out']:.2g}x the last layer's" in caption
+        captions[name] = caption
+    assert "after the embedding tables" in captions["lookup"]
+    assert "after the embedding tables" not in captions["dense"]
