@@ -31,8 +31,8 @@ MAX_CATEGORIES = 1000
 
 #: An embedded column whose levels of one training row hold more than this share of its present
 #: training cells is name-like: those levels share code 0 instead of an embedding each.
-#: `benchmarks/tabular.py`: ISLR's Auto (car names, 70% such rows) gains 0.014-0.037 R² on
-#: four seeds; Cars93's makers (a brand seen once, 15% such rows) lost up to 0.13 when pooled.
+#: `benchmarks/tabular.py`: ISLR's Auto (car names, 65-68% such rows) gains 0.014-0.037 R² on
+#: four seeds; Cars93's makers (a brand seen once, 11-15% such rows) lost up to 0.13 pooled.
 NAME_LIKE = 0.5
 
 #: Standardized values are clipped to +-this (a new file's value 1e6 standard deviations away
