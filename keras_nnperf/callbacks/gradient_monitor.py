@@ -53,6 +53,11 @@ def is_lookup(layer) -> bool:
     return bool(weights) and all(weight.name == "embeddings" for weight in weights)
 
 
+def lookup_layer_names(model, layers=None) -> set[str]:
+    """Names of the monitored layers (`monitored_layers`) that are embedding tables."""
+    return {layer.name for layer in monitored_layers(model, layers) if is_lookup(layer)}
+
+
 def monitored_layers(model, layers=None) -> list:
     """The layers to monitor, in forward order: all with trainable weights, or those named.
 
@@ -486,11 +491,7 @@ class GradientMonitor(keras.callbacks.Callback):
         if self.alerts:
             means = {name: stats[f"grad_norm/{name}"] for name in self.layer_names}
             peaks = {name: stats[f"grad_norm_max/{name}"] for name in self.layer_names}
-            lookups = {
-                layer.name
-                for layer in monitored_layers(self.model, self.layers)
-                if is_lookup(layer)
-            }
+            lookups = lookup_layer_names(self.model, self.layers)
             signal = {name: norm for name, norm in means.items() if name not in lookups}
             self.alert_tracker.warn(
                 vanishing_gradient_alerts(

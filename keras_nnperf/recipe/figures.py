@@ -413,11 +413,9 @@ def gradient_caption(monitor) -> str:
         monitor: The fitted `GradientMonitor`; its alert thresholds say what is vanishing or
             exploding.
     """
-    from keras_nnperf.callbacks.gradient_monitor import is_lookup, monitored_layers
+    from keras_nnperf.callbacks.gradient_monitor import lookup_layer_names
 
-    lookups = {
-        layer.name for layer in monitored_layers(monitor.model, monitor.layers) if is_lookup(layer)
-    }
+    lookups = lookup_layer_names(monitor.model, monitor.layers)
     checked = [name for name in monitor.layer_names if name not in lookups]
     norms = [monitor.history[f"grad_norm/{name}"][-1] for name in checked]
     text = (
