@@ -16,8 +16,10 @@ with every warning):
   text whose values almost never repeat, such as names; a run of integers from 0 or 1), each
   with a warning.
 * **Task.** A numeric target with at most 20 distinct integer values (and at most one distinct
-  value per two rows) is a classification target (binary with two values, else multiclass);
-  a text target is a classification target; any other numeric target is regression.
+  value per two rows) that read as class codes (two values, or from -1, 0 or 1 upwards with
+  gaps of 2 on average at most) is a classification target (binary with two values, else
+  multiclass); a text target is a classification target; any other numeric target is
+  regression, with a warning when whole numbers are read as a quantity.
 * **Features.** A column whose present values all parse as numbers is numeric: standardized,
   `(x / scale - mean) / std`, with statistics of the **training split only** (`scale`, a power
   of two, keeps values near 1e308 from overflowing), a missing value filled with the training

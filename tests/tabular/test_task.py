@@ -1,7 +1,9 @@
+import warnings
+
 import numpy as np
 import pytest
 
-from keras_nnperf.tabular import DataError, fold_indices, infer_task, split_indices
+from keras_nnperf.tabular import DataError, DataWarning, fold_indices, infer_task, split_indices
 
 
 @pytest.mark.parametrize(
@@ -13,10 +15,36 @@ from keras_nnperf.tabular import DataError, fold_indices, infer_task, split_indi
         (["yes", "no"], "binary", ["no", "yes"]),
         (["0.5", "1.25", "3.0", "2.0"], "regression", None),
         ([str(i) for i in range(40)], "regression", None),  # many distinct integers
+        (["-1", "0", "1"] * 2, "multiclass", ["-1", "0", "1"]),  # codes from -1
+        (["1", "2", "3", "5", "7"] * 2, "multiclass", ["1", "2", "3", "5", "7"]),  # gaps of 1.5
+        (["4", "8"] * 2, "binary", ["4", "8"]),  # any two values are two classes
     ],
 )
 def test_infer_task(values, task, classes):
     assert infer_task(values) == (task, classes)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [str(v) for v in range(69, 88)] * 2,  # heights in inches: do not start at 0 or 1
+        ["0", "7", "10", "15", "30", "90", "120", "180", "365", "540", "730", "1825"] * 2,  # days
+        ["1987", "1988", "1989"] * 2,  # years
+        ["0", "1", "4", "9", "16"] * 2,  # squares: gaps wider than 2 on average
+    ],
+)
+def test_whole_number_quantities_are_regression_with_a_warning(values):
+    with pytest.warns(DataWarning, match="read as a quantity .* pass --task multiclass"):
+        assert infer_task(values, name="y") == ("regression", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # forced: no guess, no warning
+        assert infer_task(values, "multiclass")[0] == "multiclass"
+
+
+def test_class_codes_give_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert infer_task(["1", "2", "3", "4", "5"] * 2)[0] == "multiclass"
 
 
 def test_infer_task_errors():
