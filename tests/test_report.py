@@ -279,6 +279,15 @@ def test_comparison_says_when_the_network_loses_and_what_to_try():
     text = comparison_markdown({"accuracy": 0.60}, baselines)
     assert "**The network loses to the trivial baseline:**" in text
     assert "always predicting the majority class" in text and "`--lr`" in text
+    assert "Neither does" not in text
+    # carData's Cowles (volunteering from sex and two scores): no model beats the majority.
+    text = comparison_markdown(
+        {"accuracy": 0.5634},
+        {"trivial": {"accuracy": 0.581}, "linear model": {"accuracy": 0.5528}},
+        rows=284,
+    )
+    assert "Neither does the linear model: 0.5528. The columns may say little" in text
+    assert "`--lr`" not in text
     text = comparison_markdown({"r2": -0.5}, {"mean": {"r2": 0.0}, "ridge": {"r2": 0.5}})
     assert "loses to the trivial baseline" in text and "predicting the mean" in text
     text = comparison_markdown({"accuracy": 0.735}, baselines)

@@ -170,6 +170,10 @@ def comparison_markdown(
         noise = f" One of the {rows} validation rows is {1 / rows:.2g} of accuracy."
     if trivial in lost:
         constant = "the mean" if key == "r2" else "the majority class"
+        models = [label for label in gaps if label != trivial]
+        # Every real model at or below the constant too (a market, volunteering from sex
+        # and two scores): the columns, not the training, are what falls short.
+        none_better = models and all(gaps[label] <= gaps[trivial] for label in models)
         lines.append(
             f"\n**The network loses to the trivial baseline:** its {key} {ours:.4g} is below the "
             f"{baselines[trivial][key]:.4g} of always predicting {constant}. "
@@ -178,9 +182,17 @@ def comparison_markdown(
                 if key == "accuracy" and _better_log_loss(metrics, baselines, [trivial])
                 else "It has learned nothing usable. "
             )
-            + "Check that the target column is the one you mean and that no "
-            "warning above says the data was mangled; then try another learning rate (`--lr`, "
-            "for example 1e-3, instead of the LR range test's suggestion) and more `--epochs`."
+            + (
+                "Neither does "
+                + " nor ".join(f"the {label}: {baselines[label][key]:.4g}" for label in models)
+                + ". The columns may say little about the target. Check that it is the column "
+                "you mean and that no warning above says the data was mangled; more rows or "
+                "other columns will help more than another learning rate."
+                if none_better
+                else "Check that the target column is the one you mean and that no warning "
+                "above says the data was mangled; then try another learning rate (`--lr`, a "
+                "few times smaller or larger than the peak used) and more `--epochs`."
+            )
             + noise
         )
     elif lost:
