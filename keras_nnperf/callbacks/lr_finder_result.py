@@ -16,7 +16,9 @@ The default rule, `"auto"`, is built so that its rate is never absurd:
    difference, `sigma * sqrt(1 / n_head + var(moving average at the minimum))`.
    Verdicts: `"flat"` (it never fell: the range ends too low, or the model cannot learn),
    `"too_short"` (it diverged within a few points), `"open"` (still falling at `max_lr`) or
-   `"ok"`. `lr_find` widens the range and re-runs on all but `"ok"`.
+   `"ok"`. `lr_find` widens the range and re-runs on all but `"ok"`. A curve whose raw loss
+   reaches zero (at most `FLOOR` of `L0`) and stays there to the end is read only up to that
+   point and is not "open": beyond it the moving average falls by its delay alone.
 3. **Let the rules agree.** On an `"ok"` or `"open"` curve the candidates are `valley`,
    `steepest` and `minimum/10` on the trimmed curve; a candidate counts only where the loss
    really falls: at or above `lr_fall / LAG` (`lr_fall`, the rate on the trimmed curve from
@@ -52,6 +54,9 @@ LAG = 10.0
 MIN_POINTS = 10
 #: Points cut before a divergence (fastai's `[:-5]`).
 TAIL = 5
+#: A raw loss at most this fraction of the start level from some point to the end of a curve
+#: that did not diverge is a floor: the network has fit its training batches there.
+FLOOR = 0.01
 
 
 def steepest(lrs: np.ndarray, losses: np.ndarray) -> float:
@@ -94,6 +99,19 @@ def valley(lrs: np.ndarray, losses: np.ndarray) -> float:
 
 
 _RULES = {"steepest": steepest, "minimum/10": minimum_over_ten, "valley": valley}
+
+
+def _floor_index(raw: np.ndarray, start_loss: float, diverged: bool) -> int | None:
+    """Where the raw loss reaches its floor (at most `FLOOR * |L0|` from there to the end).
+
+    `None` for a curve that diverged (its end is not a floor) or whose last `MIN_POINTS // 2`
+    losses are not all at the floor.
+    """
+    if diverged or not len(raw):
+        return None
+    low = raw <= FLOOR * abs(start_loss)
+    run = len(low) if low.all() else int(np.argmin(low[::-1]))  # the trailing run at the floor
+    return len(low) - run if run >= MIN_POINTS // 2 and run < len(low) else None
 
 
 def _smoothing_variance(index: int, smoothing: float) -> float:
@@ -232,6 +250,15 @@ class LRFinderResult:
         spread = math.sqrt(1.0 / len(head) + _smoothing_variance(lowest, self.smoothing))
         self.drop = float(self.start_loss - losses[lowest])
         self.margin = max(Z_SCORE * self.noise * spread, MIN_RELATIVE_DROP * abs(self.start_loss))
+        # A loss that reaches zero (a target the inputs determine: anes_vote84's governor race
+        # from the state) stays there at every higher rate, and past that point the moving
+        # average falls only by its delay: on a 138-point ramp to 1e4 it fell from 0.35 to
+        # 0.08 over five decades of zero raw losses, read as "still falling", and the rules
+        # chose 4.2. The rules read such a curve up to its floor, which is not "open".
+        floor = _floor_index(raw[start:valid], self.start_loss, self.diverged)
+        if floor is not None:
+            floor += start
+            end = min(end, floor + 1)
         trimmed = slice(start, end)
         self._trimmed = (lrs[trimmed], losses[trimmed])
         self._candidates = {
@@ -246,11 +273,17 @@ class LRFinderResult:
         first = start + (int(above[-1]) + 1 if above.size else 0)
         self._fall_lr = float(lrs[first]) if first <= lowest else math.inf
         self._lowest_lr = float(lrs[lowest])
+        self._floor_lr = float(lrs[floor]) if floor is not None else None
+        if floor is not None:
+            # The raw loss fell at the floor, whatever the lagging average says: candidates
+            # count from a decade below it up to it.
+            self._fall_lr = min(self._fall_lr, float(lrs[floor]))
+            self._lowest_lr = float(lrs[min(floor + 1, valid - 1)])
         if self.drop <= self.margin:
             self.verdict = "flat"
         elif self.diverged and end - start < MIN_POINTS:
             self.verdict = "too_short"
-        elif not self.diverged and lowest >= valid - max(2, valid // 20):
+        elif floor is None and not self.diverged and lowest >= valid - max(2, valid // 20):
             self.verdict = "open"
         else:
             self.verdict = "ok"
@@ -296,6 +329,11 @@ class LRFinderResult:
         if left_out:
             text += f" ({', '.join(left_out)} left out: outside the falling part)"
         text += f"; {fell}"
+        if self._floor_lr is not None:
+            text += (
+                f"; the batch loss reached zero at {self._floor_lr:.2g} and stayed there, so the "
+                "curve is read up to that rate (beyond it the average falls only by its delay)"
+            )
         if self.verdict == "open":
             text += f"; still falling at {high:.1e}: the range may end too low"
         return rate, rule, text

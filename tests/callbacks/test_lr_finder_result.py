@@ -112,6 +112,21 @@ def test_monotone_decrease_without_divergence_is_open():
     assert "still falling" in result.reason
 
 
+def test_a_loss_that_reaches_zero_is_read_up_to_there_not_as_still_falling():
+    # anes_vote84's governor race, which the state decides: noisy at 0.4 until 1e-2, then
+    # every batch's loss is 0 to the end of the ramp. The moving average falls for decades
+    # after the raw loss did (its delay alone); read as "open", the rules chose about 5.
+    rng = np.random.default_rng(0)
+    raw = np.where(LRS < 4e-2, 0.4 + 0.08 * rng.standard_normal(STEPS), 0.0)
+    result = record(raw)
+    assert result.verdict == "ok", result.reason
+    assert 1e-3 <= result.suggestion <= 4e-2, result.suggestions
+    assert "reached zero at 0.04" in result.reason
+    # A loss that reaches its floor but then blows up is no floor: the rules read it as before.
+    blown = np.concatenate([raw[:80], np.full(STEPS - 80, 50.0)])
+    assert "reached zero" not in record(blown).reason
+
+
 def test_named_rules_are_applied_to_the_trimmed_curve():
     result = range_test(valley_curve(), noise=0.05, rule="valley")
     start, end = result.window
