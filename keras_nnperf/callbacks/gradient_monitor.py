@@ -181,6 +181,33 @@ def per_tensor_square_sums(segments: list[list]):
     )
 
 
+def square_sums(segments: list[list]):
+    """`sum(x ** 2)` over the float32 tensors of each segment, as one vector, on any backend.
+
+    TensorFlow and JAX compile the step, so the tensors are packed into one reduction
+    (`packed_square_sums`) when they fit. PyTorch runs the step eagerly, where packing saves no
+    kernel and every `keras.ops` call costs its dispatch (about 25 us on CPU): packed, the six
+    gradients and six weights of `benchmarks/overhead.py`'s MLP took 745 us a step,
+    per tensor through `keras.ops` 404 us, and through torch's own operations 74 us
+    (`torch_square_sums`).
+    """
+    if keras.backend.backend() == "torch":
+        return torch_square_sums(segments)
+    packed = packed_square_sums(segments)
+    return per_tensor_square_sums(segments) if packed is None else packed
+
+
+def torch_square_sums(segments: list[list]):
+    """`per_tensor_square_sums` in torch's own operations (PyTorch backend only)."""
+    import torch
+
+    first = next((t for tensors in segments for t in tensors), None)
+    zero = torch.zeros((), dtype=torch.float32, device=None if first is None else first.device)
+    return torch.stack(
+        [sum(torch.sum(t * t) for t in tensors) if tensors else zero for tensors in segments]
+    )
+
+
 @register("callback")
 class GradientMonitor(keras.callbacks.Callback):
     """Record per-layer gradient norm, weight norm and update ratio; warn about bad gradients.
@@ -430,13 +457,8 @@ class GradientMonitor(keras.callbacks.Callback):
                 grad = grad.values
             segments[slot].append(ops.cast(grad, "float32"))
             segments[count + slot].append(ops.cast(variable, "float32"))
-        packed = packed_square_sums(segments)
-        if packed is None:
-            grad_sq = per_tensor_square_sums(segments[:count])
-            weight_sq = per_tensor_square_sums(segments[count:])
-        else:
-            grad_sq, weight_sq = packed[:count], packed[count:]
-        return ops.sqrt(grad_sq), ops.sqrt(weight_sq)
+        sums = square_sums(segments)
+        return ops.sqrt(sums[:count]), ops.sqrt(sums[count:])
 
     def on_epoch_begin(self, epoch, logs=None):
         # A new array each time: JAX's train step donates (frees) the buffers it is given.

@@ -13,6 +13,7 @@ from keras_nnperf.callbacks.gradient_monitor import (
     GradientMonitor,
     packed_square_sums,
     per_tensor_square_sums,
+    square_sums,
 )
 from keras_nnperf.optimizers.autoclip import AutoClip
 from keras_nnperf.optimizers.gradient_hooks import gradient_hook_names
@@ -515,7 +516,7 @@ def test_one_statistics_variable_reset_every_epoch(digits):
         np.testing.assert_array_equal(end["gradient_monitor/statistics"][-1], [4.0, 4.0])
 
 
-@pytest.mark.parametrize("function", [packed_square_sums, per_tensor_square_sums])
+@pytest.mark.parametrize("function", [packed_square_sums, per_tensor_square_sums, square_sums])
 def test_square_sums_match_numpy(function):
     rng = np.random.default_rng(3)
     layout = [[(3, 5), (5,)], [], [(7,)], [(2, 3, 4), (1,), ()]]  # ragged, empty, scalar
