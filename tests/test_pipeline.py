@@ -257,6 +257,31 @@ def test_the_default_budget_is_100_epochs_for_regression_and_50_otherwise(
     assert pipeline.train_tabular.__defaults__[0] is None  # epochs=None: resolved by the task
 
 
+@pytest.mark.parametrize(
+    "rows, given, expected", [(14_000, None, 64), (160, None, 32), (160, 8, 8)]
+)
+def test_the_doctor_judges_the_batch_size_the_run_trains_with(
+    tmp_path, monkeypatch, rows, given, expected
+):
+    # Its noise-scale advice names the batch size: on a 31,857-row table it said "the batch
+    # size 32 is 14x below the noise scale" of a run that trained at 128.
+    from keras_nnperf.diagnostics import doctor
+
+    seen = []
+
+    def record(*args, **kwargs):
+        seen.append(kwargs.get("batch_size"))
+        raise _Stop
+
+    monkeypatch.setattr(doctor, "diagnose", record)
+    data = _table(n=rows)
+    with pytest.raises(_Stop):
+        pipeline.train_tabular(data, str(tmp_path), batch_size=given, verbose=0)
+    with pytest.raises(_Stop):
+        pipeline.train_folds([data, data], [[0], [1]], str(tmp_path), batch_size=given, verbose=0)
+    assert seen == [expected, expected]
+
+
 def test_the_doctor_sees_the_tuned_model_started_at_the_baseline_as_its_trials_were(tmp_path):
     # The trials start at the baseline (HyperMLP's start_at_baseline); a fresh build of the best
     # trial's architecture does not, and the doctor called that a 4-7x initial loss.
