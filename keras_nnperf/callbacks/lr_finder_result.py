@@ -234,7 +234,6 @@ class LRFinderResult:
         lrs, losses, raw = self.lrs[:valid], self.losses[:valid], self.raw_losses[:valid]
         start = min(planned // 10, max(valid - 1, 0))
         end = max(valid - TAIL, start + 1) if self.diverged else valid
-        self.window = (start, end)
         head = raw[: max(3, min(planned // 5, valid))]
         # The smoothed curve is a (moving) mean of the batch losses, so its start level is their
         # mean too: on a skewed loss (cross-entropy on a rare class) a median sits below the mean
@@ -259,6 +258,7 @@ class LRFinderResult:
         if floor is not None:
             floor += start
             end = min(end, floor + 1)
+        self.window = (start, end)
         trimmed = slice(start, end)
         self._trimmed = (lrs[trimmed], losses[trimmed])
         self._candidates = {

@@ -122,6 +122,8 @@ def test_a_loss_that_reaches_zero_is_read_up_to_there_not_as_still_falling():
     assert result.verdict == "ok", result.reason
     assert 1e-3 <= result.suggestion <= 4e-2, result.suggestions
     assert "reached zero at 0.04" in result.reason
+    # The window the rules read (and the plot shades) ends at the floor.
+    assert result.lrs[result.window[1] - 1] == pytest.approx(LRS[LRS >= 4e-2][0])
     # A loss that reaches its floor but then blows up is no floor: the rules read it as before.
     blown = np.concatenate([raw[:80], np.full(STEPS - 80, 50.0)])
     assert "reached zero" not in record(blown).reason
