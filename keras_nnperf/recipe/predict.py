@@ -162,7 +162,8 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
 
     pairs = model_files(model_dir)
     preprocessors = [_load_preprocessor(pre_file) for _, pre_file in pairs]
-    table = read_csv(path)
+    # A file to predict may hold a single feature column (a time stamp, say) and no target.
+    table = read_csv(path, min_columns=1)
     outputs = []
     for i, ((model_file, pre_file), pre) in enumerate(zip(pairs, preprocessors, strict=True)):
         x = _transform(pre, table, pre_file, warn=i == 0)

@@ -129,7 +129,7 @@ def _from_decimal_comma(cell: str) -> str:
     return cell.replace(".", "").replace(",", ".")
 
 
-def read_csv(path: str) -> Table:
+def read_csv(path: str, min_columns: int = 2) -> Table:
     """Read a delimited text file with a header row, as spreadsheets and pandas write them.
 
     The delimiter is detected (`detect_delimiter`), or read from Excel's `sep=;` first line.
@@ -147,13 +147,18 @@ def read_csv(path: str) -> Table:
 
     Args:
         path: The file.
+        min_columns: The fewest columns the file may have: 2 for training (features and a
+            target), 1 for a file to predict (one feature column, no target, is a whole file).
 
     Returns:
         A `Table`.
 
     Raises:
         DataError: for a missing, unreadable, empty, binary or ragged file, or a bad header.
+        ValueError: for `min_columns` other than 1 or 2.
     """
+    if min_columns not in (1, 2) or isinstance(min_columns, bool):
+        raise ValueError(f"Argument min_columns must be 1 or 2. Received: {min_columns!r}")
     if not os.path.exists(path):
         raise DataError(f"{path}: no such file")
     if os.path.isdir(path):
@@ -179,7 +184,7 @@ def read_csv(path: str) -> Table:
         raise DataError(f"{path} is empty")
     lines, unnamed = _without_empty_unnamed_columns(lines)
     header = [name.strip() for name in lines[0]]
-    if len(header) < 2:
+    if len(header) < min_columns:
         raise DataError(
             f"{path} has a single column; a CSV for nnperf needs feature columns and a target "
             "column separated by commas (or semicolons, tabs or |)"

@@ -158,3 +158,14 @@ def test_parse_dates_gives_days_since_1970_utc():
 )
 def test_parse_dates_refuses_what_is_not_an_iso_date(values):
     assert parse_dates(values) is None
+
+
+def test_a_file_to_predict_may_have_a_single_column(write):
+    # A model of one feature (a time stamp) predicts a file of that one column.
+    table = read_csv(write("when\n2012/01/31\n2012/02/01\n"), min_columns=1)
+    assert table.names == ["when"] and table.columns["when"] == ["2012/01/31", "2012/02/01"]
+    with pytest.raises(DataError, match="single column"):
+        read_csv(write("when\n2012/01/31\n"))
+    for bad in (0, 3, True):
+        with pytest.raises(ValueError, match="min_columns"):
+            read_csv(write("a,b\n1,2\n"), min_columns=bad)
