@@ -102,6 +102,30 @@ def test_fit_then_predict(tmp_path, capsys, task):
     assert code == 0 and stdout.splitlines()[0].startswith("prediction")
 
 
+def test_a_table_of_slashed_time_stamps_trains_and_predicts(tmp_path, capsys):
+    # vega_datasets' seattle-temps: `2010/01/01 00:00` and a temperature, nothing else. Before,
+    # the stamp read as an ID and the fit stopped: `no feature columns left besides target`.
+    start = np.datetime64("2010-01-01T00:00")
+    stamps = [start + np.timedelta64(h, "h") for h in range(24 * 20)]
+    hours = np.arange(len(stamps)) % 24
+    rows = [
+        [str(t).replace("-", "/").replace("T", " "), round(10 + 5 * np.sin(h * np.pi / 12), 2)]
+        for t, h in zip(stamps, hours, strict=True)
+    ]
+    data = write_csv(tmp_path / "temps.csv", ["date", "temp"], rows)
+    out = str(tmp_path / "report")
+    code, stdout, stderr = run(["fit", data, "--target", "temp", "--out", out, *FAST], capsys)
+    assert code == 0, stderr
+    report = open(os.path.join(out, "report.md")).read()
+    assert "date, written like 2012/01/31, with its hour of day" in report
+    assert TabularPreprocessor.load(os.path.join(out, "preprocessing.json")).num_features == 3
+    new = write_csv(tmp_path / "new.csv", ["date"], [["2011/06/01 03:00"], ["2011/06/01 15:00"]])
+    code, stdout, stderr = run(["predict", out, new], capsys)
+    assert code == 0, stderr
+    predictions = [float(line) for line in stdout.splitlines()[1:]]
+    assert len(predictions) == 2 and np.all(np.isfinite(predictions))
+
+
 def test_lr_overrides_the_range_test(tmp_path, capsys):
     data = generated(tmp_path, "binary")
     out = str(tmp_path / "report")

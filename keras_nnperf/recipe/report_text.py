@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_nnperf.tabular.dates import SPELLING_EXAMPLES
+
+# What each of the calendar's cycles (`tabular.calendar_cycles`) is, in the report's words.
+_CYCLE_WORDS = {"year": "season", "week": "weekday", "day": "hour of day"}
+
 #: Differences of accuracy or R2 up to this are reported as "about even".
 TIE_MARGIN = 0.01
 
@@ -28,7 +33,7 @@ def data_markdown(data, data_path: str | None) -> str:
     """What was read and how it was encoded."""
     pre = data.preprocessor
     numeric = [f["name"] for f in pre.features if f["kind"] == "numeric"]
-    dates = [f["name"] for f in pre.features if f.get("date")]
+    dates = [_date_text(f) for f in pre.features if f.get("date")]
     indicators = [f["name"] for f in pre.features if f.get("indicator")]
     one_hot = [f["name"] for f in pre.features if f.get("encoding") == "one_hot"]
     embedded = [
@@ -43,7 +48,7 @@ def data_markdown(data, data_path: str | None) -> str:
         f"- rows: {len(data.x_train)} training, {len(data.x_val)} validation"
         + (" (stratified)" if pre.classes else ""),
         f"- {len(numeric)} numeric column(s), standardized with training-split statistics"
-        + (f" (dates as days since 1970-01-01: {', '.join(dates)})" if dates else ""),
+        + (f" (dates as days since 1970-01-01: {'; '.join(dates)})" if dates else ""),
         f"- {len(one_hot)} categorical column(s), one-hot encoded"
         + (f": {', '.join(one_hot)}" if one_hot else ""),
         (
@@ -73,6 +78,14 @@ def data_markdown(data, data_path: str | None) -> str:
             "original units"
         )
     return "\n".join(line for line in lines if line)
+
+
+def _date_text(feature: dict) -> str:
+    """`when, written like 2012/01/31, with its season and weekday` (the cycles it kept)."""
+    cycles = [_CYCLE_WORDS[c] for c in feature.get("cycles", ())]
+    kept = f", with its {' and '.join(cycles)}" if cycles else ""
+    spelling = SPELLING_EXAMPLES[feature.get("spelling", "iso")]
+    return f"{feature['name']}, written like {spelling}{kept}"
 
 
 def schedule_summary(learning_rates, steps_per_epoch: int) -> dict:

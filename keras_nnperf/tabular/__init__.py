@@ -24,8 +24,10 @@ with every warning):
   `(x / scale - mean) / std`, with statistics of the **training split only** (`scale`, a power
   of two, keeps values near 1e308 from overflowing), a missing value filled with the training
   median and flagged in a 0/1 indicator column when the training split had missing values.
-  A column of ISO 8601 dates or date-times (`2012-01-01`, `2012-01-01T06:16:41Z`) is numeric
-  too, as days since 1970-01-01 (`parse_dates`). Any other column is categorical: one-hot
+  A column of dates or date-times (ISO `2012-01-31`, `2012/01/31`, `01/31/2012` when a day
+  above 12 tells the order, `Jan 31 2012`; `date_spelling`) is numeric too, as days since
+  1970-01-01 (`parse_dates`), with the season, weekday and hour it varies along
+  (`calendar_cycles`, `calendar_features`). Any other column is categorical: one-hot
   encoded over the training split's levels when it has at most `ONE_HOT_MAX_LEVELS`, else
   integer codes (0 = missing or unseen, and levels of one training row when they hold most
   of its rows: names) for an embedding of fastai's size (`embedding_size`,
@@ -42,7 +44,6 @@ from keras_nnperf.tabular.csv_table import (
     DataWarning,
     Table,
     detect_delimiter,
-    parse_dates,
     parse_numbers,
     parse_numeric,
     read_csv,
@@ -52,6 +53,13 @@ from keras_nnperf.tabular.dataset import (
     TrainingTable,
     load_training_data,
     read_training_table,
+)
+from keras_nnperf.tabular.dates import (
+    calendar_cycles,
+    calendar_features,
+    date_spelling,
+    informative_cycles,
+    parse_dates,
 )
 from keras_nnperf.tabular.embedding import TabularEmbedding, embedding_size
 from keras_nnperf.tabular.id_columns import find_id_columns
@@ -84,9 +92,13 @@ __all__ = [
     "TabularEmbedding",
     "TabularPreprocessor",
     "TrainingTable",
+    "calendar_cycles",
+    "calendar_features",
+    "date_spelling",
     "detect_delimiter",
     "embedding_size",
     "find_id_columns",
+    "informative_cycles",
     "fold_indices",
     "infer_task",
     "load_training_data",

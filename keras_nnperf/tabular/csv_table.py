@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime
 import io
 import math
 import os
@@ -27,15 +26,6 @@ _COMMA_NUMBER = re.compile(
     r"[+-]?(?:(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?", re.ASCII
 )
 
-
-# An ISO 8601 date, optionally with a time and a UTC offset: `2012-01-01`, `2012-01-01 06:16`,
-# `2012-01-01T06:16:41Z`, `2012-01-01T06:16:41.5+02:00`. What pandas and most databases write.
-_ISO_DATE = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?",
-    re.ASCII,
-)
-
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 # A number with commas grouping thousands, as spreadsheets write it in comma files: `1,234`,
 # `-12,345,678.5`. Groups of exactly three digits, so `1,5` (a decimal comma) never matches.
@@ -328,32 +318,3 @@ def parse_numbers(values: list[str | None]) -> np.ndarray | None:
     """Values as float64, NaN for missing or non-finite ones; `None` if any is not a number."""
     parsed = parse_numeric(values)
     return None if parsed is None else parsed[0]
-
-
-def parse_dates(values: list[str | None]) -> np.ndarray | None:
-    """ISO 8601 dates or date-times as days since 1970-01-01 UTC, NaN for missing cells.
-
-    `2012-01-01`, `2012-01-01 06:16`, `2012-01-01T06:16:41Z`, `2012-01-01T06:16:41+02:00`
-    (a time without an offset is read as UTC). A date column is a quantity (a trend, an age),
-    not a category with one level per day: as text it would become an embedding of hundreds of
-    levels seen once each.
-
-    Returns:
-        float64 days, or `None` if a present cell is not such a date, or no cell is present.
-    """
-    out = np.full(len(values), np.nan)
-    present = False
-    for i, value in enumerate(values):
-        if value is None:
-            continue
-        if not _ISO_DATE.fullmatch(value):
-            return None
-        try:
-            moment = datetime.datetime.fromisoformat(value)
-        except ValueError:  # 2012-13-45: the shape of a date, not a date
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.timezone.utc)
-        out[i] = (moment - _EPOCH).total_seconds() / 86400.0
-        present = True
-    return out if present else None

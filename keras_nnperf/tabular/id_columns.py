@@ -28,7 +28,8 @@ from collections import Counter
 
 import numpy as np
 
-from keras_nnperf.tabular.csv_table import Table, parse_dates, parse_numeric
+from keras_nnperf.tabular.csv_table import Table, parse_numeric
+from keras_nnperf.tabular.dates import parse_dates
 
 _CAMEL_SUFFIX = re.compile(r"[a-z0-9](?:Id|ID)$")
 

@@ -11,12 +11,17 @@ import warnings
 
 import numpy as np
 
-from keras_nnperf.tabular.csv_table import (
-    DataError,
-    DataWarning,
-    Table,
+from keras_nnperf.tabular.csv_table import DataError, DataWarning, Table, parse_numeric
+from keras_nnperf.tabular.dates import (
+    CYCLES,
+    SPELLING_EXAMPLES,
+    SPELLINGS,
+    calendar_cycles,
+    calendar_features,
+    calendar_names,
+    date_spelling,
+    informative_cycles,
     parse_dates,
-    parse_numeric,
 )
 from keras_nnperf.tabular.embedding import embedding_size
 from keras_nnperf.tabular.task import TASKS, infer_task, target_labels
@@ -75,8 +80,12 @@ class TabularPreprocessor:
       of two that keeps huge values from overflowing, 1 for ordinary ones), missing and
       non-finite cells filled with the training median; plus a 0/1 indicator column
       `name=missing` when the column had missing cells in the training split;
-    * date (every present cell an ISO 8601 date or date-time, see `parse_dates`): numeric, as
-      days since 1970-01-01, standardized and filled like any number (`"date": true`);
+    * date (every present cell a date or date-time in one spelling, see `date_spelling`):
+      numeric, as days since 1970-01-01, standardized and filled like any number (`"date":
+      true`, `"spelling"`), then the cycles it varies along in training that explain the
+      training target beyond chance (`"cycles"`, see `calendar_cycles` and
+      `informative_cycles`): `name:year_sin`, `name:year_cos` (the season), `name:mon` ...
+      `name:sun` (the weekday), `name:day_sin`, `name:day_cos` (the hour), zeros where missing;
     * categorical with at most `ONE_HOT_MAX_LEVELS` levels: one-hot columns `name=level`
       (missing or unseen: all zeros);
     * categorical with more levels: one column of integer codes, 1..n for the training levels
@@ -91,7 +100,8 @@ class TabularPreprocessor:
         target: The target column name.
         task: `"binary"`, `"multiclass"` or `"regression"`.
         features: One dict per feature column: `{"name", "kind": "numeric", "scale", "mean",
-            "std", "fill", "indicator", "date"}` (`date` optional, default false) or
+            "std", "fill", "indicator", "date"}` (`date` optional, default false), and for a
+            date `"spelling"` and `"cycles"` (optional, default `"iso"` and `[]`), or
             `{"name", "kind": "categorical", "encoding": "one_hot", "categories"}` or
             `{..., "encoding": "embedding", "categories", "output_dim"}`.
         classes: Class labels (classification) or `None`.
@@ -195,6 +205,12 @@ class TabularPreprocessor:
             warnings.warn(f"column {name!r} has {feature}; left out", DataWarning, stacklevel=2)
         if not features:
             raise DataError(f"no feature columns left besides target {target!r}")
+        dated = [f for f in features if f.get("cycles")]
+        if dated:
+            targets = _target_matrix([labels[i] for i in rows], task, classes)
+            for f in dated:
+                days = parse_dates([table.columns[f["name"]][i] for i in rows], f["spelling"])
+                f["cycles"] = informative_cycles(days, f["cycles"], targets)
         mean = std = None
         if task == "regression":
             y = parse_numeric([labels[i] for i in rows])[0]
@@ -213,6 +229,7 @@ class TabularPreprocessor:
                 out.append(f["name"])
                 if f["indicator"]:
                     out.append(f"{f['name']}=missing")
+                out.extend(calendar_names(f["name"], f.get("cycles", ())))
             elif f["encoding"] == "one_hot":
                 out.extend(f"{f['name']}={c}" for c in f["categories"])
             else:
@@ -309,6 +326,10 @@ class TabularPreprocessor:
                 blocks.append(z[:, None])
                 if f["indicator"]:
                     blocks.append(missing.astype("float64")[:, None])
+                if f.get("cycles"):
+                    blocks.append(
+                        calendar_features(np.where(missing, np.nan, numbers), f["cycles"])
+                    )
             elif f["encoding"] == "one_hot":
                 index = {c: j for j, c in enumerate(f["categories"])}
                 onehot = np.zeros((len(column), len(index)))
@@ -453,37 +474,54 @@ class TabularPreprocessor:
             raise DataError(f"cannot read the preprocessing file {path}: {err}") from None
 
 
+def _target_matrix(labels, task, classes) -> np.ndarray:
+    """The training target as columns a least-squares fit can read: the number, 0/1, one-hot."""
+    if task == "regression":
+        return parse_numeric(labels)[0][:, None]
+    index = {c: i for i, c in enumerate(classes)}
+    codes = np.asarray([index[v] for v in target_labels(labels, classes)])
+    if task == "binary":
+        return (codes == 1).astype("float64")[:, None]
+    return np.eye(len(classes))[codes]
+
+
 def _numbers(feature: dict, column) -> tuple[np.ndarray, int]:
     """A numeric feature's cells as float64 (NaN where missing) and the non-finite count.
 
     Raises:
         DataError: for a cell that is not a number (not a date, for a date column).
     """
-    parse = _parse_date_column if feature["date"] else parse_numeric
+    if feature["date"]:
+        # The spelling found in training: a new file of dates whose days are all at most 12
+        # is read as day-first or month-first as training read it.
+        def parse(cells):
+            return _parse_date_column(cells, feature["spelling"])
+
+        kind = f"a date written like {SPELLING_EXAMPLES[feature['spelling']]}"
+    else:
+        parse, kind = parse_numeric, "numeric"
     parsed = parse(column)
     if parsed is None:
         bad = next(v for v in column if v is not None and parse([v]) is None)
-        kind = "a date" if feature["date"] else "numeric"
         raise DataError(f"column {feature['name']!r} was {kind} in training but holds {bad!r}")
     return parsed
 
 
-def _parse_date_column(column) -> tuple[np.ndarray, int] | None:
+def _parse_date_column(column, spelling) -> tuple[np.ndarray, int] | None:
     # `parse_dates` in `parse_numeric`'s shape; a column with every cell missing is no error.
     if all(v is None for v in column):
         return np.full(len(column), np.nan), 0
-    days = parse_dates(column)
+    days = parse_dates(column, spelling)
     return None if days is None else (days, 0)
 
 
 def _fit_column(name, column, rows):
     """The feature dict of one column fitted on `rows`, or why it is left out (a few words)."""
     parsed = parse_numeric(column)
-    date = False
+    spelling = None
     if parsed is None:
-        days = parse_dates(column)
-        date = days is not None
-        parsed = (days, 0) if date else None
+        spelling = date_spelling(column)
+        parsed = None if spelling is None else (parse_dates(column, spelling), 0)
     unusable = "no usable value in the training split (all missing or non-finite)"
     if parsed is not None:
         train = parsed[0][rows]
@@ -493,7 +531,7 @@ def _fit_column(name, column, rows):
         if len(finite) == len(train) and np.all(finite == finite[0]):
             return f"a single value ({column[rows[0]]}) in the training split"
         scale, mean, std = robust_moments(finite)
-        return {
+        feature = {
             "name": name,
             "kind": "numeric",
             "scale": scale,
@@ -502,8 +540,12 @@ def _fit_column(name, column, rows):
             # On the scaled values: the median of two numbers near 1e308 averages them.
             "fill": float(np.median(finite / scale) * scale),
             "indicator": bool(len(finite) < len(train)),
-            "date": date,
+            "date": spelling is not None,
         }
+        if spelling is not None:
+            feature["spelling"] = spelling
+            feature["cycles"] = calendar_cycles(finite)
+        return feature
     counts = {}
     for i in rows:
         if column[i] is not None:
@@ -547,8 +589,12 @@ def _with_defaults(feature: dict) -> dict:
     if feature.get("kind") == "numeric":
         feature.setdefault("scale", 1.0)
         feature.setdefault("indicator", False)
-        # Files written before date columns were read as dates have no "date" key.
+        # Files written before date columns were read as dates have no "date" key, and
+        # before other spellings and the calendar's cycles, no "spelling" and "cycles".
         feature.setdefault("date", False)
+        if feature["date"]:
+            feature.setdefault("spelling", "iso")
+            feature.setdefault("cycles", [])
     elif feature.get("kind") == "categorical":
         feature.setdefault("encoding", "one_hot")
     return feature
@@ -556,7 +602,8 @@ def _with_defaults(feature: dict) -> dict:
 
 def _width(feature: dict) -> int:
     if feature["kind"] == "numeric":
-        return 1 + bool(feature["indicator"])
+        cycles = feature.get("cycles", ())
+        return 1 + bool(feature["indicator"]) + len(calendar_names("", cycles))
     return len(feature["categories"]) if feature["encoding"] == "one_hot" else 1
 
 
@@ -582,4 +629,8 @@ def _config_problem(config) -> str | None:
         absent = [k for k in _REQUIRED[kind] if k not in f]
         if absent:
             return f"features[{i}] lacks key(s) {', '.join(absent)}"
+        if f.get("spelling", "iso") not in SPELLINGS:
+            return f"features[{i}] has an unknown date spelling {f['spelling']!r}"
+        if not isinstance(f.get("cycles", []), list) or set(f.get("cycles", [])) - set(CYCLES):
+            return f"features[{i}] has cycles other than {', '.join(CYCLES)}"
     return None

@@ -15,4 +15,19 @@ def test_the_data_section_names_the_date_columns(tmp_path):
         data = load_training_data(str(path), "y", seed=0)
     text = data_markdown(data, str(path))
     assert "2 numeric column(s), standardized with training-split statistics" in text
-    assert "(dates as days since 1970-01-01: when)" in text
+    # 28 days on which `y` alternates: no cycle explains it beyond chance.
+    assert "(dates as days since 1970-01-01: when, written like 2012-01-31)" in text
+
+
+def test_the_data_section_names_the_spelling_and_the_cycles_a_date_kept(tmp_path):
+    path = tmp_path / "data.csv"
+    rows = [f"{d % 12 + 1}/{d % 28 + 1}/2020 {d % 24}:00,{d % 3},{d % 24 > 11}" for d in range(400)]
+    path.write_text("when,a,afternoon\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load_training_data(str(path), "afternoon", seed=0)
+    text = data_markdown(data, str(path))
+    assert (
+        "(dates as days since 1970-01-01: when, written like 01/31/2012, with its hour of day)"
+        in text
+    )

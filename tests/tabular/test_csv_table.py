@@ -7,7 +7,6 @@ from keras_nnperf.tabular import (
     DataError,
     DataWarning,
     detect_delimiter,
-    parse_dates,
     parse_numeric,
     read_csv,
 )
@@ -142,22 +141,6 @@ def test_parse_numeric_counts_non_finite_cells():
 def test_quoted_fields_may_hold_line_breaks(write):
     table = read_csv(write('note,y\n"two\nlines",1\nplain,0\n'))
     assert table.columns["note"] == ["two\nlines", "plain"]
-
-
-def test_parse_dates_gives_days_since_1970_utc():
-    days = parse_dates(
-        ["1970-01-02", None, "1970-01-01 12:00", "2012-01-01T06:16:41Z", "1970-01-01T00:00+02:00"]
-    )
-    expected = [1.0, np.nan, 0.5, 15340 + (6 * 3600 + 16 * 60 + 41) / 86400, -2 / 24]
-    np.testing.assert_allclose(days, expected, rtol=0, atol=1e-9)
-
-
-@pytest.mark.parametrize(
-    "values",
-    [["2012-13-45"], ["2012-01-01", "soon"], ["01/02/2012"], ["2012"], [None, None], []],
-)
-def test_parse_dates_refuses_what_is_not_an_iso_date(values):
-    assert parse_dates(values) is None
 
 
 def test_a_file_to_predict_may_have_a_single_column(write):

@@ -327,7 +327,10 @@ def test_a_date_column_is_a_number_of_days_not_a_category(frame, tmp_path):
     new = read_csv(
         frame([("2020-02-01", "x", 0), ("tomorrow", "x", 1)], ("when", "b", "y"), name="n.csv")
     )
-    with pytest.raises(DataError, match="'when' was a date in training but holds 'tomorrow'"):
+    with pytest.raises(
+        DataError,
+        match="'when' was a date written like 2012-01-31 in training but holds 'tomorrow'",
+    ):
         pre.transform(new)
 
 

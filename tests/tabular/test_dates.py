@@ -1,0 +1,277 @@
+import datetime
+import json
+
+import numpy as np
+import pytest
+
+from keras_nnperf.tabular import (
+    DataError,
+    TabularPreprocessor,
+    calendar_cycles,
+    calendar_features,
+    date_spelling,
+    find_id_columns,
+    parse_dates,
+    read_csv,
+)
+from keras_nnperf.tabular.dates import (
+    CYCLES,
+    SPELLING_EXAMPLES,
+    SPELLINGS,
+    _chi2_tail,
+    calendar_names,
+    informative_cycles,
+)
+
+
+def days_of(*moment):
+    """Days since 1970 by the standard library, the reference the parser is checked against."""
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    value = datetime.datetime(*moment, tzinfo=datetime.timezone.utc)
+    return (value - epoch).total_seconds() / 86400
+
+
+def test_parse_dates_gives_days_since_1970_utc():
+    days = parse_dates(
+        ["1970-01-02", None, "1970-01-01 12:00", "2012-01-01T06:16:41Z", "1970-01-01T00:00+02:00"]
+    )
+    expected = [1.0, np.nan, 0.5, 15340 + (6 * 3600 + 16 * 60 + 41) / 86400, -2 / 24]
+    np.testing.assert_allclose(days, expected, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "values, spelling, moments",
+    [
+        (["2012/01/31", "2010/1/2 6:16"], "ymd", [(2012, 1, 31), (2010, 1, 2, 6, 16)]),
+        (["2012.01.31 06:16:41"], "ymd", [(2012, 1, 31, 6, 16, 41)]),
+        # Seattle's weather and temperatures in vega_datasets: dropped as IDs before.
+        (["2010/01/01 00:00", "2010/01/01 13:00"], "ymd", [(2010, 1, 1), (2010, 1, 1, 13)]),
+        (["01/31/2012", "2/3/2012 3:45 PM"], "mdy", [(2012, 1, 31), (2012, 2, 3, 15, 45)]),
+        (["1/3/2012 12:00 AM", "1/13/2012 12:30 p.m."], "mdy",
+         [(2012, 1, 3), (2012, 1, 13, 12, 30)]),
+        (["31.01.2012", "3.2.2012"], "dmy", [(2012, 1, 31), (2012, 2, 3)]),
+        (["13-02-2012", "01-02-2012"], "dmy", [(2012, 2, 13), (2012, 2, 1)]),
+        # vega_datasets' stocks write `Jan 1 2000`.
+        (["Jan 1 2000", "September 30, 2001", "Sept 3rd 2002"], "named",
+         [(2000, 1, 1), (2001, 9, 30), (2002, 9, 3)]),
+        (["1 Jan 2000", "01-Feb-2000 23:59"], "named", [(2000, 1, 1), (2000, 2, 1, 23, 59)]),
+        (["2006-01", "2006/12"], "ym", [(2006, 1, 1), (2006, 12, 1)]),
+    ],
+)  # fmt: skip
+def test_each_spelling_reads_the_days_the_standard_library_gives(values, spelling, moments):
+    assert date_spelling(values) == spelling
+    expected = [days_of(*m) for m in moments]
+    np.testing.assert_allclose(parse_dates(values), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(parse_dates(values, spelling), expected, rtol=0, atol=1e-9)
+
+
+def test_the_spelling_examples_are_31_january_2012_in_their_spelling():
+    assert set(SPELLING_EXAMPLES) == set(SPELLINGS)
+    for spelling, example in SPELLING_EXAMPLES.items():
+        assert date_spelling([example]) in (spelling, None)  # 31/01 and 01/31 tell themselves
+        expected = days_of(2012, 1, 1 if spelling == "ym" else 31)
+        assert parse_dates([example], spelling)[0] == pytest.approx(expected)
+
+
+def test_day_and_month_order_is_read_from_the_whole_column():
+    # One day above 12 decides the order for every cell of the column.
+    assert date_spelling(["01/02/2012", "13/02/2012"]) == "dmy"
+    assert date_spelling(["01/02/2012", "02/13/2012"]) == "mdy"
+    # Never told: not dates (guessing would be silently wrong by up to eleven months).
+    assert date_spelling(["01/02/2012", "02/03/2012"]) is None
+    assert parse_dates(["01/02/2012", "02/03/2012"]) is None
+    # A spelling fitted in training reads a new file that alone could not tell.
+    assert parse_dates(["01/02/2012"], "dmy")[0] == pytest.approx(days_of(2012, 2, 1))
+    assert parse_dates(["01/02/2012"], "mdy")[0] == pytest.approx(days_of(2012, 1, 2))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2012-13-45"],
+        ["2012-01-01", "soon"],
+        ["2012"],
+        [None, None],
+        [],
+        ["2012/02/30"],
+        ["13/13/2012"],
+        ["Foo 3 2012"],
+        ["2012/01/01 25:00"],
+        ["2012/01/01 13:00 PM"],
+        ["2012-01-01", "2012/01/02"],  # two spellings in one column
+        ["2019-20"],  # a season, not a month
+        ["12:30"],
+    ],
+)
+def test_parse_dates_refuses_what_is_not_a_date_in_one_spelling(values):
+    assert date_spelling(values) is None
+    assert parse_dates(values) is None
+
+
+def test_an_unknown_spelling_is_a_value_error_naming_it():
+    with pytest.raises(ValueError, match="spelling"):
+        parse_dates(["2012-01-01"], "julian")
+
+
+@pytest.mark.parametrize(
+    "values, cycles",
+    [
+        (["1970-01-01", "1971-01-01", "1972-01-01"], []),  # yearly: a trend only
+        (["2006-01-01", "2006-02-01", "2006-03-01"], ["year"]),  # monthly: weekdays mean nothing
+        (["2012/01/01", "2012/01/02", "2012/01/03"], ["year", "week"]),
+        (["2010-01-01 00:00", "2010-01-01 01:00", None], ["day"]),
+        (["2010/01/01 00:00", "2010/01/02 13:00"], ["year", "week", "day"]),
+        ([None], []),
+    ],
+)
+def test_calendar_cycles_are_the_ones_the_dates_vary_along(values, cycles):
+    days = np.array([np.nan if v is None else parse_dates([v])[0] for v in values])
+    assert calendar_cycles(days) == cycles
+
+
+def test_calendar_features_follow_their_formula():
+    moments = [datetime.datetime(2024, 1, 1), datetime.datetime(2023, 7, 15, 18, 30)]
+    moments.append(datetime.datetime(1969, 12, 31, 6))
+    days = np.array([days_of(*m.timetuple()[:6]) for m in moments] + [np.nan])
+    x = calendar_features(days, ["year", "week", "day"])
+    assert x.shape == (4, 11) == (4, len(calendar_names("t", ["year", "week", "day"])))
+    for row, m in zip(x, moments, strict=False):
+        fraction = (m.hour * 3600 + m.minute * 60) / 86400
+        year = 2 * np.pi * (m.timetuple().tm_yday - 1 + fraction) / 365.25
+        np.testing.assert_allclose(row[:2], [np.sin(year), np.cos(year)], atol=1e-12)
+        assert row[2:9].tolist() == np.eye(7)[m.weekday()].tolist()  # Monday first
+        day = 2 * np.pi * fraction
+        np.testing.assert_allclose(row[9:], [np.sin(day), np.cos(day)], atol=1e-12)
+    assert not x[3].any()  # missing: zero everywhere
+    with pytest.raises(ValueError, match="cycles"):
+        calendar_features(days, ["month"])
+
+
+def test_slashed_dates_are_a_feature_with_their_cycles_not_an_id(frame, tmp_path):
+    # vega_datasets' seattle-temps: a date-time written `2010/01/01 00:00` and a temperature.
+    # Before, the date read as text with one value per row, an ID, and nothing was left to learn.
+    hours = np.arange(24 * 40)
+    stamps = [
+        (datetime.datetime(2010, 1, 1) + datetime.timedelta(hours=int(h))).strftime(
+            "%Y/%m/%d %H:%M"
+        )
+        for h in hours
+    ]
+    temp = np.round(10 + 5 * np.sin(2 * np.pi * hours / 24), 3)
+    table = read_csv(frame(list(zip(stamps, temp, strict=True)), header=("date", "temp")))
+    assert find_id_columns(table) == {}
+    train = np.arange(0, len(hours), 2)
+    pre = TabularPreprocessor.fit(table, "temp", rows=train)
+    (f,) = pre.features
+    # The dates vary along all three cycles; only the hour explains the temperature.
+    assert calendar_cycles(parse_dates(stamps)) == ["year", "week", "day"]
+    assert (f["date"], f["spelling"], f["cycles"]) == (True, "ymd", ["day"])
+    x = pre.transform(table)
+    assert x.shape == (len(hours), 3)
+    assert pre.feature_names == ["date", "date:day_sin", "date:day_cos"]
+    # A least-squares fit on the encoded columns explains the temperature; on the days since
+    # 1970 alone (all a date was before), almost nothing.
+    y = pre.encode_target(table)[:, 0]
+    test = np.setdiff1d(np.arange(len(hours)), train)
+
+    def r2(columns):
+        a = np.c_[np.ones(len(x)), x[:, columns]]
+        w = np.linalg.lstsq(a[train], y[train], rcond=None)[0]
+        return 1 - np.mean((a[test] @ w - y[test]) ** 2) / np.var(y[test])
+
+    assert r2([0, 1, 2]) > 0.99 and r2([0]) < 0.05
+    # Saved and loaded, it reads a new file the same way.
+    path = str(tmp_path / "pre.json")
+    pre.save(path)
+    np.testing.assert_array_equal(TabularPreprocessor.load(path).transform(table, warn=False), x)
+
+
+def test_a_new_file_is_read_in_the_day_first_order_training_found(frame):
+    train = read_csv(frame([("13/02/2012", 1.0), ("01/03/2012", 2.0)], header=("when", "y")))
+    pre = TabularPreprocessor.fit(train, "y")
+    assert pre.features[0]["spelling"] == "dmy"
+    new = read_csv(frame([("01/03/2012", 0.0)], header=("when", "y"), name="new.csv"))
+    # Alone, 01/03/2012 could be 3 January; in this column it is 1 March.
+    np.testing.assert_array_equal(pre.transform(new)[0], pre.transform(train)[1])
+    bad = read_csv(frame([("2012-03-01", 0.0)], header=("when", "y"), name="bad.csv"))
+    with pytest.raises(DataError, match="'when' was a date written like 31/01/2012 in training"):
+        pre.transform(bad)
+
+
+def test_a_date_feature_saved_before_spellings_and_cycles_loads_as_iso_without_cycles():
+    feature = {"name": "d", "kind": "numeric", "mean": 0.0, "std": 1.0, "fill": 0.0, "date": True}
+    pre = TabularPreprocessor("y", "binary", [feature])
+    assert (pre.features[0]["spelling"], pre.features[0]["cycles"]) == ("iso", [])
+    assert pre.feature_names == ["d"]
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [({"spelling": "julian"}, "unknown date spelling"), ({"cycles": ["month"]}, "cycles other")],
+)
+def test_a_preprocessing_file_with_an_unknown_spelling_or_cycle_is_refused(
+    frame, tmp_path, change, problem
+):
+    rows = [("2012/01/31", 1.5), ("2012/02/01", 2.5)]
+    pre = TabularPreprocessor.fit(read_csv(frame(rows, ("when", "y"))), "y")
+    config = pre.get_config()
+    config["features"][0].update(change)
+    path = tmp_path / "pre.json"
+    path.write_text(json.dumps(config))
+    with pytest.raises(DataError, match=problem):
+        TabularPreprocessor.load(str(path))
+
+
+def daily_dates(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.uniform(15000, 15000 + 3 * 365, n))
+
+
+@pytest.mark.parametrize(
+    "effect, kept",
+    [("none", []), ("week", ["week"]), ("year", ["year"]), ("day", ["day"]), ("all", CYCLES)],
+)
+def test_informative_cycles_keep_the_cycles_the_target_follows(effect, kept):
+    days = daily_dates(1500)
+    rng = np.random.default_rng(1)
+    weekday = (np.floor(days).astype(int) + 3) % 7
+    signal = {
+        "week": 1.0 * (weekday >= 5),  # weekends
+        "year": np.cos(2 * np.pi * days / 365.25),
+        "day": np.sin(2 * np.pi * days),
+    }
+    y = sum(signal.values()) if effect == "all" else signal.get(effect, 0.0)
+    y = y + rng.normal(size=len(days))
+    assert informative_cycles(days, CYCLES, y[:, None]) == list(kept)
+
+
+def test_informative_cycles_read_class_targets_and_skip_missing_dates():
+    days = daily_dates(600)
+    weekday = (np.floor(days).astype(int) + 3) % 7
+    labels = np.where(weekday >= 5, 2, np.random.default_rng(2).integers(0, 2, len(days)))
+    one_hot = np.eye(3)[labels]
+    assert informative_cycles(days, CYCLES, one_hot) == ["week"]
+    days[::3] = np.nan  # rows without a date are left out of the fit, not read as 1970
+    assert informative_cycles(days, CYCLES, one_hot) == ["week"]
+    assert informative_cycles(days, CYCLES, np.zeros((len(days), 1))) == []  # nothing to explain
+
+
+def test_the_chance_level_is_the_chi2_tail():
+    stats = pytest.importorskip("scipy.stats")
+    for k in (2, 4, 6):
+        for x in (0.0, 1.0, 7.5, 30.0):
+            assert _chi2_tail(x, k) == pytest.approx(stats.chi2.sf(x, k), rel=1e-12, abs=1e-300)
+    assert _chi2_tail(5.0, 3) == pytest.approx(stats.chi2.sf(5.0, 4))  # odd: the next even k
+    assert _chi2_tail(np.inf, 2) == 0.0
+
+
+def test_a_fit_without_date_effects_encodes_days_only_as_before(frame):
+    # mosaicData's Gestation: a birth's date says nothing of its weight; the season and weekday
+    # columns cost ridge, HGB and nnperf 0.01-0.10 R² in benchmarks/tabular.py until tested.
+    rng = np.random.default_rng(3)
+    days = daily_dates(400)
+    stamps = [str(np.datetime64(int(d), "D")) for d in days]
+    weight = np.round(rng.normal(120, 18, len(days)), 1)
+    table = read_csv(frame(list(zip(stamps, weight, strict=True)), header=("date", "wt")))
+    pre = TabularPreprocessor.fit(table, "wt")
+    assert pre.features[0]["cycles"] == [] and pre.feature_names == ["date"]
