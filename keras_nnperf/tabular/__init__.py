@@ -27,7 +27,8 @@ with every warning):
   A column of dates or date-times (ISO `2012-01-31`, `2012/01/31`, `01/31/2012` when a day
   above 12 tells the order, `Jan 31 2012`; `date_spelling`) is numeric too, as days since
   1970-01-01 (`parse_dates`), with the season, weekday and hour it varies along
-  (`calendar_cycles`, `calendar_features`). Any other column is categorical: one-hot
+  (`calendar_cycles`, `calendar_features`) when they explain the target
+  (`informative_cycles`). Any other column is categorical: one-hot
   encoded over the training split's levels when it has at most `ONE_HOT_MAX_LEVELS`, else
   integer codes (0 = missing or unseen, and levels of one training row when they hold most
   of its rows: names) for an embedding of fastai's size (`embedding_size`,
@@ -98,9 +99,9 @@ __all__ = [
     "detect_delimiter",
     "embedding_size",
     "find_id_columns",
-    "informative_cycles",
     "fold_indices",
     "infer_task",
+    "informative_cycles",
     "load_training_data",
     "parse_dates",
     "parse_numbers",

@@ -30,6 +30,8 @@ import re
 
 import numpy as np
 
+from keras_nnperf.validation import check_number
+
 #: The spellings `date_spelling` recognizes, in the order they are tried.
 SPELLINGS = ("iso", "ymd", "mdy", "dmy", "named", "ym")
 
@@ -192,9 +194,20 @@ def informative_cycles(days: np.ndarray, cycles, targets: np.ndarray, level=INFO
 
     Returns:
         The informative cycles, in the order given.
+
+    Raises:
+        ValueError: for `level` outside (0, 1), `targets` whose rows are not `days`'s, or an
+            unknown cycle.
     """
-    days = np.asarray(days, dtype="float64")
-    targets = np.asarray(targets, dtype="float64").reshape(len(days), -1)
+    level = check_number("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    days = np.asarray(days, dtype="float64").reshape(-1)
+    targets = np.asarray(targets, dtype="float64")
+    if targets.ndim not in (1, 2) or len(targets) != len(days):
+        raise ValueError(
+            f"Argument targets must have one row per date ({len(days)}). "
+            f"Received: shape {targets.shape}"
+        )
+    targets = targets.reshape(len(days), -1)
     present = np.isfinite(days)
     days, targets = days[present], targets[present]
     kept = []

@@ -275,3 +275,20 @@ def test_a_fit_without_date_effects_encodes_days_only_as_before(frame):
     table = read_csv(frame(list(zip(stamps, weight, strict=True)), header=("date", "wt")))
     pre = TabularPreprocessor.fit(table, "wt")
     assert pre.features[0]["cycles"] == [] and pre.feature_names == ["date"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"level": 0.0}, "level"),
+        ({"level": 1.5}, "level"),
+        ({"level": float("nan")}, "level"),
+        ({"level": True}, "level"),
+        ({"targets": np.zeros((3, 1))}, "targets"),
+        ({"cycles": ["month"]}, "cycles"),
+    ],
+)
+def test_informative_cycles_name_a_bad_argument(kwargs, name):
+    arguments = {"days": daily_dates(50), "cycles": CYCLES, "targets": np.zeros((50, 1))}
+    with pytest.raises(ValueError, match=name):
+        informative_cycles(**{**arguments, **kwargs})
