@@ -25,6 +25,13 @@ pool, Dense 128, dropout; AdamW 1e-3) trained once for `--epochs` epochs.
     python benchmarks/tuning.py --budget 20 --seeds 1  # a smoke run
     python benchmarks/tuning.py --seeds 3 --first-seed 3  # three more seeds: 3, 4, 5
     python benchmarks/tuning.py --profile 6            # where a trial's seconds go (below)
+    python benchmarks/tuning.py --holdout 0.2 --seeds 6  # and each best model on a test split
+
+`--holdout F` keeps a share F of each table (stratified, the same rows for every seed) out of
+both searches and scores each search's best model on it after the clock stops: keras-tuner's
+best trial at its best epoch for the seed template, `SearchResult.best_model` for ours. The best
+validation accuracy picks the luckiest epoch of many on a few hundred rows; the test accuracy of
+the one model each search hands over is what a user gets.
 
 `--profile N` runs N trials of each search on breast cancer (no budget, `--epochs` at most) under
 cProfile with the process's CPU time as its clock (less sensitive to other processes' load than
@@ -95,44 +102,70 @@ class BudgetedRandomSearch(kt.RandomSearch):
             raise TimeBudgetExhausted("budget spent")
 
 
-def _split(x, y):
+def _split(x, y, holdout=0.0):
+    """`(x_train, y_train, x_val, y_val, x_test, y_test)`, stratified, the same rows every seed.
+
+    `holdout` of the rows go to the test (none when 0), then 30% of the rest to validation.
+    """
+    x_test = y_test = None
+    if holdout:
+        x, x_test, y, y_test = train_test_split(x, y, test_size=holdout, stratify=y, random_state=0)
+        x_test = x_test.astype("float32")
     x_train, x_val, y_train, y_val = train_test_split(
         x, y, test_size=0.3, stratify=y, random_state=0
     )
-    return x_train.astype("float32"), y_train, x_val.astype("float32"), y_val
+    return x_train.astype("float32"), y_train, x_val.astype("float32"), y_val, x_test, y_test
 
 
-def _standardize(x_train, y_train, x_val, y_val, columns=None):
+def _standardize(x_train, y_train, x_val, y_val, x_test, y_test, columns=None):
     columns = slice(None) if columns is None else columns
     mean, std = x_train[:, columns].mean(0), x_train[:, columns].std(0) + 1e-12
-    x_train, x_val = x_train.copy(), x_val.copy()
-    x_train[:, columns] = (x_train[:, columns] - mean) / std
-    x_val[:, columns] = (x_val[:, columns] - mean) / std
-    return x_train, y_train, x_val, y_val
+    out = []
+    for x in (x_train, x_val, x_test):
+        if x is not None:
+            x = x.copy()
+            x[:, columns] = (x[:, columns] - mean) / std
+        out.append(x)
+    return out[0], y_train, out[1], y_val, out[2], y_test
 
 
-def datasets():
-    """`{name: (x_train, y_train, x_val, y_val, num_classes)}`, 30% validation, stratified."""
+def datasets(holdout=0.0):
+    """The tables: `{name: (x_train, y_train, x_val, y_val, num_classes)}` and the test rows.
+
+    30% validation, stratified; the second dict is `{name: (x_test, y_test)}`, the `holdout`
+    rows kept out of both (`None` when 0).
+    """
     import pandas as pd
     from palmerpenguins import load_penguins
 
     x, y = load_breast_cancer(return_X_y=True)
-    cancer = _standardize(*_split(x, y))
+    cancer = _standardize(*_split(x, y, holdout))
     x, y = load_digits(return_X_y=True)
-    digits = _split(x / 16.0, y)
+    digits = _split(x / 16.0, y, holdout)
     frame = load_penguins().dropna()
     numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
     features = pd.get_dummies(frame[numeric + ["species", "island"]], dtype="float32")
     y = (frame["sex"] == "male").to_numpy().astype("float32")
-    penguins = _standardize(*_split(features.to_numpy(), y), columns=slice(0, len(numeric)))
-    return {
-        "breast_cancer": (*cancer, 2),
-        "digits": (*digits, 10),
-        "penguins_sex": (*penguins, 2),
-    }
+    penguins = _standardize(
+        *_split(features.to_numpy(), y, holdout), columns=slice(0, len(numeric))
+    )
+    splits = {"breast_cancer": (cancer, 2), "digits": (digits, 10), "penguins_sex": (penguins, 2)}
+    data = {name: (*parts[:4], classes) for name, (parts, classes) in splits.items()}
+    tests = {name: parts[4:] if holdout else None for name, (parts, _) in splits.items()}
+    return data, tests
 
 
-def run_seed_template(data, epochs, budget, seed, directory):
+def test_accuracy(model, test):
+    """Accuracy of `model` on the held-out `(x_test, y_test)`, NaN without one."""
+    if test is None or model is None:
+        return float("nan")
+    x_test, y_test = test
+    out = keras.ops.convert_to_numpy(model.predict(x_test, verbose=0))
+    predicted = out.argmax(-1) if out.shape[-1] > 1 else (out[:, 0] > 0.5).astype(int)
+    return float((predicted == y_test.reshape(-1)).mean())
+
+
+def run_seed_template(data, epochs, budget, seed, directory, test=None):
     x_train, y_train, x_val, y_val, num_classes = data
     start = time.perf_counter()
     tuner = BudgetedRandomSearch(
@@ -160,10 +193,18 @@ def run_seed_template(data, epochs, budget, seed, directory):
     seconds = time.perf_counter() - start
     done = [t for t in tuner.oracle.trials.values() if t.score is not None]
     best = max(t.score for t in done) if done else float("nan")
-    return {"best": best, "trials": len(done), "seconds": seconds, "stopped": 0}
+    # After the clock: the best trial's weights at its best epoch, as keras-tuner keeps them.
+    model = tuner.get_best_models(1)[0] if done and test is not None else None
+    return {
+        "best": best,
+        "trials": len(done),
+        "seconds": seconds,
+        "stopped": 0,
+        "test": test_accuracy(model, test),
+    }
 
 
-def run_ours(template, data, epochs, budget, seed, directory):
+def run_ours(template, data, epochs, budget, seed, directory, test=None):
     x_train, y_train, x_val, y_val, _ = data
     start = time.perf_counter()
     result = search(
@@ -184,7 +225,14 @@ def run_ours(template, data, epochs, budget, seed, directory):
     done = result.completed
     best = max(r["score"] for r in done) if done else float("nan")
     stopped = sum(r.get("stopped_at") is not None for r in done)
-    return {"best": best, "trials": len(done), "seconds": seconds, "stopped": stopped}
+    model = result.best_model if done and test is not None else None
+    return {
+        "best": best,
+        "trials": len(done),
+        "seconds": seconds,
+        "stopped": stopped,
+        "test": test_accuracy(model, test),
+    }
 
 
 def hand_built_cnn(data, epochs, seed):
@@ -358,8 +406,16 @@ def main():
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="profile N trials of each search"
     )
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="keep this share of each table out of the search and score each search's best "
+        "model on it (default: 0, none)",
+    )
     args = parser.parse_args()
-    data = datasets()
+    data, tests = datasets(args.holdout)
     if args.profile:
         with tempfile.TemporaryDirectory() as directory:
             run_profile(data["breast_cancer"], args.profile, args.epochs, directory)
@@ -372,13 +428,19 @@ def main():
                     (
                         "seed template",
                         lambda s=seed, n=name: run_seed_template(
-                            data[n], args.epochs, args.budget, s, directory
+                            data[n], args.epochs, args.budget, s, directory, tests[n]
                         ),
                     ),
                     (
                         "ours (default)",
                         lambda s=seed, n=name: run_ours(
-                            _mlp(data[n]), data[n], args.epochs, args.budget, s, directory
+                            _mlp(data[n]),
+                            data[n],
+                            args.epochs,
+                            args.budget,
+                            s,
+                            directory,
+                            tests[n],
                         ),
                     ),
                 ]
@@ -415,16 +477,18 @@ def main():
     print(
         f"\nEqual wall-clock budget: {args.budget:g} s per search, at most {args.epochs} epochs "
         "per trial, 30% validation"
+        + (f" of the {1 - args.holdout:.0%} not held out for the test" if args.holdout else "")
     )
     print(
-        f"{'table':<15}{'search':<17}{'seed':>5}{'best val acc':>14}{'trials':>8}"
+        f"{'table':<15}{'search':<17}{'seed':>5}{'best val acc':>14}{'test acc':>10}{'trials':>8}"
         f"{'stopped':>9}{'seconds':>9}{'trials/h':>10}{'load':>6}"
     )
     for name, label, seed, r in rows:
         rate = r["trials"] / r["seconds"] * 3600
         print(
-            f"{name:<15}{label:<17}{seed:>5}{r['best']:>14.4f}{r['trials']:>8}"
-            f"{r.get('stopped', 0):>9}{r['seconds']:>9.1f}{rate:>10.0f}{r.get('load', 0):>6.1f}"
+            f"{name:<15}{label:<17}{seed:>5}{r['best']:>14.4f}{r.get('test', float('nan')):>10.4f}"
+            f"{r['trials']:>8}{r.get('stopped', 0):>9}{r['seconds']:>9.1f}{rate:>10.0f}"
+            f"{r.get('load', 0):>6.1f}"
         )
     pairs = {}
     for name, label, seed, r in rows:
@@ -434,10 +498,24 @@ def main():
         if {"seed template", "ours (default)"} <= set(pair):
             ours, base = pair["ours (default)"], pair["seed template"]
             ratio = (ours["trials"] / ours["seconds"]) / (base["trials"] / base["seconds"])
+            test = ours.get("test", float("nan")) - base.get("test", float("nan"))
             print(
                 f"  {name:<15} seed {seed}: best val acc {ours['best'] - base['best']:+.4f}, "
                 f"trials per hour {ratio:.2f}x"
+                + (f", test acc {test:+.4f}" if args.holdout else "")
             )
+    if args.holdout:
+        print("\nmean over seeds, ours - seed template:")
+        for name in args.tables.split(","):
+            diffs = [
+                (p["ours (default)"]["best"] - p["seed template"]["best"],
+                 p["ours (default)"]["test"] - p["seed template"]["test"])
+                for (n, _), p in pairs.items()
+                if n == name and {"seed template", "ours (default)"} <= set(p)
+            ]  # fmt: skip
+            if diffs:
+                val, test = (sum(d[i] for d in diffs) / len(diffs) for i in (0, 1))
+                print(f"  {name:<15} best val acc {val:+.4f}, test acc {test:+.4f}")
 
 
 if __name__ == "__main__":
