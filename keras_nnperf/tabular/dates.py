@@ -99,18 +99,52 @@ _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 def date_spelling(values: list[str | None]) -> str | None:
     """The one spelling (see `SPELLINGS`) in which every present cell is a valid date.
 
+    A column that reads as both `mdy` and `dmy` (no number above 12) is `mdy` when its second
+    number never changes while its first does (`01/01/2012`, `02/01/2012`, ...: the first of
+    every month, the usual monthly series) and `dmy` the other way round, and `mdy` when day
+    and month are equal in every cell (the same dates either way); otherwise it cannot be told
+    (`ambiguous_day_month`).
+
     Returns:
         The spelling's name, or `None` when no spelling reads every present cell, no cell is
-        present, or the column could be both `mdy` and `dmy` (no day above 12 tells).
+        present, or the order of day and month cannot be told.
     """
     present = [v for v in values if v is not None]
-    if not present:
-        return None
-    candidates = [s for s in SPELLINGS if _days(s, present[0]) is not None]
-    readable = [s for s in candidates if all(_days(s, v) is not None for v in present)]
+    readable = _readable_spellings(present)
     if "mdy" in readable and "dmy" in readable:
-        return None
+        return _first_of_the_month_order(present)
     return readable[0] if readable else None
+
+
+def ambiguous_day_month(values: list[str | None]) -> bool:
+    """Whether the present cells are dates that never show which of day and month is first.
+
+    Such as `01/02/2012` and `03/04/2012`: both numbers at most 12 in every cell, and not the
+    first of every month (see `date_spelling`). They are not read as dates.
+    """
+    present = [v for v in values if v is not None]
+    readable = _readable_spellings(present)
+    return "mdy" in readable and "dmy" in readable and _first_of_the_month_order(present) is None
+
+
+def _readable_spellings(present: list[str]) -> list[str]:
+    if not present:
+        return []
+    candidates = [s for s in SPELLINGS if _days(s, present[0]) is not None]
+    return [s for s in candidates if all(_days(s, v) is not None for v in present)]
+
+
+def _first_of_the_month_order(present: list[str]) -> str | None:
+    # Cells that both `mdy` and `dmy` read: which number stays put while the other moves?
+    pairs = [_XY.fullmatch(v) for v in present]
+    if all(int(m[1]) == int(m[3]) for m in pairs):  # 01/01/2012, 05/05/2013: the same either way
+        return "mdy"
+    firsts, seconds = {int(m[1]) for m in pairs}, {int(m[3]) for m in pairs}
+    if len(seconds) == 1 and len(firsts) > 1:
+        return "mdy"
+    if len(firsts) == 1 and len(seconds) > 1:
+        return "dmy"
+    return None
 
 
 def parse_dates(values: list[str | None], spelling: str | None = None) -> np.ndarray | None:

@@ -7,8 +7,8 @@ predicts nothing on new rows. A column is taken for an ID when
 * its name ends like an id (`passenger_id`, `PassengerId`, `CustomerID`, `row id`) and its
   values are unique per row; or
 * its values are unique per row and text (every value a category of its own: nothing to learn),
-  other than dates (`parse_dates`: one reading a day is a time series, and its date a feature);
-  or
+  other than dates (`parse_dates`: one reading a day is a time series, and its date a feature;
+  dates that never show which of day and month comes first are named as such); or
 * it is text (not dates) whose values almost never repeat: at least `NEARLY_UNIQUE` (95%) of
   its non-missing values, and at least 20 of them, held by one row only. Names and free text
   are such columns (Titanic's passenger names: 1,310 distinct in 1,313 rows, gaps allowed); a
@@ -29,7 +29,7 @@ from collections import Counter
 import numpy as np
 
 from keras_nnperf.tabular.csv_table import Table, parse_numeric
-from keras_nnperf.tabular.dates import parse_dates
+from keras_nnperf.tabular.dates import ambiguous_day_month, parse_dates
 
 _CAMEL_SUFFIX = re.compile(r"[a-z0-9](?:Id|ID)$")
 
@@ -38,6 +38,13 @@ NEARLY_UNIQUE = 0.95
 
 #: Fewer non-missing values than this are too few to call a text column nearly unique.
 _NEARLY_UNIQUE_MIN_VALUES = 20
+
+# Why a column of dates like 01/02/2012 is left out (`dates.ambiguous_day_month`): unique per
+# row, it is text with one value per row, but the fix is the user's, and the message says it.
+_AMBIGUOUS_DATES = (
+    "dates that never show whether the day or the month comes first, like 01/02/2012; "
+    "write them as ISO dates, 2012-02-01, to use them"
+)
 
 
 def named_like_id(name: str) -> bool:
@@ -55,7 +62,13 @@ def id_reason(name: str, values: list[str | None]) -> str | None:
         return "named like an id, one distinct value per row"
     parsed = parse_numeric(values)
     if parsed is None:
-        return None if parse_dates(values) is not None else "text with one distinct value per row"
+        if parse_dates(values) is not None:
+            return None
+        return (
+            _AMBIGUOUS_DATES
+            if ambiguous_day_month(values)
+            else "text with one distinct value per row"
+        )
     numbers = parsed[0]
     if np.isnan(numbers).any() or not np.all(numbers == np.round(numbers)):
         return None

@@ -19,6 +19,7 @@ from keras_nnperf.tabular.dates import (
     SPELLING_EXAMPLES,
     SPELLINGS,
     _chi2_tail,
+    ambiguous_day_month,
     calendar_names,
     informative_cycles,
 )
@@ -80,6 +81,22 @@ def test_day_and_month_order_is_read_from_the_whole_column():
     # Never told: not dates (guessing would be silently wrong by up to eleven months).
     assert date_spelling(["01/02/2012", "02/03/2012"]) is None
     assert parse_dates(["01/02/2012", "02/03/2012"]) is None
+    # The first of every month (a monthly series) tells by the number that never moves.
+    monthly = [f"{m:02d}/01/2012" for m in range(1, 13)]
+    assert date_spelling(monthly) == "mdy" and not ambiguous_day_month(monthly)
+    np.testing.assert_allclose(parse_dates(monthly), [days_of(2012, m, 1) for m in range(1, 13)])
+    monthly = [f"01.{m:02d}.2012" for m in range(1, 13)]
+    assert date_spelling(monthly) == "dmy"
+    np.testing.assert_allclose(parse_dates(monthly), [days_of(2012, m, 1) for m in range(1, 13)])
+    # Day and month equal in every cell: the same dates either way.
+    assert date_spelling(["01/01/2012", "05/05/2013"]) in ("mdy", "dmy")
+    assert parse_dates(["01/01/2012", "05/05/2013"]).tolist() == [
+        days_of(2012, 1, 1),
+        days_of(2013, 5, 5),
+    ]
+    assert ambiguous_day_month(["01/02/2012", "02/03/2012"])
+    assert not ambiguous_day_month(["01/02/2012", "13/03/2012"])
+    assert not ambiguous_day_month(["2012-01-02", "2012-03-02"])
     # A spelling fitted in training reads a new file that alone could not tell.
     assert parse_dates(["01/02/2012"], "dmy")[0] == pytest.approx(days_of(2012, 2, 1))
     assert parse_dates(["01/02/2012"], "mdy")[0] == pytest.approx(days_of(2012, 1, 2))
@@ -292,3 +309,12 @@ def test_informative_cycles_name_a_bad_argument(kwargs, name):
     arguments = {"days": daily_dates(50), "cycles": CYCLES, "targets": np.zeros((50, 1))}
     with pytest.raises(ValueError, match=name):
         informative_cycles(**{**arguments, **kwargs})
+
+
+def test_unique_dates_that_never_tell_day_from_month_are_left_out_saying_why(frame):
+    # Not a silent guess and not "text with one distinct value per row": the fix is named.
+    rows = [(f"{m:02d}/{d:02d}/2012", float(m + d)) for m in range(1, 13) for d in range(1, 13)]
+    table = read_csv(frame(rows, header=("when", "y")))
+    reason = find_id_columns(table)["when"]
+    assert "never show whether the day or the month comes first" in reason
+    assert "ISO dates" in reason
