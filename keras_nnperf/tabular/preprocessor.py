@@ -16,6 +16,7 @@ from keras_nnperf.tabular.dates import (
     CYCLES,
     SPELLING_EXAMPLES,
     SPELLINGS,
+    ambiguous_day_month,
     calendar_cycles,
     calendar_features,
     calendar_names,
@@ -546,6 +547,15 @@ def _fit_column(name, column, rows):
             feature["spelling"] = spelling
             feature["cycles"] = calendar_cycles(finite)
         return feature
+    if ambiguous_day_month(column):
+        # Repeated, such dates are a category (a few survey waves); say so, and the fix.
+        warnings.warn(
+            f"column {name!r} holds dates that never show whether the day or the month comes "
+            "first, like 01/02/2012; read as categories (write them as ISO dates, 2012-02-01, "
+            "to use them as dates)",
+            DataWarning,
+            stacklevel=3,
+        )
     counts = {}
     for i in rows:
         if column[i] is not None:

@@ -1,11 +1,13 @@
 import datetime
 import json
+import warnings
 
 import numpy as np
 import pytest
 
 from keras_nnperf.tabular import (
     DataError,
+    DataWarning,
     TabularPreprocessor,
     calendar_cycles,
     calendar_features,
@@ -318,3 +320,18 @@ def test_unique_dates_that_never_tell_day_from_month_are_left_out_saying_why(fra
     reason = find_id_columns(table)["when"]
     assert "never show whether the day or the month comes first" in reason
     assert "ISO dates" in reason
+
+
+def test_repeated_dates_that_never_tell_day_from_month_are_categories_with_a_warning(frame):
+    # A few survey waves: a category is right, but the user learns why they are no dates.
+    waves = ["03/04/2012", "05/06/2012", "07/08/2012"]
+    rows = [(waves[i % 3], i % 2) for i in range(30)]
+    table = read_csv(frame(rows, header=("wave", "y")))
+    with pytest.warns(DataWarning, match="'wave' holds dates that never show whether the day"):
+        pre = TabularPreprocessor.fit(table, "y")
+    assert pre.features[0]["kind"] == "categorical"
+    assert pre.feature_names == [f"wave={w}" for w in sorted(waves)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # told dates and plain text: no such warning
+        TabularPreprocessor.fit(read_csv(frame(rows[:3] + [("13/04/2012", 1)], ("wave", "y"))), "y")
+        TabularPreprocessor.fit(read_csv(frame([("a", 0), ("b", 1), ("a", 1)], ("t", "y"))), "y")
