@@ -45,6 +45,12 @@ SPELLING_EXAMPLES = {
     "ym": "2012-01",
 }
 
+#: How messages name a column that `ambiguous_day_month` finds, and the fix they give.
+AMBIGUOUS_DAY_MONTH = (
+    "dates that never show whether the day or the month comes first, like 01/02/2012"
+)
+AMBIGUOUS_DAY_MONTH_FIX = "write them as ISO dates, 2012-02-01"
+
 #: The cycles `calendar_cycles` may find, and the columns each adds (`calendar_names`).
 CYCLES = ("year", "week", "day")
 

@@ -29,7 +29,12 @@ from collections import Counter
 import numpy as np
 
 from keras_nnperf.tabular.csv_table import Table, parse_numeric
-from keras_nnperf.tabular.dates import ambiguous_day_month, parse_dates
+from keras_nnperf.tabular.dates import (
+    AMBIGUOUS_DAY_MONTH,
+    AMBIGUOUS_DAY_MONTH_FIX,
+    ambiguous_day_month,
+    parse_dates,
+)
 
 _CAMEL_SUFFIX = re.compile(r"[a-z0-9](?:Id|ID)$")
 
@@ -41,10 +46,7 @@ _NEARLY_UNIQUE_MIN_VALUES = 20
 
 # Why a column of dates like 01/02/2012 is left out (`dates.ambiguous_day_month`): unique per
 # row, it is text with one value per row, but the fix is the user's, and the message says it.
-_AMBIGUOUS_DATES = (
-    "dates that never show whether the day or the month comes first, like 01/02/2012; "
-    "write them as ISO dates, 2012-02-01, to use them"
-)
+_AMBIGUOUS_DATES = f"{AMBIGUOUS_DAY_MONTH}; {AMBIGUOUS_DAY_MONTH_FIX}, to use them"
 
 
 def named_like_id(name: str) -> bool:

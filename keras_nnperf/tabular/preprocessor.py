@@ -13,6 +13,8 @@ import numpy as np
 
 from keras_nnperf.tabular.csv_table import DataError, DataWarning, Table, parse_numeric
 from keras_nnperf.tabular.dates import (
+    AMBIGUOUS_DAY_MONTH,
+    AMBIGUOUS_DAY_MONTH_FIX,
     CYCLES,
     SPELLING_EXAMPLES,
     SPELLINGS,
@@ -550,9 +552,8 @@ def _fit_column(name, column, rows):
     if ambiguous_day_month(column):
         # Repeated, such dates are a category (a few survey waves); say so, and the fix.
         warnings.warn(
-            f"column {name!r} holds dates that never show whether the day or the month comes "
-            "first, like 01/02/2012; read as categories (write them as ISO dates, 2012-02-01, "
-            "to use them as dates)",
+            f"column {name!r} holds {AMBIGUOUS_DAY_MONTH}; read as categories "
+            f"({AMBIGUOUS_DAY_MONTH_FIX}, to use them as dates)",
             DataWarning,
             stacklevel=3,
         )
