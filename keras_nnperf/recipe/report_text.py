@@ -33,7 +33,8 @@ def data_markdown(data, data_path: str | None) -> str:
     """What was read and how it was encoded."""
     pre = data.preprocessor
     numeric = [f["name"] for f in pre.features if f["kind"] == "numeric"]
-    dates = [_date_text(f) for f in pre.features if f.get("date")]
+    dates = [_date_text(f) for f in pre.features if f.get("date") and f.get("spelling") != "time"]
+    times = [_date_text(f) for f in pre.features if f.get("spelling") == "time"]
     indicators = [f["name"] for f in pre.features if f.get("indicator")]
     one_hot = [f["name"] for f in pre.features if f.get("encoding") == "one_hot"]
     embedded = [
@@ -48,7 +49,8 @@ def data_markdown(data, data_path: str | None) -> str:
         f"- rows: {len(data.x_train)} training, {len(data.x_val)} validation"
         + (" (stratified)" if pre.classes else ""),
         f"- {len(numeric)} numeric column(s), standardized with training-split statistics"
-        + (f" (dates as days since 1970-01-01: {'; '.join(dates)})" if dates else ""),
+        + (f" (dates as days since 1970-01-01: {'; '.join(dates)})" if dates else "")
+        + (f" (times of day as fractions of a day: {'; '.join(times)})" if times else ""),
         f"- {len(one_hot)} categorical column(s), one-hot encoded"
         + (f": {', '.join(one_hot)}" if one_hot else ""),
         (

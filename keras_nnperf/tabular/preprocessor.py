@@ -84,11 +84,12 @@ class TabularPreprocessor:
       non-finite cells filled with the training median; plus a 0/1 indicator column
       `name=missing` when the column had missing cells in the training split;
     * date (every present cell a date or date-time in one spelling, see `date_spelling`):
-      numeric, as days since 1970-01-01, standardized and filled like any number (`"date":
-      true`, `"spelling"`), then the cycles it varies along in training that explain the
-      training target beyond chance (`"cycles"`, see `calendar_cycles` and
-      `informative_cycles`): `name:year_sin`, `name:year_cos` (the season), `name:mon` ...
-      `name:sun` (the weekday), `name:day_sin`, `name:day_cos` (the hour), zeros where missing;
+      numeric, as days since 1970-01-01 (a time of day alone: the fraction of a day since
+      midnight), standardized and filled like any number (`"date": true`, `"spelling"`), then
+      the cycles it varies along in training that explain the training target beyond chance
+      (`"cycles"`, see `calendar_cycles` and `informative_cycles`): `name:year_sin`,
+      `name:year_cos` (the season), `name:mon` ... `name:sun` (the weekday), `name:day_sin`,
+      `name:day_cos` (the hour), zeros where missing;
     * categorical with at most `ONE_HOT_MAX_LEVELS` levels: one-hot columns `name=level`
       (missing or unseen: all zeros);
     * categorical with more levels: one column of integer codes, 1..n for the training levels
@@ -500,7 +501,8 @@ def _numbers(feature: dict, column) -> tuple[np.ndarray, int]:
         def parse(cells):
             return _parse_date_column(cells, feature["spelling"])
 
-        kind = f"a date written like {SPELLING_EXAMPLES[feature['spelling']]}"
+        what = "time of day" if feature["spelling"] == "time" else "date"
+        kind = f"a {what} written like {SPELLING_EXAMPLES[feature['spelling']]}"
     else:
         parse, kind = parse_numeric, "numeric"
     parsed = parse(column)

@@ -31,3 +31,15 @@ def test_the_data_section_names_the_spelling_and_the_cycles_a_date_kept(tmp_path
         "(dates as days since 1970-01-01: when, written like 01/31/2012, with its hour of day)"
         in text
     )
+
+
+def test_the_data_section_names_a_time_of_day_apart_from_dates(tmp_path):
+    path = tmp_path / "data.csv"
+    rows = [f"2020-01-{d % 28 + 1:02d},{d % 24}:{d % 60:02d},{d % 24 > 11}" for d in range(400)]
+    path.write_text("day,time,afternoon\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load_training_data(str(path), "afternoon", seed=0)
+    text = data_markdown(data, str(path))
+    assert "(dates as days since 1970-01-01: day, written like 2012-01-31)" in text
+    assert "(times of day as fractions of a day: time, written like 06:16, with its hour" in text

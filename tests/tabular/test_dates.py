@@ -59,6 +59,10 @@ def test_parse_dates_gives_days_since_1970_utc():
          [(2000, 1, 1), (2001, 9, 30), (2002, 9, 3)]),
         (["1 Jan 2000", "01-Feb-2000 23:59"], "named", [(2000, 1, 1), (2000, 2, 1, 23, 59)]),
         (["2006-01", "2006/12"], "ym", [(2006, 1, 1), (2006, 12, 1)]),
+        # A time of day alone (great_tables' pizzaplace and gibraltar): on 1970-01-01.
+        (["11:38:36", "6:16", "6:16 PM", "12:00 AM", "23:59:59.5", "00:20"], "time",
+         [(1970, 1, 1, 11, 38, 36), (1970, 1, 1, 6, 16), (1970, 1, 1, 18, 16), (1970, 1, 1),
+          (1970, 1, 1, 23, 59, 59, 500000), (1970, 1, 1, 0, 20)]),
     ],
 )  # fmt: skip
 def test_each_spelling_reads_the_days_the_standard_library_gives(values, spelling, moments):
@@ -68,11 +72,14 @@ def test_each_spelling_reads_the_days_the_standard_library_gives(values, spellin
     np.testing.assert_allclose(parse_dates(values, spelling), expected, rtol=0, atol=1e-9)
 
 
-def test_the_spelling_examples_are_31_january_2012_in_their_spelling():
+def test_the_spelling_examples_are_31_january_2012_or_06_16_in_their_spelling():
     assert set(SPELLING_EXAMPLES) == set(SPELLINGS)
     for spelling, example in SPELLING_EXAMPLES.items():
         assert date_spelling([example]) in (spelling, None)  # 31/01 and 01/31 tell themselves
-        expected = days_of(2012, 1, 1 if spelling == "ym" else 31)
+        if spelling == "time":  # a time of day alone: 06:16 on 1970-01-01
+            expected = days_of(1970, 1, 1, 6, 16)
+        else:
+            expected = days_of(2012, 1, 1 if spelling == "ym" else 31)
         assert parse_dates([example], spelling)[0] == pytest.approx(expected)
 
 
@@ -119,7 +126,12 @@ def test_day_and_month_order_is_read_from_the_whole_column():
         ["2012/01/01 13:00 PM"],
         ["2012-01-01", "2012/01/02"],  # two spellings in one column
         ["2019-20"],  # a season, not a month
-        ["12:30"],
+        ["24:00"],
+        ["12:60"],
+        ["25:10"],  # minutes and seconds of a duration, no time of day
+        ["2:1"],  # a score
+        ["13:00 PM"],
+        ["12:30", "2012-01-01"],
     ],
 )
 def test_parse_dates_refuses_what_is_not_a_date_in_one_spelling(values):
@@ -140,6 +152,7 @@ def test_an_unknown_spelling_is_a_value_error_naming_it():
         (["2012/01/01", "2012/01/02", "2012/01/03"], ["year", "week"]),
         (["2010-01-01 00:00", "2010-01-01 01:00", None], ["day"]),
         (["2010/01/01 00:00", "2010/01/02 13:00"], ["year", "week", "day"]),
+        (["00:20", "13:50", "13:50"], ["day"]),  # a time of day alone: its hour only
         ([None], []),
     ],
 )
@@ -203,6 +216,36 @@ def test_slashed_dates_are_a_feature_with_their_cycles_not_an_id(frame, tmp_path
     path = str(tmp_path / "pre.json")
     pre.save(path)
     np.testing.assert_array_equal(TabularPreprocessor.load(path).transform(table, warn=False), x)
+
+
+def test_a_time_of_day_column_is_a_feature_with_its_hour_not_an_id(frame, tmp_path):
+    # great_tables' pizzaplace writes each order's time apart from its date (`11:38:36`). Before,
+    # a time was text: a category of thousands of levels there, and, nearly unique as here, an
+    # ID left out, so the hour, which drives these orders, was lost.
+    seconds = np.random.default_rng(0).integers(0, 86400, 600)
+    times = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in seconds]
+    orders = np.round(20 - 10 * np.cos(2 * np.pi * seconds / 86400), 3)  # busiest at noon
+    table = read_csv(frame(list(zip(times, orders, strict=True)), header=("time", "orders")))
+    assert find_id_columns(table) == {}
+    train = np.arange(0, 600, 2)
+    pre = TabularPreprocessor.fit(table, "orders", rows=train)
+    (f,) = pre.features
+    assert (f["date"], f["spelling"], f["cycles"]) == (True, "time", ["day"])
+    assert pre.feature_names == ["time", "time:day_sin", "time:day_cos"]
+    x = pre.transform(table)
+    fraction = seconds / 86400  # the first column: the standardized fraction of the day
+    np.testing.assert_allclose(x[:, 0], (fraction - f["mean"]) / f["std"], atol=1e-9)
+    y, test = pre.encode_target(table)[:, 0], np.arange(1, 600, 2)
+    a = np.c_[np.ones(len(x)), x]
+    w = np.linalg.lstsq(a[train], y[train], rcond=None)[0]
+    assert 1 - np.mean((a[test] @ w - y[test]) ** 2) / np.var(y[test]) > 0.99
+    path = str(tmp_path / "pre.json")
+    pre.save(path)
+    loaded = TabularPreprocessor.load(path)
+    np.testing.assert_array_equal(loaded.transform(table, warn=False), x)
+    bad = read_csv(frame([("noon", 1.0)], header=("time", "orders")))
+    with pytest.raises(DataError, match="'time' was a time of day written like 06:16 in training"):
+        loaded.transform(bad)
 
 
 def test_a_new_file_is_read_in_the_day_first_order_training_found(frame):
