@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from keras_nnperf.tabular.dates import SPELLING_EXAMPLES
+from keras_nnperf.tabular.preprocessor import group_by_reason, name_list
 
 # What each of the calendar's cycles (`tabular.calendar_cycles`) is, in the report's words.
 _CYCLE_WORDS = {"year": "season", "week": "weekday", "day": "hour of day"}
@@ -68,7 +69,11 @@ def data_markdown(data, data_path: str | None) -> str:
         if getattr(pre, "id_column", None)
         else "",
         f"- dropped on request: {', '.join(pre.dropped)}" if getattr(pre, "dropped", None) else "",
-        "- left out: " + "; ".join(f"`{name}` ({why})" for name, why in pre.excluded.items())
+        "- left out: "
+        + "; ".join(
+            f"{name_list(names, quote=lambda n: f'`{n}`')} ({why})"
+            for why, names in group_by_reason(pre.excluded)
+        )
         if getattr(pre, "excluded", None)
         else "",
         f"- {pre.num_features} input features to the network",

@@ -47,6 +47,10 @@ NAME_LIKE = 0.5
 #: from the training mean carries no information a network could use, and float32 overflows).
 MAX_STANDARDIZED = 1e6
 
+#: Messages and the report name at most this many columns left out for one reason; the
+#: others are counted (`preprocessing.json` lists them all under `excluded`).
+NAMES_SHOWN = 10
+
 #: Version of the preprocessing.json layout; `load` refuses files of another layout.
 FORMAT = 2
 
@@ -197,7 +201,7 @@ class TabularPreprocessor:
         task, classes = infer_task([labels[i] for i in rows], task, target)
         excluded = dict(excluded or {})
         left_out = {target, *drop, *excluded, id_column}
-        features = []
+        features, unusable = [], {}
         for name in table.names:
             if name in left_out:
                 continue
@@ -205,8 +209,15 @@ class TabularPreprocessor:
             if isinstance(feature, dict):
                 features.append(feature)
                 continue
-            excluded[name] = feature
-            warnings.warn(f"column {name!r} has {feature}; left out", DataWarning, stacklevel=2)
+            unusable[name] = excluded[name] = feature
+        # One warning per reason: a wide table (784 pixels, 128 of them always 0) would
+        # otherwise print a line per column.
+        for why, names in group_by_reason(unusable):
+            if len(names) == 1:
+                message = f"column {names[0]!r} has {why}; left out"
+            else:
+                message = f"columns {name_list(names, quote=repr)} have {why}; left out"
+            warnings.warn(message, DataWarning, stacklevel=2)
         if not features:
             raise DataError(f"no feature columns left besides target {target!r}")
         dated = [f for f in features if f.get("cycles")]
@@ -476,6 +487,23 @@ class TabularPreprocessor:
             return cls(**config)
         except (ValueError, TypeError) as err:
             raise DataError(f"cannot read the preprocessing file {path}: {err}") from None
+
+
+def group_by_reason(excluded: dict) -> list[tuple[str, list[str]]]:
+    """`(reason, names)` pairs of `excluded` (name -> reason), in the order reasons first occur."""
+    groups: dict[str, list[str]] = {}
+    for name, why in excluded.items():
+        groups.setdefault(why, []).append(name)
+    return list(groups.items())
+
+
+def name_list(names, quote=str, shown: int = NAMES_SHOWN) -> str:
+    """`a, b, c` for a few names; the first `shown`, then `and 118 more (128 in all)`."""
+    names = [quote(n) for n in names]
+    if len(names) <= shown + 1:  # "and 1 more" is no shorter than the name
+        return ", ".join(names)
+    rest = len(names) - shown
+    return f"{', '.join(names[:shown])} and {rest} more ({len(names)} in all)"
 
 
 def _target_matrix(labels, task, classes) -> np.ndarray:

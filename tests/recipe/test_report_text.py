@@ -43,3 +43,18 @@ def test_the_data_section_names_a_time_of_day_apart_from_dates(tmp_path):
     text = data_markdown(data, str(path))
     assert "(dates as days since 1970-01-01: day, written like 2012-01-31)" in text
     assert "(times of day as fractions of a day: time, written like 06:16, with its hour" in text
+
+
+def test_the_data_section_groups_the_columns_left_out_for_one_reason(tmp_path):
+    path = tmp_path / "data.csv"
+    header = ",".join([f"p{i}" for i in range(12)] + ["a", "y"])
+    rows = [",".join(["0"] * 12 + [str(i % 5), str(i % 2)]) for i in range(20)]
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load_training_data(str(path), "y", seed=0)
+    text = data_markdown(data, str(path))
+    assert (
+        "- left out: `p0`, `p1`, `p2`, `p3`, `p4`, `p5`, `p6`, `p7`, `p8`, `p9` and 2 more "
+        "(12 in all) (a single value (0) in the training split)\n"
+    ) in text

