@@ -35,6 +35,17 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.
 # A percentage: `12%`, `-0.5 %`, `1e2%`.
 _PERCENT = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*%", re.ASCII)
 
+#: The currency signs `read_csv` strips from amounts of money.
+CURRENCY_SIGNS = "$€£¥₹"
+
+# An amount of money: one currency sign before or after a number, the sign of the number on
+# either side of it, or accounting's parentheses for a negative amount: `$1,234.50`, `-$5`,
+# `$-5`, `€ 12,50`, `12,50 €`, `($5.00)`. The number part is read by the rules for numbers.
+_MONEY = re.compile(
+    rf"(?P<open>\()?(?P<pre>[+-]?)\s*(?P<lead>[{CURRENCY_SIGNS}])?\s*(?P<number>[+-]?[\d.,]*\d[\d.,]*)"
+    rf"\s*(?P<trail>[{CURRENCY_SIGNS}])?(?(open)\))"
+)
+
 # Excel's first line naming the delimiter: `sep=;`.
 _SEP_LINE = re.compile(r"sep=(.)\r?\n")
 
@@ -133,7 +144,9 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
       least one of them with a comma, in a file not delimited by commas;
     * numbers with commas grouping thousands (`1,234`, `12,345.5`; quoted, in a comma file),
       at least one of them with a comma, in a file delimited by commas;
-    * percentages (`12%`, read as 0.12).
+    * percentages (`12%`, read as 0.12);
+    * amounts of money in one currency (`$1,234.50`, `-$5`, `($5.00)`, `12,50 €`: the sign
+      stripped, then read by the two rules above).
 
     Args:
         path: The file.
@@ -204,6 +217,9 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"delimiter at the end of each line?) left out: column(s) {unnamed}"
         )
     converted = []
+    has_money = any(sign in text for sign in CURRENCY_SIGNS)  # one scan; most files have none
+    if has_money and (money := _strip_currency(columns)):
+        _warn(f"{name}: amounts of money read as numbers ($1,234.50 as 1234.5): {', '.join(money)}")
     if delimiter != ",":
         converted = _convert(columns, _is_comma_number, _from_decimal_comma, needs=",")
         if converted:
@@ -275,6 +291,47 @@ def _convert(columns: dict, matches, rewrite, needs: str) -> list[str]:
             columns[name] = [None if c is None else rewrite(c) for c in cells]
             converted.append(name)
     return converted
+
+
+def _strip_currency(columns: dict) -> list[str]:
+    """Rewrite in place, without their sign, the columns of amounts in one currency.
+
+    A column qualifies when every present cell is a number, at least one of them written with
+    a currency sign, and all with the same sign (dollars beside euros are no one quantity).
+    """
+    converted = []
+    for name, cells in columns.items():
+        text = "".join(c for c in cells if c is not None)
+        if not any(sign in text for sign in CURRENCY_SIGNS):  # most columns: one fast scan
+            continue
+        matches = [None if c is None else _MONEY.fullmatch(c) for c in cells]
+        if any(
+            m is None or not _is_number_text(m["number"])
+            for m, c in zip(matches, cells, strict=True)
+            if c is not None
+        ):
+            continue
+        present = [m for m in matches if m is not None]
+        signs = {m["lead"] or m["trail"] for m in present} - {None}
+        if len(signs) != 1 or any(m["lead"] and m["trail"] for m in present):
+            continue
+        columns[name] = [None if m is None else _amount(m) for m in matches]
+        converted.append(name)
+    return converted
+
+
+def _is_number_text(text: str) -> bool:
+    # A number by one of the rules `read_csv` reads: plain, commas grouping thousands, or a
+    # decimal comma (with dots grouping thousands).
+    return any(p.fullmatch(text) for p in (_PLAIN_NUMBER, _THOUSANDS_NUMBER, _COMMA_NUMBER))
+
+
+def _amount(match: re.Match) -> str:
+    # The number part, negated for a minus before the sign or accounting's parentheses.
+    number = match["number"]
+    if match["open"] or match["pre"] == "-":
+        number = number[1:] if number.startswith("-") else "-" + number.lstrip("+")
+    return number
 
 
 def _is_grouped_number(cell: str) -> bool:

@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -127,6 +128,37 @@ def test_percentages_are_numbers(write):
         table = read_csv(write("rate,name,y\n12%,5% off,0\n-0.5 %,x,1\n,y,0\n100%,z,1\n"))
     np.testing.assert_allclose(parse_numeric(table.columns["rate"])[0], [0.12, -0.005, np.nan, 1.0])
     assert table.columns["name"] == ["5% off", "x", "y", "z"]
+
+
+def test_amounts_of_money_are_numbers(write):
+    # Airbnb's listings write `price` as `$1,150.00`. Before, such a column was text: as a
+    # feature, one value per row, an ID left out; as the target, hundreds of classes.
+    text = (
+        'price,fee,mixed,label,y\n"$1,150.00",($5.00),$1,$ off,0\n$75,-$0.50,€2,a,1\n'
+        "-$3,$-2,3,b,0\n,,,c,1\n$0.5,0,$4,d,0\n"
+    )
+    with pytest.warns(DataWarning, match=r"amounts of money read as numbers .*: price, fee$"):
+        table = read_csv(write(text))
+    np.testing.assert_allclose(
+        parse_numeric(table.columns["price"])[0], [1150.0, 75.0, -3.0, np.nan, 0.5]
+    )
+    np.testing.assert_allclose(parse_numeric(table.columns["fee"])[0], [-5, -0.5, -2, np.nan, 0])
+    assert table.columns["mixed"] == ["$1", "€2", "3", None, "$4"]  # two currencies: text
+    assert table.columns["label"] == ["$ off", "a", "b", "c", "d"]  # not a number: text
+    # In a semicolon file, euros with decimal commas and dots grouping thousands.
+    semicolon = read_csv(write("cost;y\n1.234,50 €;0\n€ 12,5;1\n"))
+    assert semicolon.columns["cost"] == ["1234.50", "12.5"]
+
+
+def test_a_money_target_is_a_regression(write):
+    from keras_nnperf.tabular import read_training_table
+
+    rows = [f'{i % 7},"${1000 + 37 * i:,}.25"' for i in range(40)]
+    path = write("rooms,price\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        prepared = read_training_table(path, "price")
+    assert prepared.task == "regression"
 
 
 def test_parse_numeric_counts_non_finite_cells():
