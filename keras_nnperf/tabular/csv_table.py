@@ -8,11 +8,17 @@ import math
 import os
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+#: Excel's error values, which a spreadsheet exports where a formula failed (`#N/A` from a
+#: lookup, `#DIV/0!`): missing, as pandas reads `#N/A`.
+EXCEL_ERRORS = frozenset(
+    {"#n/a", "#n/a n/a", "#na", "#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!"}
+)
+
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"}) | EXCEL_ERRORS
 
 #: The delimiters `read_csv` recognizes; anything else is read as a comma-separated file.
 DELIMITERS = ",;\t|"
@@ -46,6 +52,11 @@ _MONEY = re.compile(
     rf"\s*(?P<trail>[{CURRENCY_SIGNS}])?(?(open)\))"
 )
 
+# A character no plain number holds, and a cell of a number's signs without a digit (`-`,
+# `.`), in cells joined by line breaks.
+_NOT_PLAIN_NUMBER = re.compile(r"[^0-9.eE+\-\n]")
+_NUMBER_SIGNS_ALONE = re.compile(r"^[.eE+\-]+$", re.MULTILINE)
+
 # Excel's first line naming the delimiter: `sep=;`.
 _SEP_LINE = re.compile(r"sep=(.)\r?\n")
 
@@ -67,12 +78,14 @@ class Table:
         columns: Column name -> cells, in file order.
         delimiter: The delimiter the file was read with.
         decimal_comma: Names of the columns whose decimal commas were turned into points.
+        missing_words: Column name -> the one word read as missing among its numbers (`-`).
     """
 
     path: str
     columns: dict[str, list[str | None]]
     delimiter: str = ","
     decimal_comma: tuple[str, ...] = ()
+    missing_words: dict[str, str] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -91,6 +104,7 @@ class Table:
             {k: [v[i] for i in rows] for k, v in self.columns.items()},
             self.delimiter,
             self.decimal_comma,
+            dict(self.missing_words),
         )
 
 
@@ -216,6 +230,12 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{name}: {len(unnamed)} header column(s) with no name and no value in any row (a "
             f"delimiter at the end of each line?) left out: column(s) {unnamed}"
         )
+    missing_words = _placeholders(columns, delimiter)
+    for token, names in _group_names(missing_words).items():
+        _warn(
+            f"{name}: {token!r} among numbers read as missing (its own indicator column marks "
+            f"it): {', '.join(names)}"
+        )
     converted = []
     has_money = any(sign in text for sign in CURRENCY_SIGNS)  # one scan; most files have none
     if has_money and (money := _strip_currency(columns)):
@@ -234,7 +254,7 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
         )
     if percent := _convert(columns, _PERCENT.fullmatch, _from_percent, needs="%"):
         _warn(f"{name}: percentages read as numbers (12% as 0.12): {', '.join(percent)}")
-    return Table(path, columns, delimiter, tuple(converted))
+    return Table(path, columns, delimiter, tuple(converted), missing_words)
 
 
 def _warn(message: str, depth: int = 0) -> None:
@@ -291,6 +311,68 @@ def _convert(columns: dict, matches, rewrite, needs: str) -> list[str]:
             columns[name] = [None if c is None else rewrite(c) for c in cells]
             converted.append(name)
     return converted
+
+
+def _placeholders(columns: dict, delimiter: str) -> dict[str, list[str]]:
+    """Turn into `None`, in place, the one word that stands for "no number" in a number column.
+
+    Surveys and statistics offices write `-`, `.`, `n.a.`, `unknown` or `refused` among the
+    numbers. Before, that one word made the whole column text: a category per number, or an ID.
+    A column qualifies when its present cells are numbers (by any rule `read_csv` reads) but
+    for a single distinct text without digits, and numbers are at least half of them. The
+    text then reads as missing: the column's missing-value indicator keeps what it meant.
+
+    Returns:
+        Column name -> the word read as missing there.
+    """
+    found: dict[str, str] = {}
+    for name, cells in columns.items():
+        # Most columns hold plain numbers only: two scans of their joined text tell.
+        text = "\n".join(c for c in cells if c is not None)
+        if not _NOT_PLAIN_NUMBER.search(text) and not _NUMBER_SIGNS_ALONE.search(text):
+            continue
+        others: dict[str, int] = {}
+        numbers = 0
+        for cell in cells:
+            if cell is None:
+                continue
+            if _is_number_like(cell, delimiter):
+                numbers += 1
+            else:
+                others[cell] = others.get(cell, 0) + 1
+                if len(others) > 1:
+                    break
+        if len(others) != 1 or numbers < sum(others.values()):
+            continue
+        (token,) = others
+        if any(ch.isdigit() for ch in token):  # `10+`, `<5`: a value, not a gap
+            continue
+        columns[name] = [None if c == token else c for c in cells]
+        found[name] = token
+    return found
+
+
+def _group_names(words: dict[str, str]) -> dict[str, list[str]]:
+    # Word -> the columns where it was read as missing, for one warning per word.
+    grouped: dict[str, list[str]] = {}
+    for name, word in words.items():
+        grouped.setdefault(word, []).append(name)
+    return grouped
+
+
+def _is_number_like(cell: str, delimiter: str) -> bool:
+    # A number by any rule `read_csv` reads, before the rules rewrite it.
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        pass
+    if _THOUSANDS_NUMBER.fullmatch(cell) or _PERCENT.fullmatch(cell):
+        return True
+    if delimiter != "," and _COMMA_NUMBER.fullmatch(cell):
+        return True
+    money = _MONEY.fullmatch(cell)
+    return bool(money and (money["lead"] or money["trail"]) and _is_number_text(money["number"]))
 
 
 def _strip_currency(columns: dict) -> list[str]:

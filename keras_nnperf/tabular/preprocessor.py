@@ -109,7 +109,9 @@ class TabularPreprocessor:
         task: `"binary"`, `"multiclass"` or `"regression"`.
         features: One dict per feature column: `{"name", "kind": "numeric", "scale", "mean",
             "std", "fill", "indicator", "date"}` (`date` optional, default false), and for a
-            date `"spelling"` and `"cycles"` (optional, default `"iso"` and `[]`), or
+            date `"spelling"` and `"cycles"` (optional, default `"iso"` and `[]`), and
+            `"missing_word"` (optional) for the word `read_csv` read as missing among its
+            numbers in training (`transform` reads it so in any new file), or
             `{"name", "kind": "categorical", "encoding": "one_hot", "categories"}` or
             `{..., "encoding": "embedding", "categories", "output_dim"}`.
         classes: Class labels (classification) or `None`.
@@ -205,8 +207,14 @@ class TabularPreprocessor:
         for name in table.names:
             if name in left_out:
                 continue
-            feature = _fit_column(name, table.columns[name], rows)
+            column = table.columns[name]
+            word = table.missing_words.get(name)
+            feature = _fit_column(name, column, rows)
             if isinstance(feature, dict):
+                if word is not None and feature["kind"] == "numeric":
+                    # A new file of that word alone (one row to predict) does not read it as
+                    # missing by itself: `transform` does, as training did.
+                    feature["missing_word"] = word
                 features.append(feature)
                 continue
             unusable[name] = excluded[name] = feature
@@ -324,6 +332,8 @@ class TabularPreprocessor:
         blocks, imputed, nonfinite, clipped = [], [], [], []
         for f in self.features:
             column = table.columns[f["name"]]
+            if f.get("missing_word") is not None:
+                column = [None if v == f["missing_word"] else v for v in column]
             if any(v is None for v in column):
                 imputed.append(f["name"])
             if f["kind"] == "numeric":

@@ -161,6 +161,45 @@ def test_a_money_target_is_a_regression(write):
     assert prepared.task == "regression"
 
 
+def test_excel_error_values_are_missing(write):
+    # What a spreadsheet exports where a formula failed. Before, one `#N/A` made a number
+    # column text, silently: a category per number.
+    table = read_csv(write("x,y\n1.5,0\n#N/A,1\n#DIV/0!,0\n#VALUE!,1\n2,0\n"))
+    assert table.columns["x"] == ["1.5", None, None, None, "2"]
+
+
+def test_one_word_among_numbers_reads_as_missing(write):
+    text = "x,two,digits,most,inf,y\n"
+    rows = [
+        ("-", "-", "10+", "n.a.", "inf"),
+        ("1.5", ".", "3", "n.a.", "1"),
+        ("2", "4", "4", "1", "2"),
+        ("-", "5", "5", "n.a.", "3"),
+        ("3", "6", "6", "2", "4"),
+    ]
+    text += "".join(",".join(r) + f",{i % 2}\n" for i, r in enumerate(rows))
+    with pytest.warns(DataWarning, match=r"'-' among numbers read as missing .*: x$"):
+        table = read_csv(write(text))
+    assert table.columns["x"] == [None, "1.5", "2", None, "3"]
+    assert table.columns["two"][:2] == ["-", "."]  # two words: which one meant what?
+    assert table.columns["digits"][0] == "10+"  # a value, not a gap
+    assert table.columns["most"][0] == "n.a."  # mostly words: text
+    assert table.columns["inf"][0] == "inf"  # a number (non-finite), handled as such
+
+
+def test_a_placeholder_keeps_its_meaning_in_the_missing_value_indicator(write):
+    from keras_nnperf.tabular import load_training_data
+
+    rows = [("-" if i % 5 == 0 else str(i), str(i % 3), str(i % 2)) for i in range(40)]
+    path = write("hours,b,y\n" + "".join(",".join(r) + "\n" for r in rows))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        pre = load_training_data(path, "y", seed=0).preprocessor
+    hours = next(f for f in pre.features if f["name"] == "hours")
+    assert hours["kind"] == "numeric" and hours["indicator"]
+    assert "hours=missing" in pre.feature_names
+
+
 def test_parse_numeric_counts_non_finite_cells():
     numbers, bad = parse_numeric(["1", None, "inf", "-inf", "1e999", "2.5"])
     assert bad == 3

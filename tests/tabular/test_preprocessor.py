@@ -148,6 +148,28 @@ def test_name_list_shows_ten_names_and_counts_the_rest():
     assert group_by_reason({"a": "x", "b": "y", "c": "x"}) == [("x", ["a", "c"]), ("y", ["b"])]
 
 
+def test_a_word_read_as_missing_in_training_is_missing_in_a_new_file_of_it_alone(
+    frame, write, tmp_path
+):
+    # Cars93's Cylinders: 3 to 8, and `rotary` for the Mazda RX-7. Predicting that one car
+    # alone, the new file's column holds the word only, which alone reads as no number.
+    rows = [("rotary" if i % 9 == 0 else 4 + i % 3, i % 5, i % 2) for i in range(40)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        pre = TabularPreprocessor.fit(read_csv(frame(rows)), "y")
+    (a, _) = pre.features
+    assert (a["kind"], a["indicator"], a["missing_word"]) == ("numeric", True, "rotary")
+    path = str(tmp_path / "pre.json")
+    pre.save(path)
+    new = read_csv(write("a,b\nrotary,1\n", "new.csv"))
+    assert new.columns["a"] == ["rotary"]  # not read as missing by itself
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        x = TabularPreprocessor.load(path).transform(new)
+    assert x[0, pre.feature_names.index("a=missing")] == 1.0
+    assert x[0, 0] == pytest.approx((a["fill"] - a["mean"]) / a["std"])
+
+
 def test_target_encoding_and_decoding(frame):
     table = read_csv(frame([(1, "x", "dog"), (2, "z", "cat"), (3, "x", "emu")]))
     pre = TabularPreprocessor.fit(table, "y")
