@@ -6,27 +6,27 @@ from keras_nnperf.recipe.report_text import data_markdown
 from keras_nnperf.tabular import load_training_data
 
 
-def test_the_data_section_names_the_date_columns(tmp_path):
+def data_text(tmp_path, header: str, rows: list[str], target: str) -> str:
+    """The report's data section for a CSV of `header` and `rows`, split with seed 0."""
     path = tmp_path / "data.csv"
-    rows = [f"2020-01-{d:02d},{d % 3},{d % 2}" for d in range(1, 29)]
-    path.write_text("when,a,y\n" + "\n".join(rows) + "\n")
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        data = load_training_data(str(path), "y", seed=0)
-    text = data_markdown(data, str(path))
+        data = load_training_data(str(path), target, seed=0)
+    return data_markdown(data, str(path))
+
+
+def test_the_data_section_names_the_date_columns(tmp_path):
+    rows = [f"2020-01-{d:02d},{d % 3},{d % 2}" for d in range(1, 29)]
+    text = data_text(tmp_path, "when,a,y", rows, "y")
     assert "2 numeric column(s), standardized with training-split statistics" in text
     # 28 days on which `y` alternates: no cycle explains it beyond chance.
     assert "(dates as days since 1970-01-01: when, written like 2012-01-31)" in text
 
 
 def test_the_data_section_names_the_spelling_and_the_cycles_a_date_kept(tmp_path):
-    path = tmp_path / "data.csv"
     rows = [f"{d % 12 + 1}/{d % 28 + 1}/2020 {d % 24}:00,{d % 3},{d % 24 > 11}" for d in range(400)]
-    path.write_text("when,a,afternoon\n" + "\n".join(rows) + "\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        data = load_training_data(str(path), "afternoon", seed=0)
-    text = data_markdown(data, str(path))
+    text = data_text(tmp_path, "when,a,afternoon", rows, "afternoon")
     assert (
         "(dates as days since 1970-01-01: when, written like 01/31/2012, with its hour of day)"
         in text
@@ -34,26 +34,16 @@ def test_the_data_section_names_the_spelling_and_the_cycles_a_date_kept(tmp_path
 
 
 def test_the_data_section_names_a_time_of_day_apart_from_dates(tmp_path):
-    path = tmp_path / "data.csv"
     rows = [f"2020-01-{d % 28 + 1:02d},{d % 24}:{d % 60:02d},{d % 24 > 11}" for d in range(400)]
-    path.write_text("day,time,afternoon\n" + "\n".join(rows) + "\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        data = load_training_data(str(path), "afternoon", seed=0)
-    text = data_markdown(data, str(path))
+    text = data_text(tmp_path, "day,time,afternoon", rows, "afternoon")
     assert "(dates as days since 1970-01-01: day, written like 2012-01-31)" in text
     assert "(times of day as fractions of a day: time, written like 06:16, with its hour" in text
 
 
 def test_the_data_section_groups_the_columns_left_out_for_one_reason(tmp_path):
-    path = tmp_path / "data.csv"
     header = ",".join([f"p{i}" for i in range(12)] + ["a", "y"])
     rows = [",".join(["0"] * 12 + [str(i % 5), str(i % 2)]) for i in range(20)]
-    path.write_text(header + "\n" + "\n".join(rows) + "\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        data = load_training_data(str(path), "y", seed=0)
-    text = data_markdown(data, str(path))
+    text = data_text(tmp_path, header, rows, "y")
     assert (
         "- left out: `p0`, `p1`, `p2`, `p3`, `p4`, `p5`, `p6`, `p7`, `p8`, `p9` and 2 more "
         "(12 in all) (a single value (0) in the training split)\n"
