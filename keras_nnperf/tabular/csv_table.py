@@ -206,9 +206,11 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{path} has a single column; a CSV for nnperf needs feature columns and a target "
             "column separated by commas (or semicolons, tabs or |)"
         )
-    for i, name in enumerate(header):
-        if not name:
-            raise DataError(f"{path}: column {i + 1} of the header has no name")
+    # pandas' `DataFrame.to_csv()` writes its index as a first column with no name: named as
+    # pandas reads it back, `Unnamed: 0`, it is then left out as an ID (`id_columns`).
+    unnamed_over_values = [i for i, name in enumerate(header) if not name]
+    for i in unnamed_over_values:
+        header[i] = f"Unnamed: {i}"
     duplicates = sorted({n for n in header if header.count(n) > 1})
     if duplicates:
         raise DataError(f"{path}: duplicate column names {duplicates}")
@@ -225,6 +227,12 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
         for name, column in zip(header, zip(*body, strict=True), strict=True)
     }
     name = os.path.basename(path)
+    if unnamed_over_values:
+        _warn(
+            f"{name}: column(s) {[i + 1 for i in unnamed_over_values]} of the header have no "
+            f"name; read as {', '.join(repr(header[i]) for i in unnamed_over_values)}, as "
+            "pandas does (its to_csv writes the index so)"
+        )
     if unnamed:
         _warn(
             f"{name}: {len(unnamed)} header column(s) with no name and no value in any row (a "

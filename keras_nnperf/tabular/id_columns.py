@@ -15,7 +15,10 @@ predicts nothing on new rows. A column is taken for an ID when
   category learned from one row is that row's answer memorized, and a new row's value is
   unseen anyway; or
 * its values are unique per row and integers forming a consecutive run from 0 or 1 (a row
-  number; a run of years, 2001 to 2010, is a feature).
+  number; a run of years, 2001 to 2010, is a feature); or
+* it had no name in the header (`Unnamed: 0`, as `read_csv` and pandas name it) and its values
+  are unique per row: pandas' index, which `DataFrame.to_csv()` writes unless told
+  `index=False`, shuffled or filtered as often as not.
 
 A column whose name ends like an id but repeats values (`store_id` in a sales table) is kept: it
 is a categorical key and often a strong feature.
@@ -37,6 +40,10 @@ from keras_nnperf.tabular.dates import (
 )
 
 _CAMEL_SUFFIX = re.compile(r"[a-z0-9](?:Id|ID)$")
+
+# What `read_csv` (and pandas) name a header column with no name: `DataFrame.to_csv()` writes
+# the index so, and after a shuffle or a filter it is no consecutive run of row numbers.
+_PANDAS_UNNAMED = re.compile(r"Unnamed: \d+")
 
 #: Text whose share of values held by one row only is at least this is names or free text.
 NEARLY_UNIQUE = 0.95
@@ -62,6 +69,8 @@ def id_reason(name: str, values: list[str | None]) -> str | None:
         return _nearly_unique_text(values)
     if named_like_id(name):
         return "named like an id, one distinct value per row"
+    if _PANDAS_UNNAMED.fullmatch(name):
+        return "no name in the header and one distinct value per row: pandas' index"
     parsed = parse_numeric(values)
     if parsed is None:
         if parse_dates(values) is not None:

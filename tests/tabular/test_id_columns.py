@@ -31,6 +31,9 @@ from keras_nnperf.tabular.id_columns import id_reason, named_like_id
         ("Name", [f"n{i}" for i in range(19)] + [None], None),  # 19 values: too few to tell
         ("x", [str(i / 7) for i in range(39)] + [None], None),  # numbers are not text
         ("day", [f"2020-01-{i:02d}" for i in range(1, 31)] + [None], None),  # dates are not
+        # pandas' index, written unnamed by to_csv, shuffled: no run of row numbers.
+        ("Unnamed: 0", ["17", "3", "98"], "no name in the header and one distinct value per row"),
+        ("Unnamed: 0", ["1", "1", "2"], None),  # repeated: a feature with no name
     ],
 )
 def test_id_reason(name, values, reason):
@@ -54,3 +57,15 @@ def test_find_id_columns_skips_the_named_ones(write):
     table = read_csv(write("id,name,x,y\n1,a,0.5,0\n2,b,0.5,1\n3,c,1.5,0\n"))
     assert list(find_id_columns(table)) == ["id", "name"]
     assert list(find_id_columns(table, skip={"id"})) == ["name"]
+
+
+def test_a_shuffled_pandas_index_is_left_out_as_an_id(write):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=50), "y": rng.integers(0, 2, 50)})
+    path = write(frame.sample(frac=1.0, random_state=0).iloc[:40].to_csv())  # index kept
+    with pytest.warns(UserWarning, match="have no name"):
+        table = read_csv(path)
+    assert list(find_id_columns(table)) == ["Unnamed: 0"]
