@@ -360,6 +360,7 @@ def diagnose(
     sample_size: int = 256,
     seed: int | None = 0,
     run_noise_scale: bool = True,
+    stops_early: bool = False,
 ) -> DiagnosisReport:
     """Examine a model and its training data for the mistakes that make training slow or fail.
 
@@ -379,7 +380,7 @@ def diagnose(
     * loss: `softmax_single_unit`, `logits_without_from_logits`, `probabilities_as_logits`,
       `loss_output_mismatch` (needs a compiled model; else `not_compiled`, info);
     * capacity: `no_regularization` (parameters > 10 x samples and no dropout, norm layer,
-      weight penalty or weight decay);
+      weight penalty or weight decay; info instead of a warning when `stops_early`);
     * gradients: `wrong_gradients` (`gradient_check` on 16 samples in the most precise dtype
       the backend computes in; differences within the finite differences' rounding error are
       not counted, so vanishing gradients are not mistaken for wrong ones; a float32 failure
@@ -416,6 +417,10 @@ def diagnose(
         seed: Seed for the sampled rows, the random projections and the sampled elements.
         run_noise_scale: Measure the gradient noise scale (64 gradients of `batch_size`
             examples). Defaults to `True`.
+        stops_early: Whether the training this model is headed for keeps its best validation
+            epoch (early stopping, as `nnperf fit` always does). Early stopping limits what an
+            unregularized model memorizes, so `no_regularization` is then information, not a
+            warning. Defaults to `False`.
 
     Returns:
         A `DiagnosisReport`: `print(report)`, `report.has("unscaled_inputs")`,
@@ -443,6 +448,7 @@ def diagnose(
     run_lr_finder = check_bool("run_lr_finder", run_lr_finder)
     run_gradient_check = check_bool("run_gradient_check", run_gradient_check)
     run_noise_scale = check_bool("run_noise_scale", run_noise_scale)
+    stops_early = check_bool("stops_early", stops_early)
     num_samples = _num_samples(x)
     if y is not None and _num_samples(y) != num_samples:
         raise ValueError(
@@ -482,7 +488,7 @@ def diagnose(
         findings += _signal_findings(signal)
     findings += check_architecture(model, signal)
     findings += check_output_dropout(model)
-    findings += check_regularization(model, num_samples)
+    findings += check_regularization(model, num_samples, stops_early)
     baseline_facts = {}
     loss_fits = False
     if compiled:

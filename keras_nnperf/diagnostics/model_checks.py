@@ -204,8 +204,13 @@ def check_output_dropout(model) -> list[Finding]:
     return []
 
 
-def check_regularization(model, num_samples: int | None) -> list[Finding]:
-    """A model with many more parameters than samples and no regularization at all."""
+def check_regularization(model, num_samples: int | None, stops_early: bool = False):
+    """A model with many more parameters than samples and no regularization at all.
+
+    With `stops_early` (training keeps its best validation epoch), information, not a warning:
+    early stopping is itself a regularizer (Bishop 1995), and `nnperf fit --tune` trains the
+    model its search chose on validation this way.
+    """
     if not num_samples:
         return []
     params = int(model.count_params())
@@ -221,6 +226,19 @@ def check_regularization(model, num_samples: int | None) -> list[Finding]:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "weight_decay", None):
         return []
+    if stops_early:
+        return [
+            Finding(
+                "info",
+                "no_regularization",
+                f"{params} parameters for {num_samples} samples ({params / num_samples:.0f} "
+                "per sample) and no dropout, weight penalty or weight decay; training keeps "
+                "its best validation epoch, which limits what it memorizes",
+                {"parameters": params, "samples": num_samples, "stops_early": True},
+                "If the validation loss turns up within a few epochs (the training curves "
+                "show it), add Dropout or weight decay (AdamW), or shrink the model.",
+            )
+        ]
     return [
         Finding(
             "warning",

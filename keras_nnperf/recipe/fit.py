@@ -234,7 +234,12 @@ def train_tabular(
         run_batch = int(search_result.best_hyperparameters.values.get("batch_size", batch_size))
     with stages.stage("Diagnosing data and model"):
         diagnosis = diagnose(
-            probe, data.x_train, data.y_train, run_lr_finder=False, batch_size=run_batch
+            probe,
+            data.x_train,
+            data.y_train,
+            run_lr_finder=False,
+            batch_size=run_batch,
+            stops_early=True,  # every run of the recipe keeps its best validation epoch
         )
     stages.print(str(diagnosis))
     report.add_text("What the doctor found", report_text.findings_markdown(diagnosis))
@@ -341,6 +346,7 @@ def diagnose_data(data: TabularData, batch_size: int | None = None, steps=100):
         run_lr_finder=True,
         lr_finder_steps=steps,
         batch_size=batch_size,
+        stops_early=True,
     )
 
 
@@ -527,7 +533,12 @@ def train_folds(
         if i == 0:
             with stages.stage("Diagnosing data and model (fold 1)"):
                 diagnosis = diagnose(
-                    model, data.x_train, data.y_train, run_lr_finder=False, batch_size=fold_batch
+                    model,
+                    data.x_train,
+                    data.y_train,
+                    run_lr_finder=False,
+                    batch_size=fold_batch,
+                    stops_early=True,
                 )
             stages.print(str(diagnosis))
             title = "Learning rate given with --lr" if learning_rate else "LR range test"

@@ -91,6 +91,19 @@ def test_finds_each_planted_mistake(code):
     assert report.has(code), report
 
 
+def test_no_regularization_is_information_when_training_stops_early():
+    # `nnperf fit --tune` trains the model its search chose on validation, keeping the best
+    # epoch; its report warned `no_regularization` with "stop early" as the fix.
+    build, x, y = PLANTED["no_regularization"]
+    kwargs = {"run_lr_finder": False, "run_gradient_check": False, "run_noise_scale": False}
+    warned = diagnose(build(), x, y, **kwargs).findings
+    told = diagnose(build(), x, y, stops_early=True, **kwargs).findings
+    assert [f.severity for f in warned if f.code == "no_regularization"] == ["warning"]
+    assert [f.severity for f in told if f.code == "no_regularization"] == ["info"]
+    with pytest.raises(ValueError, match="stops_early"):
+        diagnose(build(), x, y, stops_early="yes", **kwargs)
+
+
 def test_sigmoid_output_with_sparse_categorical_loss():
     model = _mlp(head=[keras.layers.Dense(2, "sigmoid")], loss="sparse_categorical_crossentropy")
     report = diagnose(model, X, Y, run_lr_finder=False, run_gradient_check=False)
