@@ -58,3 +58,34 @@ def test_long_anneal_is_half_the_cycle_so_far(bench):
     # half the cycle is 5 epochs, 35 steps.
     assert callback._anneal_steps(70) == 35
     assert bench.one_cycle.OneCycle._anneal_steps(callback, 70) == 14
+
+
+def test_linear_start_starts_the_network_at_the_linear_model(bench, tmp_path):
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from keras_nnperf.tabular import load_training_data
+
+    rng = np.random.default_rng(0)
+    rows = [
+        f"{a:.3f},{b:.3f},c{i % 12},{int(a - b + rng.normal(scale=0.3) > 0)}"
+        for i, (a, b) in enumerate(rng.normal(size=(200, 2)))
+    ]
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,city,y\n" + "\n".join(rows) + "\n")
+    data = load_training_data(str(path), "y", seed=0)
+    pre = data.preprocessor
+    assert pre.embedding_columns  # the 12-level city is embedded: left out of the linear path
+    net = bench._linear_start_model(pre, data, 0, data.y_train)
+    codes = {e["index"] for e in pre.embedding_columns}
+    plain = [j for j in range(pre.num_features) if j not in codes]
+    linear = LogisticRegression(max_iter=1000).fit(data.x_train[:, plain], data.y_train.ravel())
+    kernel, bias = net.get_layer("output").get_weights()
+    width = net.get_layer("linear_path").input[1].shape[-1]
+    np.testing.assert_allclose(kernel[-width:][: len(plain), 0], linear.coef_[0], rtol=1e-5)
+    assert not kernel[-width:][len(plain) :].any()  # the embeddings start at zero
+    np.testing.assert_allclose(bias, linear.intercept_, rtol=1e-5)
+    # The hidden part starts small: the first predictions are the linear model's, nearly.
+    first = np.asarray(net.predict(data.x_val, verbose=0)).ravel()
+    expected = linear.predict_proba(data.x_val[:, plain])[:, 1]
+    assert np.max(np.abs(first - expected)) < 0.1
