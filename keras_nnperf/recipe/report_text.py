@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_nnperf.tabular.csv_table import names_by_value
 from keras_nnperf.tabular.dates import SPELLING_EXAMPLES
-from keras_nnperf.tabular.preprocessor import group_by_reason, name_list
+from keras_nnperf.tabular.preprocessor import name_list
 
 # What each of the calendar's cycles (`tabular.calendar_cycles`) is, in the report's words.
 _CYCLE_WORDS = {"year": "season", "week": "weekday", "day": "hour of day"}
@@ -72,7 +73,7 @@ def data_markdown(data, data_path: str | None) -> str:
         "- left out: "
         + "; ".join(
             f"{name_list(names, quote=lambda n: f'`{n}`')} ({why})"
-            for why, names in group_by_reason(pre.excluded)
+            for why, names in names_by_value(pre.excluded).items()
         )
         if getattr(pre, "excluded", None)
         else "",

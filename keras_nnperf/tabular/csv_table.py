@@ -239,7 +239,7 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"delimiter at the end of each line?) left out: column(s) {unnamed}"
         )
     missing_words = _placeholders(columns, delimiter)
-    for token, names in _group_names(missing_words).items():
+    for token, names in names_by_value(missing_words).items():
         _warn(
             f"{name}: {token!r} among numbers read as missing (its own indicator column marks "
             f"it): {', '.join(names)}"
@@ -321,7 +321,7 @@ def _convert(columns: dict, matches, rewrite, needs: str) -> list[str]:
     return converted
 
 
-def _placeholders(columns: dict, delimiter: str) -> dict[str, list[str]]:
+def _placeholders(columns: dict, delimiter: str) -> dict[str, str]:
     """Turn into `None`, in place, the one word that stands for "no number" in a number column.
 
     Surveys and statistics offices write `-`, `.`, `n.a.`, `unknown` or `refused` among the
@@ -360,11 +360,14 @@ def _placeholders(columns: dict, delimiter: str) -> dict[str, list[str]]:
     return found
 
 
-def _group_names(words: dict[str, str]) -> dict[str, list[str]]:
-    # Word -> the columns where it was read as missing, for one warning per word.
-    grouped: dict[str, list[str]] = {}
-    for name, word in words.items():
-        grouped.setdefault(word, []).append(name)
+def names_by_value(mapping: dict) -> dict:
+    """`{name: value}` turned around, `{value: [names]}`, in the order values first occur.
+
+    One message per reason (or per word read as missing) instead of one per column.
+    """
+    grouped: dict = {}
+    for name, value in mapping.items():
+        grouped.setdefault(value, []).append(name)
     return grouped
 
 

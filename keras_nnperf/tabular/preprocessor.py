@@ -11,7 +11,13 @@ import warnings
 
 import numpy as np
 
-from keras_nnperf.tabular.csv_table import DataError, DataWarning, Table, parse_numeric
+from keras_nnperf.tabular.csv_table import (
+    DataError,
+    DataWarning,
+    Table,
+    names_by_value,
+    parse_numeric,
+)
 from keras_nnperf.tabular.dates import (
     AMBIGUOUS_DAY_MONTH,
     AMBIGUOUS_DAY_MONTH_FIX,
@@ -220,7 +226,7 @@ class TabularPreprocessor:
             unusable[name] = excluded[name] = feature
         # One warning per reason: a wide table (784 pixels, 128 of them always 0) would
         # otherwise print a line per column.
-        for why, names in group_by_reason(unusable):
+        for why, names in names_by_value(unusable).items():
             if len(names) == 1:
                 message = f"column {names[0]!r} has {why}; left out"
             else:
@@ -497,14 +503,6 @@ class TabularPreprocessor:
             return cls(**config)
         except (ValueError, TypeError) as err:
             raise DataError(f"cannot read the preprocessing file {path}: {err}") from None
-
-
-def group_by_reason(excluded: dict) -> list[tuple[str, list[str]]]:
-    """`(reason, names)` pairs of `excluded` (name -> reason), in the order reasons first occur."""
-    groups: dict[str, list[str]] = {}
-    for name, why in excluded.items():
-        groups.setdefault(why, []).append(name)
-    return list(groups.items())
 
 
 def name_list(names, quote=str, shown: int = NAMES_SHOWN) -> str:

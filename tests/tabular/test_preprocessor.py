@@ -12,9 +12,9 @@ from keras_nnperf.tabular import (
     embedding_size,
     read_csv,
 )
+from keras_nnperf.tabular.csv_table import names_by_value
 from keras_nnperf.tabular.preprocessor import (
     MAX_STANDARDIZED,
-    group_by_reason,
     name_list,
     robust_moments,
 )
@@ -145,7 +145,7 @@ def test_name_list_shows_ten_names_and_counts_the_rest():
     assert name_list(list("abcdefghijk")) == "a, b, c, d, e, f, g, h, i, j, k"  # 11: all
     assert name_list(list("abcdefghijkl")) == "a, b, c, d, e, f, g, h, i, j and 2 more (12 in all)"
     assert name_list(["a", "b"], quote=repr, shown=1) == "'a', 'b'"
-    assert group_by_reason({"a": "x", "b": "y", "c": "x"}) == [("x", ["a", "c"]), ("y", ["b"])]
+    assert names_by_value({"a": "x", "b": "y", "c": "x"}) == {"x": ["a", "c"], "y": ["b"]}
 
 
 def test_a_word_read_as_missing_in_training_is_missing_in_a_new_file_of_it_alone(
