@@ -12,6 +12,10 @@ TASKS = ("auto", "binary", "multiclass", "regression")
 MAX_CLASSES = 20
 MIN_ROWS = 10
 
+#: A class with fewer rows than this is named in a warning when the split is stratified: a class
+#: of one row stays in training, and a few rows can neither teach it nor validate it.
+MIN_CLASS_ROWS = 5
+
 
 def _label(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else repr(float(number))
@@ -128,6 +132,8 @@ def split_indices(labels, validation_fraction: float, stratify: bool, seed: int)
     groups = {}
     for i, label in enumerate(labels if stratify else [None] * n):
         groups.setdefault(label, []).append(i)
+    if stratify:
+        _warn_rare_classes(groups)
     validation = []
     for rows in groups.values():
         rows = rng.permutation(rows)
@@ -168,6 +174,8 @@ def fold_indices(labels, folds: int, stratify: bool, seed: int) -> list[tuple]:
     groups = {}
     for i, label in enumerate(labels if stratify else [None] * n):
         groups.setdefault(label, []).append(i)
+    if stratify:
+        _warn_rare_classes(groups)
     assignment = np.empty(n, dtype=int)
     start = 0
     for key in sorted(groups, key=str):
@@ -176,3 +184,19 @@ def fold_indices(labels, folds: int, stratify: bool, seed: int) -> list[tuple]:
         start = (start + len(rows)) % folds
     everything = np.arange(n)
     return [(everything[assignment != k], everything[assignment == k]) for k in range(int(folds))]
+
+
+def _warn_rare_classes(groups: dict) -> None:
+    # A class of one row never reaches validation, and its scores say nothing about it.
+    rare = {label: len(rows) for label, rows in groups.items() if len(rows) < MIN_CLASS_ROWS}
+    if not rare:
+        return
+    counts = ", ".join(
+        f"{label!r} ({count} row{'s' * (count > 1)})" for label, count in rare.items()
+    )
+    warnings.warn(
+        f"target class(es) {counts} have fewer than {MIN_CLASS_ROWS} rows: too few to learn "
+        "from or to validate on; merge them into a larger class or leave those rows out",
+        DataWarning,
+        stacklevel=3,
+    )

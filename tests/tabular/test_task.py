@@ -106,3 +106,19 @@ def test_folds_depend_on_the_seed_only():
 def test_folds_errors(folds, n, message):
     with pytest.raises(DataError, match=message):
         fold_indices(["a", "b"] * (n // 2), folds, True, 0)
+
+
+def test_a_class_of_fewer_than_five_rows_is_named_in_a_warning():
+    # A 3-class target with one `rare` row: before, it stayed in training without a word, and
+    # the validation scores said nothing about it.
+    labels = ["a"] * 30 + ["b"] * 30 + ["rare"] + ["odd"] * 4
+    message = r"target class\(es\) 'rare' \(1 row\), 'odd' \(4 rows\) have fewer than 5 rows"
+    with pytest.warns(DataWarning, match=message):
+        train, val = split_indices(labels, 0.2, True, seed=0)
+    assert [labels[i] for i in val].count("rare") == 0
+    with pytest.warns(DataWarning, match=message):
+        fold_indices(labels, 3, True, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        split_indices(labels[:60] + ["rare"] * 5, 0.2, True, seed=0)  # 5 rows: no warning
+        split_indices(labels, 0.2, False, seed=0)  # a regression target has no classes
