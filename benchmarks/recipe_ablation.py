@@ -116,21 +116,9 @@ def _linear_start_model(pre, data, seed: int = 0, y_train=None):
     import keras
     from sklearn.linear_model import LogisticRegression, Ridge
 
-    from keras_nnperf import get_activation
-    from keras_nnperf.initializers.for_activation import for_activation
-
     inputs = keras.Input((pre.num_features,), name="features")
     x0 = model.embed_columns(inputs, pre.embedding_columns or None, seed)
-    x = x0
-    for i in range(2):
-        x = keras.layers.Dense(
-            64,
-            activation=get_activation("mish"),
-            kernel_initializer=for_activation("mish", seed=seed + i),
-            name=f"dense_{i}",
-        )(x)
-        if i == 0:
-            x = keras.layers.Dropout(model.DROPOUT_RATE, seed=seed, name="dropout")(x)
+    x = model.hidden_blocks(x0, seed)
     units = pre.num_classes if pre.task == "multiclass" else 1
     outputs = keras.layers.Dense(
         units,

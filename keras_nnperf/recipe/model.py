@@ -55,9 +55,6 @@ def build_model(
     Raises:
         ValueError: for an unknown task or a missing `num_classes`.
     """
-    from keras_nnperf import get_activation
-    from keras_nnperf.initializers.for_activation import for_activation
-
     if task not in TASK_HEADS:
         raise ValueError(
             f"Argument task must be binary, multiclass or regression. Received: task={task!r}"
@@ -67,16 +64,7 @@ def build_model(
             f"Argument num_classes must be >= 2. Received: num_classes={num_classes!r}"
         )
     inputs = keras.Input((num_features,), name="features")
-    x = embed_columns(inputs, embeddings, seed)
-    for i in range(2):
-        x = keras.layers.Dense(
-            64,
-            activation=get_activation("mish"),
-            kernel_initializer=for_activation("mish", seed=seed + i),
-            name=f"dense_{i}",
-        )(x)
-        if i == 0:  # between the blocks only: dropout right before the output just adds noise
-            x = keras.layers.Dropout(DROPOUT_RATE, seed=seed, name="dropout")(x)
+    x = hidden_blocks(embed_columns(inputs, embeddings, seed), seed)
     activation, _ = TASK_HEADS[task]
     units = num_classes if task == "multiclass" else 1
     outputs = keras.layers.Dense(
@@ -90,6 +78,27 @@ def build_model(
     if y_train is not None:
         start_at_baseline(model, y_train, task)
     return model
+
+
+def hidden_blocks(x, seed: int = 0):
+    """The default network's hidden part on `x`: two Dense(64, mish) layers, dropout between.
+
+    He-initialized for Mish (`for_activation`), dropout at `DROPOUT_RATE`; `build_model` puts
+    the output layer on top, and ablations reuse it to change only what they measure.
+    """
+    from keras_nnperf import get_activation
+    from keras_nnperf.initializers.for_activation import for_activation
+
+    for i in range(2):
+        x = keras.layers.Dense(
+            64,
+            activation=get_activation("mish"),
+            kernel_initializer=for_activation("mish", seed=seed + i),
+            name=f"dense_{i}",
+        )(x)
+        if i == 0:  # between the blocks only: dropout right before the output just adds noise
+            x = keras.layers.Dropout(DROPOUT_RATE, seed=seed, name="dropout")(x)
+    return x
 
 
 def embed_columns(inputs, embeddings, seed: int = 0):
