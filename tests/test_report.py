@@ -294,6 +294,12 @@ def test_comparison_says_when_the_network_loses_and_what_to_try():
     assert "about even" in text and "loses" not in text
     text = comparison_markdown({"r2": 0.6}, {"trivial": {"r2": 0.0}, "linear": {"r2": 0.5}})
     assert "at or above every baseline" in text
+    # Behind in R2 (beyond or within the margin): never also "at or above every baseline".
+    for r2 in (0.45, 0.495):
+        text = comparison_markdown({"r2": r2}, {"trivial": {"r2": 0.0}, "linear": {"r2": 0.5}})
+        assert ("loses to the linear" in text) == (r2 == 0.45)
+        assert ("about even" in text) == (r2 == 0.495)
+        assert "at or above every baseline" not in text
 
 
 def test_comparison_says_when_the_log_loss_beats_what_the_accuracy_ties_or_loses_to():

@@ -153,9 +153,9 @@ def comparison_markdown(
     model is the better choice on this table until the network wins. Each verdict says what
     to try. When the network loses or ties in accuracy but its log loss is at least
     `LOG_LOSS_MARGIN` (1%) below that baseline's, the verdict says so: accuracy counts only
-    which side of 0.5 each row falls on, and with a rare class (Caravan's 6% buyers) a network
-    whose AUC is 0.75 can tie the majority class in accuracy while its probabilities are far
-    better.
+    whether each row's most probable class is its own, and with a rare class (Caravan's 6%
+    buyers) a network whose AUC is 0.75 can tie the majority class in accuracy while its
+    probabilities are far better.
 
     Args:
         metrics: The network's metrics by name.
@@ -239,10 +239,10 @@ def comparison_markdown(
             "about even on this split, so the simpler model does as well." + noise
         )
     behind = [label for label, gap in gaps.items() if gap > 0]
-    if key == "accuracy" and behind:
-        lines[-1] += _better_log_loss(metrics, baselines, behind)
-    else:
+    if not behind:
         lines.append(f"\nThe network's {key} is at or above every baseline on this split." + noise)
+    elif key == "accuracy":
+        lines[-1] += _better_log_loss(metrics, baselines, behind)
     return "\n".join(lines)
 
 
@@ -262,7 +262,8 @@ def _better_log_loss(metrics: dict, baselines: dict, behind: list) -> str:
     auc = f", AUC {metrics['auc']:.3g}" if "auc" in metrics else ""
     return (
         f" Its log loss, though, is lower: {ours:.4g}{auc}, against {against}. Its "
-        "probabilities are the better ones; accuracy only counts which side of 0.5 each row "
-        "falls on, and a rare class can keep every row on the majority's side. If a threshold "
+        "probabilities are the better ones; accuracy only counts whether each row's most "
+        "probable class is its own, and a rare class can keep every row on the majority's side "
+        "(its probabilities rise, yet stay below the majority's). If a threshold "
         "of your own, ranking or costs that differ by class matter, judge by log loss and AUC."
     )
