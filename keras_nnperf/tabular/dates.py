@@ -18,10 +18,16 @@ A column is a date column when every present cell is a date in one spelling:
   reads the same and stays proportional; `25:10` (minutes and seconds) is no time of day and
   stays text.
 
-A time without an offset is read as UTC. A column of day-month dates that never shows which
-comes first (`01/02/2012` and every other cell with both numbers at most 12) is not read as
-dates: 1 February and 2 January differ by a month, and guessing would be silently wrong for
-half the world. It stays text.
+Times are read on the clock they are written in: `2022-03-28T08:00+02:00` is 08:00 on
+28 March, its UTC offset dropped. The hour of day and the weekday are those the writer lived,
+which is what rush hours, shop hours and human habits follow: converted to UTC, a European
+08:00 is 07:00 in winter and 06:00 in summer (river's water-flow table crosses that change),
+and a New York Monday evening is a Tuesday. The days since 1970 are then those of that clock,
+hours at most from the instant, which a trend of days does not notice.
+
+A column of day-month dates that never shows which comes first (`01/02/2012` and every other
+cell with both numbers at most 12) is not read as dates: 1 February and 2 January differ by a
+month, and guessing would be silently wrong for half the world. It stays text.
 
 The calendar's cycles (`calendar_cycles`, `calendar_features`) follow fastai's `add_datepart`
 (Howard & Gugger 2020, *fastai: a layered API for deep learning*), which splits a date into its
@@ -69,8 +75,9 @@ INFORMATIVE_LEVEL = 1e-3
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-# An ISO 8601 date, optionally with a time and a UTC offset: `2012-01-01`, `2012-01-01 06:16`,
-# `2012-01-01T06:16:41Z`, `2012-01-01T06:16:41.5+02:00`. What pandas and most databases write.
+# An ISO 8601 date, optionally with a time and a UTC offset (dropped: the clock as written):
+# `2012-01-01`, `2012-01-01 06:16`, `2012-01-01T06:16:41Z`, `2012-01-01T06:16:41.5+02:00`.
+# What pandas and most databases write.
 _ISO = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?",
     re.ASCII,
@@ -166,7 +173,7 @@ def _first_of_the_month_order(present: list[str]) -> str | None:
 
 
 def parse_dates(values: list[str | None], spelling: str | None = None) -> np.ndarray | None:
-    """Dates as days since 1970-01-01 UTC, NaN for missing cells.
+    """Dates as days since 1970-01-01, on the clock they are written in; NaN for missing cells.
 
     Args:
         values: The cells, `None` where missing.
@@ -354,8 +361,8 @@ def _days(spelling: str, value: str) -> float | None:
             moment = datetime.datetime.fromisoformat(value)
         except ValueError:  # 2012-13-45: the shape of a date, not a date
             return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.timezone.utc)
+        # The clock as written (see the module's docstring), not the instant in UTC.
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
         return (moment - _EPOCH).total_seconds() / 86400.0
     if spelling == "ymd":
         match = _YMD.fullmatch(value)

@@ -34,12 +34,26 @@ def days_of(*moment):
     return (value - epoch).total_seconds() / 86400
 
 
-def test_parse_dates_gives_days_since_1970_utc():
+def test_parse_dates_gives_days_since_1970_on_the_clock_written():
     days = parse_dates(
         ["1970-01-02", None, "1970-01-01 12:00", "2012-01-01T06:16:41Z", "1970-01-01T00:00+02:00"]
     )
-    expected = [1.0, np.nan, 0.5, 15340 + (6 * 3600 + 16 * 60 + 41) / 86400, -2 / 24]
+    expected = [1.0, np.nan, 0.5, 15340 + (6 * 3600 + 16 * 60 + 41) / 86400, 0.0]
     np.testing.assert_allclose(days, expected, rtol=0, atol=1e-9)
+
+
+def test_a_utc_offset_keeps_the_hour_and_the_weekday_as_written():
+    # river's water flow: 08:00 local on both sides of Europe's change to summer time (27 March
+    # 2022), and a New York Monday evening, which is Tuesday in UTC.
+    values = ["2022-03-26T08:00:00+01:00", "2022-03-28T08:00:00+02:00", "2022-03-28T21:30-04:00"]
+    days = parse_dates(values)
+    np.testing.assert_allclose(
+        days, [days_of(2022, 3, 26, 8), days_of(2022, 3, 28, 8), days_of(2022, 3, 28, 21, 30)]
+    )
+    hours = calendar_features(days, ["day"])
+    np.testing.assert_allclose(hours[0], hours[1], atol=1e-9)
+    week = calendar_features(days, ["week"])
+    assert week[2].argmax() == 0  # Monday
 
 
 @pytest.mark.parametrize(
