@@ -161,16 +161,22 @@ def plot_confusion_matrix(y_true, y_pred, class_names):
     counts = np.zeros((k, k), dtype=int)
     np.add.at(counts, (y_true, y_pred), 1)
     totals = counts.sum(axis=1, keepdims=True)
-    shares = counts / np.maximum(totals, 1)
+    # A class with no validation rows has no recall: blank, not a row of 0% that reads as one.
+    shares = np.where(totals > 0, counts / np.maximum(totals, 1), np.nan)
     side = min(6.5, max(3.6, 1.6 + 0.42 * k))
     figure = new_figure(2 * side + 0.8, side)
+    from matplotlib import colormaps  # after new_figure, which says when matplotlib is missing
+
     left, right = figure.subplots(1, 2)
     panels = (
         (left, counts, "Counts", "Blues", None),
         (right, shares, "Share of each true class", "Greens", (0.0, 1.0)),
     )
     for ax, values, title, cmap, limits in panels:
-        image = ax.imshow(values, cmap=cmap, vmin=limits and limits[0], vmax=limits and limits[1])
+        colours = colormaps[cmap].with_extremes(bad="0.92")
+        image = ax.imshow(
+            values, cmap=colours, vmin=limits and limits[0], vmax=limits and limits[1]
+        )
         ax.set_title(title)
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
@@ -181,8 +187,11 @@ def plot_confusion_matrix(y_true, y_pred, class_names):
             "rows" if values is counts else "share of the true class"
         )
         if k <= MAX_ANNOTATED_CLASSES:
-            peak = values.max() or 1
+            peak = np.nanmax(values) or 1
             for i in range(k):
+                if values is not counts and np.isnan(values[i, 0]):
+                    ax.text((k - 1) / 2, i, "no validation rows", ha="center", va="center")
+                    continue
                 for j in range(k):
                     text = f"{values[i, j]}" if values is counts else f"{values[i, j]:.0%}"
                     dark = values[i, j] > 0.55 * peak

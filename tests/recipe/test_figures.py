@@ -58,6 +58,19 @@ def test_confusion_matrix_counts_shares_and_names():
     assert [t.get_text() for t in shares_ax.texts][:3] == ["67%", "33%", "0%"]
 
 
+def test_confusion_matrix_leaves_a_class_without_validation_rows_blank():
+    # river's solar flares: class 8 has one row, in training; its share row read as 0% recall.
+    y_true = np.array([0, 0, 1, 1])
+    y_pred = np.array([0, 2, 1, 1])
+    figure = figures.plot_confusion_matrix(y_true, y_pred, ["a", "b", "c"])
+    counts_ax, shares_ax = [ax for ax in figure.axes if ax.images]
+    shares = np.ma.filled(shares_ax.images[0].get_array(), np.nan)
+    np.testing.assert_allclose(shares[:2], [[0.5, 0, 0.5], [0, 1, 0]])
+    assert np.isnan(shares[2]).all()
+    assert [t.get_text() for t in shares_ax.texts][6:] == ["no validation rows"]
+    assert [t.get_text() for t in counts_ax.texts][6:] == ["0", "0", "0"]
+
+
 def test_confusion_matrix_merges_rare_classes_into_other():
     k = figures.MAX_MATRIX_CLASSES + 5
     rng = np.random.default_rng(0)
