@@ -266,8 +266,9 @@ def plot_roc_pr(y_true, probabilities, class_names):
 
     Binary (two classes): the curves of the second class's probability. Multiclass: one curve
     per class for the `MAX_CURVE_CLASSES` most frequent classes, each class against the rest.
-    The legend gives the ROC AUC and the average precision; the dotted lines are chance (the
-    diagonal, and the positive share for a binary task).
+    The legend gives the ROC AUC and the average precision, and for a multiclass task each
+    class's validation rows (a class of one or two rows draws a step, and its AUC is noise);
+    the dotted lines are chance (the diagonal, and the positive share for a binary task).
 
     Args:
         y_true: True class indices.
@@ -293,7 +294,10 @@ def plot_roc_pr(y_true, probabilities, class_names):
         if roc is None:  # the class is absent from (or is all of) the validation rows
             continue
         recall, precision = precision_recall_curve(positive, probabilities[:, c])
-        label = names[c] if len(names) > 2 else f"positive class: {names[c]}"
+        # Each class's validation rows beside it: a curve of one row is a step, its AUC noise.
+        count = int(positive.sum())
+        rows = f"{count} row{'s' if count != 1 else ''}"
+        label = f"{names[c]}, {rows}" if len(names) > 2 else f"positive class: {names[c]}"
         roc_ax.plot(*roc, label=f"{label} (AUC {_auc(*roc):.3f})")
         ap = average_precision(recall, precision)
         # Past the first threshold at full recall the curve only falls along recall = 1.

@@ -104,7 +104,12 @@ def test_roc_pr_binary_and_capped_one_vs_rest():
     figure = figures.plot_roc_pr(y, probabilities, [f"c{i}" for i in range(k)])
     curves = [line for line in figure.axes[0].lines if line.get_label() != "chance"]
     assert len(curves) == figures.MAX_CURVE_CLASSES  # the most frequent: c0 ... c7
-    assert curves[0].get_label().startswith("c0 (AUC")
+    assert curves[0].get_label().startswith(f"c0, {k + 5} rows (AUC")
+    assert curves[-1].get_label().startswith(f"c7, {k - 7 + 5} rows (AUC")
+    one = figures.plot_roc_pr([0, 0, 1, 2, 2], np.eye(3)[[0, 0, 1, 2, 1]], ["a", "b", "c"])
+    assert [line.get_label()[:8] for line in one.axes[0].lines[:3]] == ["a, 2 row", "b, 1 row"] + [
+        "c, 2 row"
+    ]
     assert "one class vs the rest" in figure.axes[0].get_title()
 
 
