@@ -9,10 +9,14 @@
     nnperf diagnose train.csv --target label
 
 Exit codes: 0 success, 1 unexpected failure (a bug: rerun with `--debug` for the traceback),
-2 bad input or usage (one line on stderr, `nnperf: error: ...`), 130 interrupted.
+2 bad input or usage, or no Keras backend installed (one line on stderr, `nnperf: error: ...`),
+130 interrupted.
 
 The command is an application, so it may do what a library must not: before the backend is
-imported it quiets TensorFlow's C++ start-up logs (`quiet_backend`). Parsing the arguments
+imported it quiets TensorFlow's C++ start-up logs (`quiet_backend`), and when the backend Keras
+is configured for (TensorFlow unless told otherwise) is not installed it uses one that is, and
+says so (`installed_backend`: a JAX-only environment used to end in a traceback from inside
+Keras). Parsing the arguments
 imports only the standard library; Keras and the recipe are imported inside the commands, so
 `nnperf --help` answers at once.
 """
@@ -27,6 +31,8 @@ import math
 import os
 import sys
 import warnings
+
+from keras_nnperf.installed_backend import choose_installed_backend, configured_backend
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEMO_DIR = "nnperf-report-demo"
@@ -523,6 +529,11 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     except SystemExit as exit_:  # --help and --version print, then exit 0.
         return int(exit_.code or 0)
+    if "keras" not in sys.modules:
+        # The configured backend (TensorFlow by default) may not be installed: use one that is.
+        chosen = choose_installed_backend()
+        if chosen:
+            print(f"nnperf: note: {chosen}", file=sys.stderr)
     try:
         quiet_backend()
         # Started as the command, the package's import loaded nothing: load and register the
@@ -533,6 +544,16 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("nnperf: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ImportError as err:
+        if args.debug:
+            raise
+        print(
+            f"nnperf: error: Keras could not import its {configured_backend()} backend ({err}). "
+            "Install a backend (pip install 'keras-nnperf[cpu]', '[jax]' or '[torch]') or set "
+            "KERAS_BACKEND to one that is installed",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     with _warnings_to_stderr():
         try:
             return args.handler(args)
