@@ -32,8 +32,6 @@ import os
 import sys
 import warnings
 
-from keras_nnperf.installed_backend import choose_installed_backend, configured_backend
-
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEMO_DIR = "nnperf-report-demo"
 FIT_DIR = "nnperf-report"
@@ -529,6 +527,9 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     except SystemExit as exit_:  # --help and --version print, then exit 0.
         return int(exit_.code or 0)
+    # Imported here, as every package module: `cli` alone must load without the package.
+    from keras_nnperf.installed_backend import choose_installed_backend, configured_backend
+
     if "keras" not in sys.modules:
         # The configured backend (TensorFlow by default) may not be installed: use one that is.
         chosen = choose_installed_backend()
