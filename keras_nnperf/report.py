@@ -167,7 +167,8 @@ def plot_history(history: dict, best_epoch: int | None = None, labels: dict | No
     Args:
         history: `History.history`: metric name -> list of per-epoch values. Keys without a
             `val_` twin (such as `learning_rate`) are left out; at most three panels.
-        best_epoch: 0-based epoch to mark (the one whose weights were kept).
+        best_epoch: 0-based epoch to mark (the one whose weights were kept); -1 marks the
+            start, when no epoch beat the weights training started from.
         labels: Metric name -> the vertical axis's label, with its units (for example
             `{"loss": "MSE, standardized target"}`); the name itself otherwise.
 
@@ -188,7 +189,8 @@ def plot_history(history: dict, best_epoch: int | None = None, labels: dict | No
         if f"val_{name}" in history:
             ax.plot(epochs, history[f"val_{name}"], label="validation", marker=".")
         if best_epoch is not None:
-            ax.axvline(best_epoch + 1, color="gray", linestyle="--", label="kept weights")
+            kept = "kept weights" if best_epoch >= 0 else "kept: the start (no epoch beat it)"
+            ax.axvline(best_epoch + 1, color="gray", linestyle="--", label=kept)
         ax.set_xlabel("epoch")
         ax.set_ylabel(labels.get(name, name))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -51,7 +51,11 @@ def test_plot_history_draws_one_panel_per_metric_with_a_validation_twin():
     lines = fig.axes[0].get_lines()
     np.testing.assert_allclose(lines[1].get_ydata(), [1.2, 0.7])
     assert lines[2].get_xdata()[0] == 1  # the kept epoch, 1-based
+    assert lines[2].get_label() == "kept weights"
     assert all(float(t).is_integer() for t in fig.axes[0].get_xticks())
+    # No epoch beat the start (EarlyStopping's start_value): the mark is at epoch 0, and says so.
+    kept = plot_history(history, best_epoch=-1).axes[0].get_lines()[2]
+    assert kept.get_xdata()[0] == 0 and kept.get_label() == "kept: the start (no epoch beat it)"
 
 
 def test_plot_schedule_has_a_momentum_axis_only_when_given():

@@ -51,6 +51,13 @@ class EarlyStopping(MetricMonitor):
     * With a `baseline`, `patience` counts epochs that do not beat both the best value and the
       baseline, so a run that keeps improving but never reaches the baseline stops after
       `patience` epochs (`stop_reason="baseline"`). Keras's own callback never stops such a run.
+    * With a `start_value`, the monitored value of the weights `fit` starts from (from
+      `model.evaluate` on the validation data), the starting weights are a candidate like any
+      epoch's: when no epoch beats `start_value`, they are the ones restored (`best_epoch` is
+      -1). Keras's callback hands back the best epoch even when every epoch made the model
+      worse: on a target the columns cannot predict (river's next-day S&P 500 returns) a
+      network that starts at the trivial baseline (`initializers.baseline`) ended below it.
+      Set it before each `fit`: it describes the weights that `fit` starts from.
 
     The best weights are `model.get_weights()` host copies, taken at most once per epoch when
     the monitored value improves; nothing runs per batch. Checks happen at epoch ends only: a
@@ -76,10 +83,13 @@ class EarlyStopping(MetricMonitor):
         divergence_factor: Stop once the monitored value is this many times worse than the best
             (see the table above); must be > 1, or `None` to disable. Defaults to 10.
         min_delta_mode: `"absolute"` or `"relative"`. Defaults to `"absolute"`.
+        start_value: The monitored value of the starting weights, or `None` (the starting
+            weights are no candidate). Defaults to `None`.
 
     Attributes:
         best_value: The best monitored value seen, or `None`.
-        best_epoch: The (0-based) epoch of `best_value`, or `None`.
+        best_epoch: The (0-based) epoch of `best_value`, -1 for the starting weights (no epoch
+            beat `start_value`), or `None`.
         stopped_epoch: The (0-based) epoch at which this callback stopped training, or `None`.
         stop_reason: `"patience"`, `"baseline"`, `"non_finite"`, `"divergence"`,
             `"interrupted"` (an exception in a training step), or `"completed"` when training
@@ -114,6 +124,7 @@ class EarlyStopping(MetricMonitor):
         start_from_epoch: int = 0,
         divergence_factor: float | None = 10.0,
         min_delta_mode: str = "absolute",
+        start_value: float | None = None,
     ):
         super().__init__(
             monitor=monitor, mode=mode, min_delta=min_delta, min_delta_mode=min_delta_mode
@@ -122,12 +133,14 @@ class EarlyStopping(MetricMonitor):
         start_from_epoch = check_integer("start_from_epoch", start_from_epoch, low=0)
         verbose = check_integer("verbose", verbose, low=0)
         baseline = check_number("baseline", baseline, allow_none=True)
+        start_value = check_number("start_value", start_value, allow_none=True)
         divergence_factor = check_number(
             "divergence_factor", divergence_factor, low=1.0, low_open=True, allow_none=True
         )
         self.patience = int(patience)
         self.verbose = int(verbose)
         self.baseline = None if baseline is None else float(baseline)
+        self.start_value = None if start_value is None else float(start_value)
         self.restore_best_weights = bool(restore_best_weights)
         self.start_from_epoch = int(start_from_epoch)
         self.divergence_factor = None if divergence_factor is None else float(divergence_factor)
@@ -147,6 +160,11 @@ class EarlyStopping(MetricMonitor):
         # A NaN before the first monitored epoch must not leave NaN weights behind.
         if self.restore_best_weights and self.model.built:
             self._fallback_weights = self.model.get_weights()
+        if self.start_value is not None:
+            # The starting weights: the best so far, until an epoch beats them.
+            self.best_value, self.best_epoch = self.start_value, -1
+            if self.restore_best_weights and self.model.built:
+                self.best_weights = self._fallback_weights
         # Restoring makes sense only right at the exception (stale=False): at the start of a
         # later fit it would overwrite whatever the user did in between.
         guard_fit(self.model, self._guard_key, self._on_exception, stale=False)
@@ -160,11 +178,14 @@ class EarlyStopping(MetricMonitor):
         self.stop_reason = "interrupted"
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(
-                    "Training interrupted: restoring model weights from the end of the best "
-                    f"epoch: {self.best_epoch + 1}."
-                )
+                print(f"Training interrupted: restoring model weights from {self._best_source}.")
             self.model.set_weights(self.best_weights)
+
+    @property
+    def _best_source(self) -> str:
+        if self.best_epoch == -1:
+            return "the start of training: no epoch beat start_value"
+        return f"the end of the best epoch: {self.best_epoch + 1}"
 
     def diverged(self, current: float) -> bool:
         """True when `current` is `divergence_factor` times worse than the best value."""
@@ -221,7 +242,7 @@ class EarlyStopping(MetricMonitor):
         if not self.restore_best_weights:
             return
         if self.best_weights is not None:
-            weights, source = self.best_weights, f"the end of the best epoch: {self.best_epoch + 1}"
+            weights, source = self.best_weights, self._best_source
         elif self._fallback_weights is not None and self.stop_reason == "non_finite":
             weights, source = self._fallback_weights, "the last epoch with finite loss"
         else:
@@ -243,4 +264,5 @@ class EarlyStopping(MetricMonitor):
             "start_from_epoch": self.start_from_epoch,
             "divergence_factor": self.divergence_factor,
             "min_delta_mode": self.min_delta_mode,
+            "start_value": self.start_value,
         }

@@ -81,6 +81,8 @@ class PipelineResult:
         else:
             epochs = len(next(iter(self.history.values()), []))
             kept = "" if self.best_epoch is None else f", kept epoch {self.best_epoch + 1}"
+            if self.best_epoch == -1:
+                kept = ", kept the trivial baseline: no epoch beat it"
             source = "given with --lr" if self.lr_rule == "given" else f"rule: {self.lr_rule}"
             lines.append(
                 f"Trained {epochs} epoch(s) (stop: {self.stop_reason}{kept}), "

@@ -134,10 +134,18 @@ def training_markdown(choice, run, batch_size: int, epochs: int, steps_per_epoch
             f"- The run has {run.planned_steps} step(s) (batch size {batch_size}), too few for a "
             "1Cycle: it trained at the peak rate after a short warm-up."
         )
-    lines.append(
-        f"- {ran} epoch(s) run (stop: `{stopper.stop_reason}`); the weights of epoch {kept}, the "
-        "best validation loss, were kept."
-    )
+    if stopper.best_epoch == -1:
+        lines.append(
+            f"- {ran} epoch(s) run (stop: `{stopper.stop_reason}`); no epoch's validation loss "
+            f"beat the trivial baseline's ({stopper.start_value:.4g}), so the network was set "
+            "to it: its output kernel is zero, and it predicts the training mean or class "
+            "shares for every row. The columns may say little about this target."
+        )
+    else:
+        lines.append(
+            f"- {ran} epoch(s) run (stop: `{stopper.stop_reason}`); the weights of epoch {kept}, "
+            "the best validation loss, were kept."
+        )
     return "\n".join(lines)
 
 

@@ -82,6 +82,24 @@ def test_restores_best_weights_when_epochs_run_out():
     assert not np.array_equal(model.get_weights()[0], script.snapshots[-1][0])
 
 
+def test_start_value_makes_the_starting_weights_a_candidate():
+    # No epoch beats the start: the starting weights come back, best_epoch -1.
+    stopper, script, model, ran = _run([3.0, 2.0, 2.5], mode="min", patience=10, start_value=1.0)
+    assert (ran, stopper.best_epoch, stopper.best_value) == (3, -1, 1.0)
+    _assert_weights(model, script.initial)
+    assert not np.array_equal(script.initial[0], script.snapshots[0][0])
+    # An epoch that beats it is kept as usual; patience counts from the start's value.
+    stopper, script, model, _ = _run([3.0, 0.5, 2.5], mode="min", patience=10, start_value=1.0)
+    assert (stopper.best_epoch, stopper.best_value) == (1, 0.5)
+    _assert_weights(model, script.snapshots[1])
+    stopper, script, model, ran = _run([3.0, 2.0, 0.5], mode="min", patience=2, start_value=1.0)
+    assert (ran, stopper.stop_reason, stopper.best_epoch) == (2, "patience", -1)
+    _assert_weights(model, script.initial)
+    # mode "max": beaten only by a higher value.
+    stopper, _, _, _ = _run([0.7, 0.8], mode="max", patience=10, start_value=0.9)
+    assert stopper.best_epoch == -1
+
+
 def test_restores_best_weights_when_another_callback_stops_training():
     script = ScriptedMetric("score", [2.0, 1.0, 3.0, 4.0, 5.0])
     stopper = EarlyStopping(monitor="score", mode="min", patience=10, divergence_factor=None)
@@ -230,6 +248,8 @@ def test_registered_and_config_round_trips():
     stopper = EarlyStopping(monitor="val_auc", patience=3, divergence_factor=None, baseline=0.5)
     assert EarlyStopping(**stopper.get_config()).get_config() == stopper.get_config()
     assert stopper.mode == "max"
+    started = EarlyStopping(start_value=np.float32(0.25))
+    assert EarlyStopping(**started.get_config()).start_value == 0.25
 
 
 BAD_ARGUMENTS = [
@@ -239,6 +259,9 @@ BAD_ARGUMENTS = [
     {"verbose": "yes"},
     {"baseline": "high"},
     {"baseline": NAN},
+    {"start_value": NAN},
+    {"start_value": True},
+    {"start_value": float("inf")},
     {"divergence_factor": 1.0},
     {"divergence_factor": 0.5},
     {"min_delta": -0.1},

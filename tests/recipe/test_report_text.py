@@ -1,5 +1,6 @@
 """The report's description of the data."""
 
+import types
 import warnings
 
 from keras_nnperf.recipe.report_text import data_markdown
@@ -48,3 +49,27 @@ def test_the_data_section_groups_the_columns_left_out_for_one_reason(tmp_path):
         "- left out: `p0`, `p1`, `p2`, `p3`, `p4`, `p5`, `p6`, `p7`, `p8`, `p9` and 2 more "
         "(12 in all) (a single value (0) in the training split)\n"
     ) in text
+
+
+def _stopped(best_epoch, start_value=None):
+    stopper = types.SimpleNamespace(
+        best_epoch=best_epoch, stop_reason="completed", start_value=start_value
+    )
+    rates = types.SimpleNamespace(learning_rates=[0.0, 1e-3, 1e-3, 1e-6])
+    return types.SimpleNamespace(
+        callbacks={"early_stopping": stopper, "schedule": rates},
+        history={"loss": [1.0, 0.9, 0.8]},
+        schedule="1cycle",
+        planned_steps=4,
+    )
+
+
+def test_the_training_text_says_when_the_run_handed_back_the_trivial_baseline():
+    from keras_nnperf.recipe.report_text import training_markdown
+
+    choice = types.SimpleNamespace(rate=1e-3, source="LR range test", reason="LR range test")
+    text = training_markdown(choice, _stopped(1), 32, 3, 1)
+    assert "the weights of epoch 2, the best validation loss, were kept" in text
+    text = training_markdown(choice, _stopped(-1, 1.0123), 32, 3, 1)
+    assert "no epoch's validation loss beat the trivial baseline's (1.012)" in text
+    assert "its output kernel is zero" in text and "weights of epoch" not in text

@@ -65,3 +65,44 @@ def test_a_warning_repeated_inside_one_range_test_is_shown_once_under_default_fi
         warnings.simplefilter("default")
         training.choose_learning_rate(None, data, 32)
     assert len(caught) == 1
+
+
+def _noise(seed=0, n=64):
+    rng = np.random.default_rng(seed)
+    x, x_val = rng.normal(size=(2, n, 4)).astype("float32")
+    y, y_val = rng.normal(size=(2, n)).astype("float32")
+    return TabularData(x, y, x_val, y_val, None)
+
+
+def test_the_constant_output_is_the_trivial_baseline_and_leaves_the_weights():
+    from keras_nnperf.recipe.model import build_model
+
+    data = _noise()
+    model = build_model(4, "regression", seed=0, y_train=data.y_train)
+    before = model.get_weights()
+    loss = training.ConstantOutput(model).validation_loss(data, batch_size=32)
+    # The mean squared error of predicting the training mean, computed apart from Keras.
+    expected = np.mean((data.y_val - data.y_train.mean()) ** 2)
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+    for got, want in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_the_recipe_hands_back_the_trivial_baseline_when_no_epoch_beats_it():
+    from keras_nnperf.recipe.model import build_model
+
+    # A target of pure noise at a rate far too high: every epoch is worse than the mean.
+    data = _noise()
+    model = build_model(4, "regression", seed=0, y_train=data.y_train)
+    run = training.train_with_recipe(model, data, 4, 16, learning_rate=1.0, verbose=0)
+    stopper = run.callbacks["early_stopping"]
+    assert stopper.best_epoch == -1
+    assert min(run.history["val_loss"]) > stopper.start_value
+    predicted = np.asarray(model.predict(data.x_val, verbose=0)).reshape(-1)
+    np.testing.assert_allclose(predicted, data.y_train.mean(), rtol=1e-5, atol=1e-6)
+    # A learnable target keeps an epoch's weights, as before.
+    data = _noise(1)
+    data.y_train[:], data.y_val[:] = data.x_train[:, 0], data.x_val[:, 0]
+    model = build_model(4, "regression", seed=0, y_train=data.y_train)
+    run = training.train_with_recipe(model, data, 4, 16, learning_rate=0.01, verbose=0)
+    assert run.callbacks["early_stopping"].best_epoch >= 0
