@@ -61,6 +61,26 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
     def iterations(self):
         return self.inner_optimizer.iterations
 
+    # The momentum hyperparameters read and set as on the inner optimizer: a notebook's
+    # `float(model.optimizer.beta_1)` works on `AutoClip(AdamW(...))` as on a bare AdamW (it
+    # raised AttributeError), and reads the cycled value while `OneCycle` schedules it. An inner
+    # optimizer without one (SGD has no `beta_1`) raises AttributeError, as it would.
+    @property
+    def beta_1(self):
+        return self.inner_optimizer.beta_1
+
+    @beta_1.setter
+    def beta_1(self, value):
+        self.inner_optimizer.beta_1 = value
+
+    @property
+    def momentum(self):
+        return self.inner_optimizer.momentum
+
+    @momentum.setter
+    def momentum(self, value):
+        self.inner_optimizer.momentum = value
+
     def finalize_variable_values(self, var_list):
         """Delegate to the inner optimizer (its EMA weights, if it has `use_ema=True`)."""
         self.inner_optimizer.finalize_variable_values(var_list)
