@@ -183,7 +183,8 @@ def gradient_check(
 
     Raises:
         ValueError: for a bad `dtype`, `eps`, `tolerance` or `max_elements_per_variable`, an
-            object without trainable variables, or `y` without a loss to check.
+            object without trainable variables, `y` without a loss to check, or a model that
+            is random at inference (`MCDropout`: two passes at the same weights differ).
 
     Example:
     ```python
@@ -263,6 +264,7 @@ def _check(model_or_layer, x, y, loss, dtype, eps, max_elements_per_variable, se
     # every call and saves the eager per-layer overhead (about 50x on a 10-layer MLP).
     evaluate = compiled(objective, variables)
     unit_roundoff = float(np.finfo(dtype).eps)
+    _check_deterministic(model_or_layer, evaluate, unit_roundoff)
 
     checks = []
     for original, variable, grad in zip(originals, variables, analytic, strict=True):
@@ -308,6 +310,23 @@ def _check(model_or_layer, x, y, loss, dtype, eps, max_elements_per_variable, se
             )
         )
     return checks
+
+
+def _check_deterministic(model_or_layer, evaluate, unit_roundoff: float) -> None:
+    """Raise unless two passes at the same weights give the same `f` (to rounding).
+
+    A layer random at inference (`MCDropout`) draws a new mask for every pass, so a central
+    difference measures the noise, not the derivative: the doctor called a healthy MCDropout
+    network's gradients wrong (relative errors 0.3-0.97 on TensorFlow and PyTorch).
+    """
+    first, second = (float(keras.ops.convert_to_numpy(evaluate())) for _ in range(2))
+    if abs(first - second) > 64 * unit_roundoff * max(abs(first), abs(second), 1e-30):
+        raise ValueError(
+            "The model is random at inference (training=False), e.g. MCDropout: two passes on "
+            f"the same inputs and weights gave {first!r} and {second!r}, so finite differences "
+            "would measure that noise, not the gradient. Check a copy without the random layers, "
+            f"or the other layers one by one. Received: {model_or_layer.name!r}"
+        )
 
 
 def _central_differences(variable, weights, indices, step, evaluate):

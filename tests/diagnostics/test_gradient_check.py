@@ -140,6 +140,30 @@ def test_y_without_a_loss_raises():
         gradient_check(model, _x(2, 3), np.zeros((2, 1)))
 
 
+def _mc_dropout_model():
+    from keras_nnperf.layers import MCDropout
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8), MCDropout(0.5), keras.layers.Dense(1)]
+    )
+
+
+def test_a_model_random_at_inference_is_refused_not_failed():
+    # MCDropout draws a mask at every pass: the central differences measured the mask's noise
+    # and the check "failed" a healthy model (relative errors 0.3-0.97).
+    model = _mc_dropout_model()
+    try:
+        result = gradient_check(model, _x(8, 4))
+    except ValueError as err:
+        assert "random at inference" in str(err) and "MCDropout" in str(err)
+    else:
+        # JAX's compiled pass fixes the random state it does not carry: one mask for every
+        # pass, so the derivative checked is that mask's, and it must be right.
+        assert keras.backend.backend() == "jax", "only JAX may fix the mask"
+        assert result.passed, result
+
+
 def test_vanishing_gradients_below_the_rounding_error_pass():
     # Six sigmoid layers with std-0.01 weights: the first layers' gradients are ~1e-13, below
     # what central differences resolve (u |f| / eps ~ 1e-10 in float64). They used to "fail".
