@@ -65,10 +65,14 @@ def mc_predict(model, x, n_samples=30, batch_size=None):
     """Mean and standard deviation of `n_samples` stochastic forward passes (MC dropout).
 
     Each chunk of `batch_size` samples is tiled `n_samples` times and run through the model in a
-    single compiled call (`predict_on_batch`, traced once per chunk shape), so the dropout masks of
-    the copies are independent and nothing is retraced per pass. `std` is the population standard
-    deviation (`ddof=0`) over the passes. Any layer that is random at inference works;
-    with none, `std` is 0.
+    single compiled call (`predict_on_batch`), so the dropout masks of the copies are
+    independent and nothing is retraced per pass. The last chunk is padded to `batch_size`
+    rows (its own rows repeated; their outputs are dropped), so every call has one shape: the
+    step is traced (compiled, on JAX) once per `batch_size` and `n_samples`, not again for each
+    input length (a notebook calling it on inputs of varying length made TensorFlow warn of
+    retracing). Pass a smaller `batch_size` for a few rows through a large model. `std` is the
+    population standard deviation (`ddof=0`) over the passes. Any layer that is random at
+    inference works; with none, `std` is 0.
 
     Args:
         model: A Keras model with one input and one output containing `MCDropout` layers.
@@ -98,9 +102,12 @@ def mc_predict(model, x, n_samples=30, batch_size=None):
     means, stds = [], []
     for start in range(0, len(x), batch_size):
         chunk = x[start : start + batch_size]
+        rows = len(chunk)
+        if rows < batch_size:  # the same shape as every other chunk: no new trace
+            chunk = np.take(chunk, np.arange(batch_size) % rows, axis=0)
         tiled = np.tile(chunk, (n_samples,) + (1,) * (chunk.ndim - 1))
         outputs = np.asarray(model.predict_on_batch(tiled), dtype="float64")
-        outputs = outputs.reshape((n_samples, len(chunk)) + outputs.shape[1:])
+        outputs = outputs.reshape((n_samples, batch_size) + outputs.shape[1:])[:, :rows]
         means.append(outputs.mean(axis=0))
         stds.append(outputs.std(axis=0))
     return np.concatenate(means).astype("float32"), np.concatenate(stds).astype("float32")

@@ -37,6 +37,24 @@ def test_mc_predict_std_positive_with_mc_dropout_zero_with_dropout():
     np.testing.assert_allclose(mean, plain.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
+def test_mc_predict_calls_the_model_with_one_shape_whatever_the_length(monkeypatch):
+    # One shape, one trace (one XLA compile on JAX), for inputs of any length.
+    model = _model(MCDropout(0.3, seed=2))
+    shapes = []
+    original = model.predict_on_batch
+
+    def record(x):
+        shapes.append(x.shape)
+        return original(x)
+
+    monkeypatch.setattr(model, "predict_on_batch", record)
+    rng = np.random.default_rng(0)
+    for rows in (10, 3, 7):
+        mean, std = mc_predict(model, rng.normal(size=(rows, 4)).astype("float32"), 5, 4)
+        assert mean.shape == std.shape == (rows, 2)
+    assert set(shapes) == {(20, 4)}
+
+
 def test_mc_predict_mean_approximates_deterministic_prediction_for_small_rate():
     x = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
     model = _model(MCDropout(0.02, seed=3))
