@@ -103,12 +103,7 @@ class HyperCNN(RecipeHyperModel):
                 f"Received: input_shape={input_shape!r}"
             )
         self.input_shape = tuple(input_shape)
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(
-                "Argument num_classes must be an integer >= 2. "
-                f"Received: num_classes={num_classes!r}"
-            )
-        self.num_classes = num_classes
+        self.num_classes = check_integer("num_classes", num_classes, low=2)
         self.activations = check_choices("activations", activations, blocks.ACTIVATIONS)
         self.max_blocks = check_integer("max_blocks", max_blocks, low=1, high=5)
         self.augmentation = check_bool("augmentation", augmentation)

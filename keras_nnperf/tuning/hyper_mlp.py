@@ -37,8 +37,11 @@ class HyperMLP(RecipeHyperModel):
     Args:
         num_features: The number of input columns. Give this or `input_shape`.
         input_shape: The input shape without the batch axis, e.g. `(30,)`.
-        task: `"binary"`, `"multiclass"` or `"regression"`.
-        num_classes: The number of classes, >= 2, for `"multiclass"` only.
+        task: `"binary"`, `"multiclass"` or `"regression"`. Defaults to `"multiclass"` when
+            `num_classes` is given, else `"binary"` (as `HyperCNN(num_classes=10)` and
+            keras-tuner's `HyperResNet(classes=10)` read).
+        num_classes: The number of classes, an integer >= 2 (NumPy integers too, such as
+            `y.max() + 1`), for `"multiclass"` only.
         activations: Restrict the `activation` choices (from `ACTIVATIONS` in
             `keras_nnperf.tuning._building_blocks`).
         optimizers: Restrict the `optimizer` choices.
@@ -78,7 +81,7 @@ class HyperMLP(RecipeHyperModel):
         self,
         num_features=None,
         input_shape=None,
-        task="binary",
+        task=None,
         num_classes=None,
         activations=None,
         optimizers=None,
@@ -102,13 +105,16 @@ class HyperMLP(RecipeHyperModel):
             tunable=tunable,
         )
         self.input_shape = _input_shape(num_features, input_shape)
+        if task is None:
+            task = "binary" if num_classes is None else "multiclass"
         self.task = check_choice("task", task, TASKS)
         if task == "multiclass":
-            if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            if num_classes is None:
                 raise ValueError(
                     "Argument num_classes must be an integer >= 2 for task='multiclass'. "
                     f"Received: num_classes={num_classes!r}"
                 )
+            num_classes = check_integer("num_classes", num_classes, low=2)
         elif num_classes is not None:
             raise ValueError(
                 f"Argument num_classes is only for task='multiclass'. "

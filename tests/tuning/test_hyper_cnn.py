@@ -132,6 +132,11 @@ def test_fit_starts_the_output_at_the_class_prior():
     np.testing.assert_allclose(seen["bias"], np.log([30 / 40, 6 / 40, 4 / 40]), rtol=1e-5)
 
 
+def test_num_classes_may_be_a_numpy_integer():
+    template = HyperCNN(input_shape=(8, 8, 1), num_classes=np.int64(10))
+    assert template.num_classes == 10 and type(template.num_classes) is int
+
+
 def test_template_is_picklable():
     copy = pickle.loads(pickle.dumps(HyperCNN((8, 8, 1), 10, activations=["mish", "relu"])))
     assert copy.input_shape == (8, 8, 1) and copy.activations == ["mish", "relu"]
@@ -142,6 +147,7 @@ def test_template_is_picklable():
     [
         ({"input_shape": (8, 8), "num_classes": 10}, "input_shape"),
         ({"input_shape": (8, 8, 1), "num_classes": 1}, "num_classes"),
+        ({"input_shape": (8, 8, 1), "num_classes": True}, "num_classes"),
         ({"input_shape": (8, 8, 1), "num_classes": 10, "max_blocks": 6}, "max_blocks"),
         ({"input_shape": (8, 8, 1), "num_classes": 10, "activations": ["relu", "tanhh"]}, "tanhh"),
         ({"input_shape": (8, 8, 1), "num_classes": 10, "augmentation": "yes"}, "augmentation"),

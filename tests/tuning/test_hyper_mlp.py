@@ -177,7 +177,10 @@ def test_template_is_picklable():
         ({"num_features": 4, "optimizers": ["adam", "adagrad"]}, "adagrad"),
         ({"num_features": 4, "task": "ranking"}, "task"),
         ({"num_features": 4, "task": "multiclass"}, "num_classes"),
-        ({"num_features": 4, "num_classes": 3}, "num_classes"),
+        ({"num_features": 4, "task": "binary", "num_classes": 3}, "num_classes"),
+        ({"num_features": 4, "num_classes": 1}, "num_classes"),
+        ({"num_features": 4, "num_classes": True}, "num_classes"),
+        ({"num_features": 4, "num_classes": 3.5}, "num_classes"),
         ({"num_features": 4, "max_layers": 11}, "max_layers"),
         ({"num_features": 4, "input_shape": (4,)}, "exactly one"),
         ({}, "exactly one"),
@@ -187,6 +190,16 @@ def test_template_is_picklable():
 def test_invalid_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         HyperMLP(**kwargs)
+
+
+def test_num_classes_alone_means_multiclass_and_numpy_integers_are_numbers():
+    # HyperMLP(num_features=18, num_classes=7) raised "num_classes is only for multiclass".
+    template = HyperMLP(num_features=4, num_classes=np.int64(3))
+    assert template.task == "multiclass" and template.num_classes == 3
+    assert type(template.num_classes) is int
+    model = template.build(kt.HyperParameters())
+    assert model.output_shape == (None, 3) and "sparse_categorical" in str(model.loss)
+    assert HyperMLP(num_features=4).task == "binary"
 
 
 def test_embedded_code_columns_go_through_a_learned_embedding():
