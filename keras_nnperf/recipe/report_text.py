@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from keras_nnperf.tabular.csv_table import names_by_value
 from keras_nnperf.tabular.dates import SPELLING_EXAMPLES
-from keras_nnperf.tabular.preprocessor import name_list
+from keras_nnperf.tabular.names import name_list, names_by_value
 
 # What each of the calendar's cycles (`tabular.calendar_cycles`) is, in the report's words.
 _CYCLE_WORDS = {"year": "season", "week": "weekday", "day": "hour of day"}

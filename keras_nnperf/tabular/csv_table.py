@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from keras_nnperf.tabular.names import name_list, names_by_value
+
 #: Excel's error values, which a spreadsheet exports where a formula failed (`#N/A` from a
 #: lookup, `#DIV/0!`): missing, as pandas reads `#N/A`.
 EXCEL_ERRORS = frozenset(
@@ -242,26 +244,26 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     for token, names in names_by_value(missing_words).items():
         _warn(
             f"{name}: {token!r} among numbers read as missing (its own indicator column marks "
-            f"it): {', '.join(names)}"
+            f"it): {name_list(names)}"
         )
     converted = []
     has_money = any(sign in text for sign in CURRENCY_SIGNS)  # one scan; most files have none
     if has_money and (money := _strip_currency(columns)):
-        _warn(f"{name}: amounts of money read as numbers ($1,234.50 as 1234.5): {', '.join(money)}")
+        _warn(f"{name}: amounts of money read as numbers ($1,234.50 as 1234.5): {name_list(money)}")
     if delimiter != ",":
         converted = _convert(columns, _is_comma_number, _from_decimal_comma, needs=",")
         if converted:
             _warn(
                 f"{name} is {_DELIMITER_NAMES[delimiter]}-separated with decimal commas; read "
-                f"as numbers: {', '.join(converted)}"
+                f"as numbers: {name_list(converted)}"
             )
     elif grouped := _convert(columns, _is_grouped_number, _ungrouped, needs=","):
         _warn(
             f"{name}: numbers with commas grouping thousands (1,234) read as numbers: "
-            f"{', '.join(grouped)}"
+            f"{name_list(grouped)}"
         )
     if percent := _convert(columns, _PERCENT.fullmatch, _from_percent, needs="%"):
-        _warn(f"{name}: percentages read as numbers (12% as 0.12): {', '.join(percent)}")
+        _warn(f"{name}: percentages read as numbers (12% as 0.12): {name_list(percent)}")
     return Table(path, columns, delimiter, tuple(converted), missing_words)
 
 
@@ -358,17 +360,6 @@ def _placeholders(columns: dict, delimiter: str) -> dict[str, str]:
         columns[name] = [None if c == token else c for c in cells]
         found[name] = token
     return found
-
-
-def names_by_value(mapping: dict) -> dict:
-    """`{name: value}` turned around, `{value: [names]}`, in the order values first occur.
-
-    One message per reason (or per word read as missing) instead of one per column.
-    """
-    grouped: dict = {}
-    for name, value in mapping.items():
-        grouped.setdefault(value, []).append(name)
-    return grouped
 
 
 def _is_number_like(cell: str, delimiter: str) -> bool:

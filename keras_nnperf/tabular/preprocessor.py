@@ -15,7 +15,6 @@ from keras_nnperf.tabular.csv_table import (
     DataError,
     DataWarning,
     Table,
-    names_by_value,
     parse_numeric,
 )
 from keras_nnperf.tabular.dates import (
@@ -33,6 +32,7 @@ from keras_nnperf.tabular.dates import (
     parse_dates,
 )
 from keras_nnperf.tabular.embedding import embedding_size
+from keras_nnperf.tabular.names import name_list, names_by_value
 from keras_nnperf.tabular.task import TASKS, infer_task, target_labels
 
 #: A categorical column with at most this many levels (in the training split) is one-hot encoded;
@@ -52,10 +52,6 @@ NAME_LIKE = 0.5
 #: Standardized values are clipped to +-this (a new file's value 1e6 standard deviations away
 #: from the training mean carries no information a network could use, and float32 overflows).
 MAX_STANDARDIZED = 1e6
-
-#: Messages and the report name at most this many columns left out for one reason; the
-#: others are counted (`preprocessing.json` lists them all under `excluded`).
-NAMES_SHOWN = 10
 
 #: Version of the preprocessing.json layout; `load` refuses files of another layout.
 FORMAT = 2
@@ -503,15 +499,6 @@ class TabularPreprocessor:
             return cls(**config)
         except (ValueError, TypeError) as err:
             raise DataError(f"cannot read the preprocessing file {path}: {err}") from None
-
-
-def name_list(names, quote=str, shown: int = NAMES_SHOWN) -> str:
-    """`a, b, c` for a few names; the first `shown`, then `and 118 more (128 in all)`."""
-    names = [quote(n) for n in names]
-    if len(names) <= shown + 1:  # "and 1 more" is no shorter than the name
-        return ", ".join(names)
-    rest = len(names) - shown
-    return f"{', '.join(names[:shown])} and {rest} more ({len(names)} in all)"
 
 
 def _target_matrix(labels, task, classes) -> np.ndarray:

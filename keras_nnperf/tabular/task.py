@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from keras_nnperf.tabular.csv_table import DataError, DataWarning, parse_numbers
+from keras_nnperf.tabular.names import name_list
 
 TASKS = ("auto", "binary", "multiclass", "regression")
 MAX_CLASSES = 20
@@ -191,8 +192,8 @@ def _warn_rare_classes(groups: dict) -> None:
     rare = {label: len(rows) for label, rows in groups.items() if len(rows) < MIN_CLASS_ROWS}
     if not rare:
         return
-    counts = ", ".join(
-        f"{label!r} ({count} row{'s' * (count > 1)})" for label, count in rare.items()
+    counts = name_list(
+        [f"{label!r} ({count} row{'s' * (count > 1)})" for label, count in rare.items()]
     )
     warnings.warn(
         f"target class(es) {counts} have fewer than {MIN_CLASS_ROWS} rows: too few to learn "

@@ -231,3 +231,14 @@ def test_a_file_to_predict_may_have_a_single_column(write):
     for bad in (0, 3, True):
         with pytest.raises(ValueError, match="min_columns"):
             read_csv(write("a,b\n1,2\n"), min_columns=bad)
+
+
+def test_a_wide_file_names_ten_converted_columns_and_counts_the_rest(write):
+    # river's segment table written the European way: 16 columns with decimal commas were
+    # all named in one warning line.
+    header = ";".join(f"c{i}" for i in range(16))
+    rows = "\n".join(";".join(f"{i},5" for i in range(16)) for _ in range(3))
+    with pytest.warns(DataWarning) as caught:
+        read_csv(write(header + "\n" + rows + "\n"))
+    message = next(str(w.message) for w in caught if "decimal commas" in str(w.message))
+    assert message.endswith("c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 and 6 more (16 in all)")

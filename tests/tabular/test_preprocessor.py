@@ -12,10 +12,8 @@ from keras_nnperf.tabular import (
     embedding_size,
     read_csv,
 )
-from keras_nnperf.tabular.csv_table import names_by_value
 from keras_nnperf.tabular.preprocessor import (
     MAX_STANDARDIZED,
-    name_list,
     robust_moments,
 )
 
@@ -138,14 +136,6 @@ def test_columns_left_out_for_one_reason_get_one_warning(frame):
         "columns 'u', 'v' have a single value (1) in the training split; left out",
     ]
     assert pre.feature_names == ["a"] and len(pre.excluded) == 17  # the file keeps every name
-
-
-def test_name_list_shows_ten_names_and_counts_the_rest():
-    assert name_list(["a"]) == "a"
-    assert name_list(list("abcdefghijk")) == "a, b, c, d, e, f, g, h, i, j, k"  # 11: all
-    assert name_list(list("abcdefghijkl")) == "a, b, c, d, e, f, g, h, i, j and 2 more (12 in all)"
-    assert name_list(["a", "b"], quote=repr, shown=1) == "'a', 'b'"
-    assert names_by_value({"a": "x", "b": "y", "c": "x"}) == {"x": ["a", "c"], "y": ["b"]}
 
 
 def test_a_word_read_as_missing_in_training_is_missing_in_a_new_file_of_it_alone(

@@ -122,3 +122,7 @@ def test_a_class_of_fewer_than_five_rows_is_named_in_a_warning():
         warnings.simplefilter("error")
         split_indices(labels[:60] + ["rare"] * 5, 0.2, True, seed=0)  # 5 rows: no warning
         split_indices(labels, 0.2, False, seed=0)  # a regression target has no classes
+    # Many rare classes: ten named, the rest counted.
+    many = ["a"] * 30 + [f"r{i}" for i in range(12)]
+    with pytest.warns(DataWarning, match=r"'r9' \(1 row\) and 2 more \(12 in all\) have"):
+        split_indices(many, 0.2, True, seed=0)
