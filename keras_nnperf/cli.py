@@ -536,7 +536,18 @@ def main(argv=None) -> int:
         if chosen:
             print(f"nnperf: note: {chosen}", file=sys.stderr)
     try:
-        quiet_backend()
+        try:
+            quiet_backend()
+        except ImportError as err:  # only Keras's own import: the package's errors are bugs
+            if args.debug:
+                raise
+            print(
+                f"nnperf: error: Keras could not import its {configured_backend()} backend "
+                f"({err}). Install a backend (pip install 'keras-nnperf[cpu]', '[jax]' or "
+                "'[torch]') or set KERAS_BACKEND to one that is installed",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         # Started as the command, the package's import loaded nothing: load and register the
         # whole API now, as `import keras_nnperf` does in a library (load_model needs it).
         import keras_nnperf._api  # noqa: F401
@@ -545,16 +556,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("nnperf: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except ImportError as err:
-        if args.debug:
-            raise
-        print(
-            f"nnperf: error: Keras could not import its {configured_backend()} backend ({err}). "
-            "Install a backend (pip install 'keras-nnperf[cpu]', '[jax]' or '[torch]') or set "
-            "KERAS_BACKEND to one that is installed",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
     with _warnings_to_stderr():
         try:
             return args.handler(args)
