@@ -161,7 +161,12 @@ def plotting_available() -> bool:
     return True
 
 
-def plot_history(history: dict, best_epoch: int | None = None, labels: dict | None = None):
+def plot_history(
+    history: dict,
+    best_epoch: int | None = None,
+    labels: dict | None = None,
+    start_label: str = "kept: the start (no epoch beat it)",
+):
     """Training and validation curves, one panel per metric (loss first).
 
     Args:
@@ -169,6 +174,7 @@ def plot_history(history: dict, best_epoch: int | None = None, labels: dict | No
             `val_` twin (such as `learning_rate`) are left out; at most three panels.
         best_epoch: 0-based epoch to mark (the one whose weights were kept); -1 marks the
             start, when no epoch beat the weights training started from.
+        start_label: The legend of that mark at the start (`nnperf fit` names what it kept).
         labels: Metric name -> the vertical axis's label, with its units (for example
             `{"loss": "MSE, standardized target"}`); the name itself otherwise.
 
@@ -189,14 +195,14 @@ def plot_history(history: dict, best_epoch: int | None = None, labels: dict | No
         if f"val_{name}" in history:
             ax.plot(epochs, history[f"val_{name}"], label="validation", marker=".")
         if best_epoch is not None:
-            kept = "kept weights" if best_epoch >= 0 else "kept: the start (no epoch beat it)"
+            kept = "kept weights" if best_epoch >= 0 else start_label
             ax.axvline(best_epoch + 1, color="gray", linestyle="--", label=kept)
         ax.set_xlabel("epoch")
         ax.set_ylabel(labels.get(name, name))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(name)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=8)
     return fig
 
 

@@ -56,6 +56,8 @@ def test_plot_history_draws_one_panel_per_metric_with_a_validation_twin():
     # No epoch beat the start (EarlyStopping's start_value): the mark is at epoch 0, and says so.
     kept = plot_history(history, best_epoch=-1).axes[0].get_lines()[2]
     assert kept.get_xdata()[0] == 0 and kept.get_label() == "kept: the start (no epoch beat it)"
+    kept = plot_history(history, -1, start_label="kept: the baseline").axes[0].get_lines()[2]
+    assert kept.get_label() == "kept: the baseline"
 
 
 def test_plot_schedule_has_a_momentum_axis_only_when_given():

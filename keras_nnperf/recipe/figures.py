@@ -73,9 +73,10 @@ def add_figures(report, model, data, choice, run, search_result) -> None:
     if run is not None:
         history, labels = history_in_metric_units(run.history, pre)
         stopper = run.callbacks["early_stopping"]
+        start_label = "kept: trivial baseline"
         report.add_figure(
             "training_curves",
-            plot_history(history, stopper.best_epoch, labels),
+            plot_history(history, stopper.best_epoch, labels, start_label=start_label),
             "Training and validation curves"
             + (
                 f" in `{pre.target}`'s units (RMSE from the MSE loss of the standardized target, "
@@ -83,7 +84,12 @@ def add_figures(report, model, data, choice, run, search_result) -> None:
                 if pre.task == "regression"
                 else " (loss: cross-entropy in nats, the log loss of the table above)"
             )
-            + "; the dashed line marks the epoch whose weights were kept.",
+            + (
+                "; the dashed line at epoch 0 marks the trivial baseline, which the run kept "
+                "because no epoch's validation loss beat it."
+                if stopper.best_epoch == -1
+                else "; the dashed line marks the epoch whose weights were kept."
+            ),
         )
     if choice is not None and choice.finder is not None:
         report.add_figure(
