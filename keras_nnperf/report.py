@@ -230,7 +230,9 @@ def plot_schedule(learning_rates, momentum=None, momentum_name: str = "momentum"
         right.plot(steps, np.asarray(momentum, dtype=float), color="tab:orange")
         right.set_ylabel(momentum_name, color="tab:orange")
     peak = float(np.max(learning_rates)) if len(learning_rates) else math.nan
-    ax.set_title(f"Learning-rate schedule (peak {peak:.3g})")
+    # The highest rate applied: a 1Cycle that jumps to its annealing phase before its planned
+    # peak never reaches it (nycflights13's flights: 0.00288 of 0.00331).
+    ax.set_title(f"Learning-rate schedule (highest rate applied {peak:.3g})")
     return fig
 
 

