@@ -281,6 +281,10 @@ def search(
             run_workers(template, x, y, validation_data, settings, workers)
             with _dtype_policy(settings["dtype_policy"]):
                 tuner_object = _make(template, {**settings, "verbose": 0}, overwrite=False)
+                # keras-tuner reloads a tuner only from its own `tuner0.json`, which exists
+                # only if the worker named tuner0 ran a trial. Under load one worker can take
+                # every trial; then the results came back empty. The oracle's files hold them.
+                tuner_object.oracle.reload()
                 result = _collect(tuner_object, settings)
         else:
             result = run_search(template, x, y, validation_data, settings)

@@ -156,3 +156,42 @@ def test_a_killed_search_takes_its_chief_and_workers_and_temporary_folder(tmp_pa
         for pid in _children(parent.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_results_are_read_back_when_one_worker_ran_every_trial(tmp_path, monkeypatch):
+    # Under load the worker named tuner1 took both trials and tuner0 ran none: keras-tuner
+    # reloads a tuner only from tuner0.json, so the search returned no results at all.
+    import importlib
+
+    from keras_nnperf.tuning import distributed
+
+    search_module = importlib.import_module("keras_nnperf.tuning.search")  # the module
+
+    def one_worker_runs_everything(template, x, y, validation_data, settings, workers):
+        search_module.run_search(template, x, y, validation_data, settings)
+        for state in Path(settings["directory"]).glob("*/tuner0.json"):
+            state.rename(state.with_name("tuner1.json"))
+
+    monkeypatch.setattr(distributed, "run_workers", one_worker_runs_everything)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    template = HyperMLP(
+        num_features=4, max_layers=1, optimizers=["adam"], lr_schedules=["constant"]
+    )
+    result = search(
+        template,
+        x,
+        y,
+        validation_data=(x[:16], y[:16]),
+        tuner="random",
+        max_trials=2,
+        epochs=1,
+        directory=tmp_path,
+        workers=2,
+        verbose=0,
+    )
+    assert not list(tmp_path.glob("*/tuner0.json"))
+    assert [r["trial_id"] for r in result.results] == ["0", "1"]
+    assert [r["status"] for r in result.results] == ["COMPLETED", "COMPLETED"]
+    assert result.best_model is not None
