@@ -29,10 +29,8 @@ def test_requirements_are_installed():
     check_requirements()
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(600)
-def test_two_workers_run_every_trial_exactly_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+def _two_trials_on_two_workers(directory):
+    """A 2-trial random search of a 1-layer HyperMLP with `workers=2`, on 48 rows."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(48, 4)).astype("float32")
     y = (x[:, 0] > 0).astype("float32")
@@ -43,7 +41,7 @@ def test_two_workers_run_every_trial_exactly_once(tmp_path, monkeypatch):
         lr_schedules=["constant"],
         batch_sizes=[32],
     )
-    result = search(
+    return search(
         template,
         x,
         y,
@@ -51,10 +49,17 @@ def test_two_workers_run_every_trial_exactly_once(tmp_path, monkeypatch):
         tuner="random",
         max_trials=2,
         epochs=1,
-        directory=tmp_path,
+        directory=directory,
         workers=2,
         verbose=0,
     )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_two_workers_run_every_trial_exactly_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = _two_trials_on_two_workers(tmp_path)
     assert [r["trial_id"] for r in result.results] == ["0", "1"]
     assert [r["status"] for r in result.results] == ["COMPLETED", "COMPLETED"]
     # Each trial ran once: one timing record each, written by the worker that ran it.
@@ -173,24 +178,7 @@ def test_results_are_read_back_when_one_worker_ran_every_trial(tmp_path, monkeyp
             state.rename(state.with_name("tuner1.json"))
 
     monkeypatch.setattr(distributed, "run_workers", one_worker_runs_everything)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(48, 4)).astype("float32")
-    y = (x[:, 0] > 0).astype("float32")
-    template = HyperMLP(
-        num_features=4, max_layers=1, optimizers=["adam"], lr_schedules=["constant"]
-    )
-    result = search(
-        template,
-        x,
-        y,
-        validation_data=(x[:16], y[:16]),
-        tuner="random",
-        max_trials=2,
-        epochs=1,
-        directory=tmp_path,
-        workers=2,
-        verbose=0,
-    )
+    result = _two_trials_on_two_workers(tmp_path)
     assert not list(tmp_path.glob("*/tuner0.json"))
     assert [r["trial_id"] for r in result.results] == ["0", "1"]
     assert [r["status"] for r in result.results] == ["COMPLETED", "COMPLETED"]
