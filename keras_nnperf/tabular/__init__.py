@@ -25,7 +25,7 @@ with every warning):
   of two, keeps values near 1e308 from overflowing), a missing value filled with the training
   median and flagged in a 0/1 indicator column when the training split had missing values.
   A column of dates or date-times (ISO `2012-01-31`, `2012/01/31`, `01/31/2012` when a day
-  above 12 tells the order, `Jan 31 2012`; `date_spelling`) is numeric too, as days since
+  above 12 tells the order, `Jan 31 2012`, `2012 Q1`; `date_spelling`) is numeric too, as days since
   1970-01-01 (`parse_dates`), with the season, weekday and hour it varies along
   (`calendar_cycles`, `calendar_features`) when they explain the target
   (`informative_cycles`). Any other column is categorical: one-hot

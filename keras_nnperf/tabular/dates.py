@@ -9,6 +9,9 @@ A column is a date column when every present cell is a date in one spelling:
 * `named`: the month as a word, `Jan 31 2012`, `January 31, 2012`, `31 Jan 2012`,
   `31-Jan-2012`;
 * `ym`: a month, `2012-01` or `2012/01` (its first day);
+* `quarter`: a quarter, `2012 Q1`, `2012Q1`, `2012-Q1`, `2012q1` or `Q1 2012` (its first day),
+  as R's `yearqtr`, pandas' `Period`, Stata and Eurostat write them. Read as text, sktime's
+  Uschange (`1970 Q1`, one per row) was an ID left out, and its trend with it;
 * `time`: a time of day alone, `06:16`, `6:16:41`, `6:16 PM`, as a fraction of a day (the
   time on 1970-01-01), so its one cycle is the hour. Tables often split a moment into a date
   column and a time column; read as text, the time was a category (great_tables' gibraltar,
@@ -47,7 +50,7 @@ import numpy as np
 from keras_nnperf.validation import check_number
 
 #: The spellings `date_spelling` recognizes, in the order they are tried.
-SPELLINGS = ("iso", "ymd", "mdy", "dmy", "named", "ym", "time")
+SPELLINGS = ("iso", "ymd", "mdy", "dmy", "named", "ym", "quarter", "time")
 
 #: Each spelling shown on 31 January 2012, for messages.
 SPELLING_EXAMPLES = {
@@ -57,6 +60,7 @@ SPELLING_EXAMPLES = {
     "dmy": "31/01/2012",
     "named": "Jan 31 2012",
     "ym": "2012-01",
+    "quarter": "2012 Q1",
     "time": "06:16",
 }
 
@@ -94,6 +98,9 @@ _NAMED_MONTH_FIRST = re.compile(
 )
 _NAMED_DAY_FIRST = re.compile(r"(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4})" + _TIME, re.ASCII)
 _YM = re.compile(r"(\d{4})[-/](\d{1,2})", re.ASCII)
+# A quarter, year first or last: `2012 Q1`, `2012Q1`, `2012-Q1`, `2012q1`, `Q1 2012`, `Q1-2012`.
+_QUARTER_YEAR_FIRST = re.compile(r"(\d{4})[ -]?[Qq]([1-4])", re.ASCII)
+_QUARTER_YEAR_LAST = re.compile(r"[Qq]([1-4])[ -/](\d{4})", re.ASCII)
 
 _MONTHS = {
     name: number
@@ -381,6 +388,12 @@ def _days(spelling: str, value: str) -> float | None:
         if match is not None:
             return _to_days(match[3], _MONTHS.get(match[2].lower()), match[1], match, 4)
         return None
+    if spelling == "quarter":
+        match = _QUARTER_YEAR_FIRST.fullmatch(value)
+        if match is not None:
+            return _to_days(match[1], 3 * int(match[2]) - 2, 1, None, 0)
+        match = _QUARTER_YEAR_LAST.fullmatch(value)
+        return None if match is None else _to_days(match[2], 3 * int(match[1]) - 2, 1, None, 0)
     if spelling == "time":
         match = _CLOCK.fullmatch(value)
         return None if match is None else _to_days(1970, 1, 1, match, 1)

@@ -73,6 +73,9 @@ def test_a_utc_offset_keeps_the_hour_and_the_weekday_as_written():
          [(2000, 1, 1), (2001, 9, 30), (2002, 9, 3)]),
         (["1 Jan 2000", "01-Feb-2000 23:59"], "named", [(2000, 1, 1), (2000, 2, 1, 23, 59)]),
         (["2006-01", "2006/12"], "ym", [(2006, 1, 1), (2006, 12, 1)]),
+        # sktime's Uschange writes `1970 Q1` (R's yearqtr); pandas' Period `1970Q1`.
+        (["1970 Q1", "1970Q2", "1970-Q3", "1970q4", "Q2 1971", "q3-1971"], "quarter",
+         [(1970, 1, 1), (1970, 4, 1), (1970, 7, 1), (1970, 10, 1), (1971, 4, 1), (1971, 7, 1)]),
         # A time of day alone (great_tables' pizzaplace and gibraltar): on 1970-01-01.
         (["11:38:36", "6:16", "6:16 PM", "12:00 AM", "23:59:59.5", "00:20"], "time",
          [(1970, 1, 1, 11, 38, 36), (1970, 1, 1, 6, 16), (1970, 1, 1, 18, 16), (1970, 1, 1),
@@ -93,7 +96,7 @@ def test_the_spelling_examples_are_31_january_2012_or_06_16_in_their_spelling():
         if spelling == "time":  # a time of day alone: 06:16 on 1970-01-01
             expected = days_of(1970, 1, 1, 6, 16)
         else:
-            expected = days_of(2012, 1, 1 if spelling == "ym" else 31)
+            expected = days_of(2012, 1, 1 if spelling in ("ym", "quarter") else 31)
         assert parse_dates([example], spelling)[0] == pytest.approx(expected)
 
 
@@ -140,6 +143,9 @@ def test_day_and_month_order_is_read_from_the_whole_column():
         ["2012/01/01 13:00 PM"],
         ["2012-01-01", "2012/01/02"],  # two spellings in one column
         ["2019-20"],  # a season, not a month
+        ["2012 Q5"],
+        ["Q0 2012"],
+        ["2012 Q1", "2012-02"],  # a quarter and a month
         ["24:00"],
         ["12:60"],
         ["25:10"],  # minutes and seconds of a duration, no time of day
@@ -230,6 +236,22 @@ def test_slashed_dates_are_a_feature_with_their_cycles_not_an_id(frame, tmp_path
     path = str(tmp_path / "pre.json")
     pre.save(path)
     np.testing.assert_array_equal(TabularPreprocessor.load(path).transform(table, warn=False), x)
+
+
+def test_a_quarter_column_is_a_feature_with_its_season_not_an_id(frame):
+    # sktime's Uschange writes `1970 Q1`, one quarter per row: read as text it was an ID left
+    # out, and the trend and season with it.
+    quarters = [f"{1970 + q // 4} Q{q % 4 + 1}" for q in range(120)]
+    sales = np.round(0.05 * np.arange(120) + 3 * np.cos(np.pi / 2 * np.arange(120)), 3)
+    table = read_csv(frame(list(zip(quarters, sales, strict=True)), header=("Quarter", "sales")))
+    assert find_id_columns(table) == {}
+    pre = TabularPreprocessor.fit(table, "sales", rows=np.arange(0, 120, 2))
+    (f,) = pre.features
+    assert (f["date"], f["spelling"], f["cycles"]) == (True, "quarter", ["year"])
+    days = pre.transform(table)[:, 0] * f["std"] + f["mean"]
+    first_days = [datetime.date(1970 + q // 4, 3 * (q % 4) + 1, 1) for q in range(120)]
+    expected = [(d - datetime.date(1970, 1, 1)).days for d in first_days]
+    np.testing.assert_allclose(days, expected, rtol=1e-6)  # float32 features
 
 
 def test_a_time_of_day_column_is_a_feature_with_its_hour_not_an_id(frame, tmp_path):
