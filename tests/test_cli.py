@@ -594,6 +594,33 @@ def test_resume_continues_the_search_of_an_interrupted_run(tmp_path, capsys):
     assert "Kept the best tuning" in stdout
 
 
+def test_ctrl_c_during_training_saves_and_reports_the_best_epoch_so_far(
+    tmp_path, capsys, monkeypatch
+):
+    from keras_nnperf.progress import EpochProgress
+    from keras_nnperf.recipe import training
+
+    class CtrlCAtSecondEpochEnd(EpochProgress):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+            super().on_epoch_end(epoch, logs)
+
+    monkeypatch.setattr(training, "EpochProgress", CtrlCAtSecondEpochEnd)
+    data, out = generated(tmp_path, "binary"), str(tmp_path / "run")
+    argv = ["fit", data, "--target", "y", "--out", out, "--epochs", "6", "--lr-find-steps", "5"]
+    code, stdout, _ = run(argv, capsys)
+    assert code == 0
+    assert "interrupted after 2 epoch(s): saving epoch" in stdout
+    assert "Trained 2 epoch(s) (stop: interrupted, kept epoch" in stdout
+    report = check_report(out)
+    assert "Training was interrupted (Ctrl-C) after 2 of at most 6 epoch(s)" in report
+    assert "before the rate had annealed" in report
+    # What was saved predicts like the model the run ended with.
+    code, _, _ = run(["predict", out, data, "--out", str(tmp_path / "p.csv")], capsys)
+    assert code == 0
+
+
 def test_an_interrupted_search_says_how_to_resume(tmp_path, capsys, monkeypatch):
     from keras_nnperf import pipeline
 

@@ -175,6 +175,15 @@ class EarlyStopping(MetricMonitor):
 
     def _on_exception(self) -> None:
         """`fit` ended by an exception inside a step: restore the best weights, if any."""
+        self.interrupt()
+
+    def interrupt(self) -> None:
+        """Record that `fit` ended by an exception, and put the best weights back (if any).
+
+        The step guard does this by itself for an exception inside a step. Call it after
+        catching one that `fit` raised between steps (in another callback: Keras calls no
+        callback then), where nothing restored the weights; calling it twice is harmless.
+        """
         self.stop_reason = "interrupted"
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:

@@ -178,6 +178,10 @@ def train_tabular(
 ) -> PipelineResult:
     """Run the whole recipe on `data` and write model, preprocessing and report to `out_dir`.
 
+    Ctrl-C (`KeyboardInterrupt`) during training, once an epoch has ended, ends training only:
+    the best epoch so far is evaluated, saved and reported (`stop_reason="interrupted"`), as
+    Lightning's `Trainer` does. Anywhere else, and before the first epoch ends, it propagates.
+
     Args:
         data: From `keras_nnperf.tabular.load_training_data`.
         out_dir: An existing, writable folder.
@@ -257,7 +261,16 @@ def train_tabular(
         with stages.stage(
             f"Training (at most {epochs} epochs: warm-up, 1Cycle annealed on plateau)"
         ):
-            run = train_with_recipe(model, data, epochs, batch_size, choice.rate, verbose)
+            run = train_with_recipe(
+                model, data, epochs, batch_size, choice.rate, verbose, keep_on_interrupt=True
+            )
+        if run.interrupted:
+            kept = run.callbacks["early_stopping"].best_epoch
+            kept = "the trivial baseline" if kept == -1 else f"epoch {kept + 1}"
+            stages.print(
+                f"      interrupted after {len(run.history['loss'])} epoch(s): saving {kept}, "
+                "the best so far (Ctrl-C again to stop now)"
+            )
 
     with stages.stage("Evaluating and saving"):
         remove_stale_outputs(out_dir, folds=False)

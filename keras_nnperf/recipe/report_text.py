@@ -150,6 +150,18 @@ def training_markdown(choice, run, batch_size: int, epochs: int, steps_per_epoch
             f"- {ran} epoch(s) run (stop: `{stopper.stop_reason}`); the weights of epoch {kept}, "
             "the best validation loss, were kept."
         )
+    if getattr(run, "interrupted", False):
+        line = f"- **Training was interrupted (Ctrl-C) after {ran} of at most {epochs} epoch(s)**"
+        share = summary["final"] / summary["peak"] if summary and summary["peak"] > 0 else 0
+        if share > 0.01:
+            line += (
+                f", before the rate had annealed (it was still {share:.0%} of its peak): the "
+                "model is the best epoch so far. Run again without "
+                "interrupting for the annealed result."
+            )
+        else:
+            line += ", once the rate had annealed: the model is the best epoch so far."
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -165,6 +165,8 @@ class TrainingRun:
         steps: Optimizer steps run.
         planned_steps: Steps the run could have taken (`epochs * steps per epoch`).
         schedule: `"1cycle"` or `"constant"`.
+        interrupted: Whether Ctrl-C ended training (see `train_with_recipe`'s
+            `keep_on_interrupt`); the best epoch so far was kept.
     """
 
     history: dict
@@ -172,6 +174,7 @@ class TrainingRun:
     steps: int
     planned_steps: int
     schedule: str
+    interrupted: bool = False
 
 
 class ConstantOutput:
@@ -219,7 +222,14 @@ class ConstantOutput:
 
 
 def train_with_recipe(
-    model, data, epochs: int, batch_size: int, learning_rate: float, verbose=1, callbacks=()
+    model,
+    data,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    verbose=1,
+    callbacks=(),
+    keep_on_interrupt: bool = False,
 ):
     """Fit with warm-up + 1Cycle peaking at `learning_rate`, monitors and best-weight keeping.
 
@@ -231,10 +241,20 @@ def train_with_recipe(
         learning_rate: The peak rate, > 0.
         verbose: 0 (silent) or 1 (one progress bar over the epochs).
         callbacks: More callbacks, run after the recipe's (before the recorder).
+        keep_on_interrupt: When Ctrl-C (`KeyboardInterrupt`) ends `fit` after at least one
+            epoch, return the run with the best epoch so far (`interrupted=True`, the stopper's
+            `stop_reason` `"interrupted"`) instead of raising, as Lightning's `Trainer` ends a
+            fit on Ctrl-C: an hour of training is not lost to one key. Before the first epoch
+            ends there is nothing to keep, and the interrupt propagates. Defaults to False.
 
     Returns:
         A `TrainingRun`.
+
+    Raises:
+        KeyboardInterrupt: without `keep_on_interrupt`, or before the first epoch ended.
     """
+    import keras
+
     from keras_nnperf.callbacks._recording import AppliedHyperparameters
     from keras_nnperf.callbacks.activation_monitor import ActivationMonitor, activation_name
     from keras_nnperf.callbacks.early_stopping import EarlyStopping
@@ -277,24 +297,35 @@ def train_with_recipe(
             patience=plateau_patience(epochs),
         )
         schedule = [roles["cycle"], *schedule]
+    # Our own History (Keras then adds none): its epochs survive a fit that raises. Right after
+    # the stopper, so that an interrupt between them cannot leave one an epoch ahead.
+    history = keras.callbacks.History()
     callbacks = [
         *schedule,
         roles["gradients"],
         roles["activations"],
         stopper,
+        history,
         EpochProgress(epochs, metrics=("loss", "val_loss"), verbose=verbose),
         *callbacks,
         roles["schedule"],  # last: it records the rate and momentum after every other hook
     ]
-    history = model.fit(
-        data.x_train,
-        data.y_train,
-        validation_data=(data.x_val, data.y_val),
-        epochs=epochs,
-        batch_size=batch_size,
-        callbacks=callbacks,
-        verbose=0,
-    )
+    interrupted = False
+    try:
+        model.fit(
+            data.x_train,
+            data.y_train,
+            validation_data=(data.x_val, data.y_val),
+            epochs=epochs,
+            batch_size=batch_size,
+            callbacks=callbacks,
+            verbose=0,
+        )
+    except KeyboardInterrupt:
+        if not keep_on_interrupt or not history.history.get("loss"):
+            raise
+        _end_interrupted_fit(model, stopper)
+        interrupted = True
     if stopper.best_epoch == -1:  # no epoch beat the constant: become it (weights restored)
         trivial.apply()
     steps = len(history.history.get("loss", [])) * steps_per_epoch
@@ -304,4 +335,18 @@ def train_with_recipe(
         steps=steps,
         planned_steps=planned,
         schedule="1cycle" if roles["cycle"] is not None else "constant",
+        interrupted=interrupted,
     )
+
+
+def _end_interrupted_fit(model, stopper) -> None:
+    """After Ctrl-C ended `fit`: the best weights back, every callback's hooks removed.
+
+    Inside a step the guards (`fit_guard`) did both already; between steps (in a callback, or
+    the activation monitor's probe) Keras called nothing, so they are done here, as the next
+    `fit` would do them, and the model is saved as if the callbacks had never been installed.
+    """
+    from keras_nnperf.optimizers.fit_guard import run_cleanups
+
+    stopper.interrupt()
+    run_cleanups(model, stale=True)

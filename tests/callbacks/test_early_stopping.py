@@ -360,6 +360,26 @@ def test_an_exception_between_steps_is_not_seen_and_a_later_fit_is_untouched():
         np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
+def test_interrupt_restores_the_best_weights_after_an_exception_between_steps():
+    # What a caller that catches the exception does (`nnperf fit` on Ctrl-C): the guard never
+    # saw it, so `interrupt()` puts the best epoch's weights back; twice is harmless.
+    class Boom(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    model, x, y = _interruptible(keras.layers.Identity())
+    script = ScriptedMetric("score", [3.0, 1.0, 2.0])
+    stopper = EarlyStopping(monitor="score", mode="min", patience=5)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, batch_size=32, epochs=3, verbose=0, callbacks=[script, stopper, Boom()])
+    assert stopper.stop_reason is None
+    stopper.interrupt()
+    stopper.interrupt()
+    assert (stopper.stop_reason, stopper.best_epoch) == ("interrupted", 1)
+    _assert_weights(model, script.snapshots[1])
+
+
 def test_monitors_keras_f1_score_which_logs_a_one_element_array():
     # Regression: F1Score logs shape (1,); `float(value)` crashed on it.
     rng = np.random.default_rng(0)

@@ -85,3 +85,19 @@ def test_the_training_text_says_when_the_cycle_jumped_before_its_peak():
     run.callbacks["schedule"].learning_rates = [1e-4, 0.002, 0.00288, 1e-8]
     text = training_markdown(choice, run, 32, 3, 1)
     assert "the highest rate applied was 0.00288, 87% of the planned peak" in text
+
+
+def test_the_training_text_says_when_ctrl_c_ended_the_run_and_whether_it_had_annealed():
+    from keras_nnperf.recipe.report_text import training_markdown
+
+    choice = types.SimpleNamespace(rate=1e-3, source="LR range test", reason="LR range test")
+    run = _stopped(1)
+    run.interrupted = True
+    run.callbacks["schedule"].learning_rates = [1e-4, 1e-3, 5e-4]  # stopped at half the peak
+    text = training_markdown(choice, run, 32, 10, 1)
+    assert "Training was interrupted (Ctrl-C) after 3 of at most 10 epoch(s)**, before the " in text
+    assert "still 50% of its peak" in text and "Run again without interrupting" in text
+    run.callbacks["schedule"].learning_rates = [1e-4, 1e-3, 1e-6]  # annealed to 1/1000
+    text = training_markdown(choice, run, 32, 10, 1)
+    assert "after 3 of at most 10 epoch(s)**, once the rate had annealed" in text
+    assert "Training was interrupted" not in training_markdown(choice, _stopped(1), 32, 10, 1)

@@ -4,7 +4,9 @@ import re
 import types
 import warnings
 
+import keras
 import numpy as np
+import pytest
 
 from keras_nnperf.callbacks import lr_finder
 from keras_nnperf.recipe import training
@@ -106,3 +108,66 @@ def test_the_recipe_hands_back_the_trivial_baseline_when_no_epoch_beats_it():
     model = build_model(4, "regression", seed=0, y_train=data.y_train)
     run = training.train_with_recipe(model, data, 4, 16, learning_rate=0.01, verbose=0)
     assert run.callbacks["early_stopping"].best_epoch >= 0
+
+
+class _CtrlC(keras.callbacks.Callback):
+    """Ctrl-C between steps: before batch `batch` of epoch `epoch` (0-based)."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at, self.epoch, self.weights = (epoch, batch), None, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            self.weights = self.model.get_weights()
+            raise KeyboardInterrupt
+
+
+def _learnable(seed=1):
+    data = _noise(seed)
+    data.y_train[:], data.y_val[:] = data.x_train[:, 0], data.x_val[:, 0]
+    return data
+
+
+def test_ctrl_c_after_an_epoch_keeps_the_best_epoch_so_far_and_leaves_no_hooks():
+    from keras_nnperf.optimizers.gradient_hooks import gradient_hook_names
+    from keras_nnperf.recipe.model import build_model
+
+    data = _learnable()
+    model = build_model(4, "regression", seed=0, y_train=data.y_train)
+    # Epoch 4, after its first step moved the weights away from every epoch's end.
+    ctrl_c = _CtrlC(epoch=3, batch=1)
+    run = training.train_with_recipe(
+        model, data, 8, 16, 0.01, verbose=0, callbacks=[ctrl_c], keep_on_interrupt=True
+    )
+    stopper = run.callbacks["early_stopping"]
+    assert run.interrupted and stopper.stop_reason == "interrupted"
+    assert len(run.history["loss"]) == 3 and 0 <= stopper.best_epoch <= 2
+    assert run.steps == 3 * 4
+    for got, best in zip(model.get_weights(), stopper.best_weights, strict=True):
+        np.testing.assert_array_equal(got, best)
+    assert any(
+        not np.array_equal(b, w) for b, w in zip(stopper.best_weights, ctrl_c.weights, strict=True)
+    )
+    # The callbacks' hooks are gone, as after a run that ended normally, and the recorder kept
+    # the rates of the 13 steps run (then NaN).
+    assert gradient_hook_names(model.optimizer) == []
+    rates = run.callbacks["schedule"].learning_rates
+    assert np.isfinite(rates[:13]).all() and np.isnan(rates[13:]).all()
+    # A plain fit afterwards trains as on any model.
+    model.fit(data.x_train, data.y_train, epochs=1, verbose=0)
+
+
+def test_ctrl_c_propagates_before_the_first_epoch_ends_or_unless_asked_to_keep():
+    from keras_nnperf.recipe.model import build_model
+
+    data = _learnable()
+    for at, keep in (((0, 2), True), ((2, 1), False)):
+        model = build_model(4, "regression", seed=0, y_train=data.y_train)
+        with pytest.raises(KeyboardInterrupt):
+            training.train_with_recipe(
+                model, data, 4, 16, 0.01, verbose=0, callbacks=[_CtrlC(*at)], keep_on_interrupt=keep
+            )
