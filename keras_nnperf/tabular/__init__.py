@@ -10,7 +10,8 @@ with every warning):
   commas grouping thousands, and anywhere columns of percentages (each with a warning).
   Empty cells and `NA`, `N/A`, `NaN`, `null`, `None`, `?`
   (any case) are missing values; `inf`, `-inf` and numbers beyond float64 are treated as missing
-  (with a warning naming the column and count).
+  (with a warning naming the column and count). A spreadsheet's title above the header,
+  notes below the table and its `Total` or `Average` rows are left out (`spreadsheet`).
 * **Columns left out.** Those named with `drop`, the ID column (`id_column`), and ID-like
   columns (`id_columns`: named `id`; named like an id and unique per row; unique text, or
   text whose values almost never repeat, such as names; a run of integers from 0 or 1), each

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from keras_nnperf.tabular.names import name_list, names_by_value
+from keras_nnperf.tabular.spreadsheet import summary_rows, table_lines
 
 #: Excel's error values, which a spreadsheet exports where a formula failed (`#N/A` from a
 #: lookup, `#DIV/0!`): missing, as pandas reads `#N/A`.
@@ -194,13 +195,28 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     if named:
         text = text[named.end() :]
     delimiter = named.group(1) if named else detect_delimiter(text)
+    lines, line_numbers = [], []  # the file's line of each row, for messages
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-        lines = [row for row in reader if row]
+        for row in reader:
+            if row:
+                lines.append(row)
+                line_numbers.append(reader.line_num + (1 if named else 0))
     except csv.Error as err:
         raise DataError(f"{path} is not a valid CSV file: {err}") from None
     if not lines:
         raise DataError(f"{path} is empty")
+    name = os.path.basename(path)
+    # A spreadsheet's title above the header and notes below the table are no rows.
+    start, end = table_lines(lines)
+    for where, skipped in (
+        ("above the header (a title or notes)", lines[:start]),
+        ("below the table (notes)", lines[end:]),
+    ):
+        if skipped:
+            first = next((c.strip() for c in skipped[0] if c.strip()), "")
+            _warn(f"{name}: left out {len(skipped)} line(s) {where}, the first {first!r}")
+    lines, line_numbers = lines[start:end], line_numbers[start:end]
     lines, unnamed = _without_empty_unnamed_columns(lines)
     header = [name.strip() for name in lines[0]]
     if len(header) < min_columns:
@@ -219,16 +235,26 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     body = lines[1:]
     if not body:
         raise DataError(f"{path} has a header but no data rows")
-    for number, row in enumerate(body, start=2):
+    for number, row in zip(line_numbers[1:], body, strict=True):
         if len(row) != len(header):
             raise DataError(
                 f"{path}: line {number} has {len(row)} fields but the header has {len(header)}"
             )
     columns = {
-        name: [None if cell.strip().lower() in MISSING else cell.strip() for cell in column]
-        for name, column in zip(header, zip(*body, strict=True), strict=True)
+        column: [None if cell.strip().lower() in MISSING else cell.strip() for cell in cells]
+        for column, cells in zip(header, zip(*body, strict=True), strict=True)
     }
-    name = os.path.basename(path)
+    totals = summary_rows(columns, lambda cell: _is_number_like(cell, delimiter))
+    if totals:
+        shown = ", ".join(f"{line_numbers[i + 1]} ({word!r})" for i, word in totals.items())
+        _warn(
+            f"{name}: left out {len(totals)} summary row(s) (the sum or mean of the rows "
+            f"above, not data) at line(s) {shown}"
+        )
+        kept = [i for i in range(len(body)) if i not in totals]
+        if not kept:
+            raise DataError(f"{path} has only summary rows (totals) below its header")
+        columns = {column: [cells[i] for i in kept] for column, cells in columns.items()}
     if unnamed_over_values:
         _warn(
             f"{name}: column(s) {[i + 1 for i in unnamed_over_values]} of the header have no "

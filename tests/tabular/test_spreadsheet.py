@@ -1,0 +1,117 @@
+"""`keras_nnperf.tabular.spreadsheet`: a title above the header, notes below, total rows."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from keras_nnperf.tabular import DataError, DataWarning, read_csv
+from keras_nnperf.tabular.spreadsheet import summary_rows, summary_word, table_lines
+
+HEADER = ["temp", "humidity", "load"]
+ROWS = [["21.5", "40", "63.1"], ["19.0", "55", "65.4"], ["25.2", "38", "70.2"]]
+
+
+@pytest.mark.parametrize(
+    "lines, expected",
+    [
+        ([HEADER, *ROWS], (0, 4)),
+        # A title in A1, as Excel writes it (padded or not), and a blank-cell line under it.
+        ([["Plant load report 2020"], HEADER, *ROWS], (1, 5)),
+        ([["Plant load report", "", ""], ["", "", ""], HEADER, *ROWS], (2, 6)),
+        # Notes below: fewer fields, or a label with a colon, or a sentence, alone in A.
+        ([HEADER, *ROWS, ["Source: World Bank"]], (0, 4)),
+        ([HEADER, *ROWS, ["Note: loads in kW", "", ""], ["Data from the plant", "", ""]], (0, 4)),
+        ([HEADER, *ROWS, ["Source"]], (0, 4)),  # shorter than the table, only A filled
+        # Rows, not notes: a place with its other cells missing; a short line of values (a
+        # ragged line, refused by read_csv); a header pandas writes for a Series (its index
+        # has no name); one filled cell a row (`x,` then `1.5,`).
+        ([HEADER, *ROWS, ["New York", "", ""]], (0, 5)),
+        ([HEADER, *ROWS, ["19.9", "41"]], (0, 5)),
+        ([["", "y"], ["0", "1.5"], ["1", "2.5"]], (0, 3)),
+        ([["x", ""], ["1.5", ""], ["2.5", ""]], (0, 3)),
+        ([["x"], ["1.5"]], (0, 2)),
+        ([HEADER, ROWS[0]], (0, 2)),  # the header and one row stay, whatever they hold
+    ],
+)
+def test_table_lines_finds_the_header_and_the_last_row(lines, expected):
+    assert table_lines(lines) == expected
+
+
+def test_summary_words_are_read_lower_case_without_a_colon():
+    assert summary_word(" Total: ") == "total"
+    assert summary_word("GRAND TOTAL") == "grand total"
+    assert summary_word("Summe") == "summe"
+    assert summary_word("totally") is None and summary_word(None) is None
+
+
+def _is_number(cell):
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def test_a_summary_word_among_numbers_labels_a_total_row_anywhere():
+    columns = {"temp": ["21.5", "Total", "19.0"], "load": ["63.1", "128.5", "65.4"]}
+    assert summary_rows(columns, _is_number) == {1: "Total"}
+
+
+def test_a_summary_word_once_in_the_last_rows_labels_them():
+    columns = {
+        "region": ["North", "South", "Total", "Average"],
+        "sales": ["10", "30", "40", "20"],
+    }
+    assert summary_rows(columns, _is_number) == {2: "Total", 3: "Average"}
+
+
+def test_a_total_level_of_a_long_table_and_a_label_without_numbers_stay():
+    # Statistics offices write `Total` as a category level, repeated down the table.
+    long = {"sex": ["Male", "Female", "Total", "Male", "Female", "Total"], "n": list("123456")}
+    assert summary_rows(long, _is_number) == {}
+    # A mid-table `Total` in a text column may be a level too: only the last rows are judged.
+    assert summary_rows({"kind": ["a", "Total", "b"], "n": ["1", "2", "3"]}, _is_number) == {}
+    # A last row labelled `Mean` with no number in it is no summary of numbers.
+    assert summary_rows({"kind": ["a", "b", "Mean"], "n": ["1", "2", None]}, _is_number) == {}
+
+
+def test_read_csv_leaves_out_the_title_the_notes_and_the_totals(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(20, 5, 50)
+    y = 2 * x + rng.normal(0, 1, 50)
+    rows = "\n".join(f"{a:.3f},{b:.3f}" for a, b in zip(x, y, strict=True))
+    path = tmp_path / "report.csv"
+    path.write_text(
+        f"Plant load report 2020\n\ntemp,load\n{rows}\nTotal,{y.sum():.3f}\n"
+        f"Source: the plant's own meters\n"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = read_csv(str(path))
+    messages = [str(w.message) for w in caught if w.category is DataWarning]
+    assert (
+        "report.csv: left out 1 line(s) above the header (a title or notes), the first "
+        "'Plant load report 2020'"
+    ) in messages[0]
+    assert any("below the table" in m and "Source: the plant" in m for m in messages)
+    # The line of the total in the file: title, blank, header, 50 rows, then it (line 54).
+    assert any("left out 1 summary row(s)" in m and "line(s) 54 ('Total')" in m for m in messages)
+    assert list(table.columns) == ["temp", "load"]
+    assert len(table.columns["load"]) == 50
+    np.testing.assert_allclose(np.array(table.columns["load"], dtype=float), y, atol=1e-3)
+    assert not any("among numbers read as missing" in m for m in messages)
+
+
+def test_read_csv_still_refuses_a_ragged_line_inside_the_table_and_names_its_line(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b,y\n1,2,3\n\n4,5\n6,7,8\n9,10,11\n")
+    with pytest.raises(DataError, match="line 4 has 2 fields but the header has 3"):
+        read_csv(str(path))
+
+
+def test_a_file_of_only_totals_is_an_error(tmp_path):
+    path = tmp_path / "totals.csv"
+    path.write_text("region,sales\nTotal,40\n")
+    with pytest.raises(DataError, match="only summary rows"):
+        read_csv(str(path))
