@@ -7,7 +7,8 @@ with every warning):
   Windows-1252, with a warning), a header row. The delimiter (`,` `;` tab `|`) is detected
   or named by Excel's `sep=` line; in a file not separated by commas, columns of numbers
   written with decimal commas are read as numbers, in a comma file columns of numbers with
-  commas grouping thousands, and anywhere columns of percentages (each with a warning).
+  commas grouping thousands, and anywhere columns of percentages, of amounts of money and of
+  numbers grouped by spaces or apostrophes or with the minus sign U+2212 (each with a warning).
   Empty cells and `NA`, `N/A`, `NaN`, `null`, `None`, `?`
   (any case) are missing values; `inf`, `-inf` and numbers beyond float64 are treated as missing
   (with a warning naming the column and count). A spreadsheet's title above the header,

@@ -60,6 +60,12 @@ _MONEY = re.compile(
 _NOT_PLAIN_NUMBER = re.compile(r"[^0-9.eE+\-\n]")
 _NUMBER_SIGNS_ALONE = re.compile(r"^[.eE+\-]+$", re.MULTILINE)
 
+# What other locales write inside numbers: a space, a no-break space (U+00A0), a narrow one
+# (U+202F, French), a thin one (U+2009) or an apostrophe (Swiss `1'234`, or `1’234`) between
+# groups of three digits, and the minus sign U+2212 (`−5`, copied from the web or a PDF).
+_GROUP_MARK = re.compile("(?<=\\d)[ \u00a0\u202f\u2009'\u2019](?=\\d{3}(?!\\d))")
+_LOCALE_SIGNS = frozenset(" \u00a0\u202f\u2009'\u2019\u2212")
+
 # Excel's first line naming the delimiter: `sep=;`.
 _SEP_LINE = re.compile(r"sep=(.)\r?\n")
 
@@ -266,6 +272,11 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{name}: {len(unnamed)} header column(s) with no name and no value in any row (a "
             f"delimiter at the end of each line?) left out: column(s) {unnamed}"
         )
+    if locale := _locale_numbers(columns, delimiter):
+        _warn(
+            f"{name}: numbers grouped by spaces or apostrophes (1 234, 1'234) or with the "
+            f"minus sign \u2212 read as numbers: {name_list(locale)}"
+        )
     missing_words = _placeholders(columns, delimiter)
     for token, names in names_by_value(missing_words).items():
         _warn(
@@ -386,6 +397,33 @@ def _placeholders(columns: dict, delimiter: str) -> dict[str, str]:
         columns[name] = [None if c == token else c for c in cells]
         found[name] = token
     return found
+
+
+def _locale_numbers(columns: dict, delimiter: str) -> list[str]:
+    """Rewrite in place the columns of numbers written with other locales' marks.
+
+    Thousands grouped by spaces or apostrophes (`1 234`, `1 234,5` in a semicolon file,
+    `1'234.5`) lose the marks, and the minus sign U+2212 becomes `-`. A column qualifies when
+    at least one cell changes and its present cells are then numbers (by any rule `read_csv`
+    reads) but for at most one word without digits (see `_placeholders`). Before, such a
+    column was text: French and Swiss exports' amounts an ID, Wikipedia's `−5` a category.
+    """
+    converted = []
+    for name, cells in columns.items():
+        if not any(c is not None and _LOCALE_SIGNS.intersection(c) for c in cells):
+            continue
+        rewritten = [
+            None if c is None else _GROUP_MARK.sub("", c).replace("\u2212", "-") for c in cells
+        ]
+        if rewritten == cells:
+            continue
+        words = {c for c in rewritten if c is not None and not _is_number_like(c, delimiter)}
+        numbers = sum(1 for c in rewritten if c is not None and _is_number_like(c, delimiter))
+        if len(words) > 1 or any(any(ch.isdigit() for ch in w) for w in words) or not numbers:
+            continue
+        columns[name] = rewritten
+        converted.append(name)
+    return converted
 
 
 def _is_number_like(cell: str, delimiter: str) -> bool:

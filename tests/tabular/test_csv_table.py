@@ -122,6 +122,26 @@ def test_thousands_separators_in_a_comma_file_are_numbers(write):
     assert read_csv(write('v,y\n"1,234",0\n"12,34",1\n')).columns["v"] == ["1,234", "12,34"]
 
 
+def test_other_locales_grouping_marks_and_the_unicode_minus_are_numbers(write):
+    # French exports group thousands with (narrow) no-break spaces, Swiss ones with
+    # apostrophes; tables copied from the web or a PDF write U+2212 for minus. Before, each
+    # such column was text: an ID (one value per row) or a category.
+    text = (
+        "fr;ch;minus;free;y\n"
+        "1\u202f234,5;1'234.5;\u22125,25;12 34;0\n"
+        "-12\u00a0345\u00a0678;1\u2019000;3;Rue 10 485;1\n"
+        "999;-;\u22120,5;x;0\n"
+    )
+    with pytest.warns(DataWarning, match=r"grouped by spaces or apostrophes .*: fr, ch, minus$"):
+        table = read_csv(write(text))
+    np.testing.assert_allclose(parse_numeric(table.columns["fr"])[0], [1234.5, -12345678, 999])
+    # `-` among them is read as missing by the rule for one word among numbers.
+    np.testing.assert_allclose(parse_numeric(table.columns["ch"])[0], [1234.5, 1000, np.nan])
+    np.testing.assert_allclose(parse_numeric(table.columns["minus"])[0], [-5.25, 3, -0.5])
+    # Not groups of three digits, or not numbers once regrouped: text as written.
+    assert table.columns["free"] == ["12 34", "Rue 10 485", "x"]
+
+
 def test_percentages_are_numbers(write):
     with pytest.warns(DataWarning, match=r"percentages read as numbers \(12% as 0.12\): rate$"):
         table = read_csv(write("rate,name,y\n12%,5% off,0\n-0.5 %,x,1\n,y,0\n100%,z,1\n"))
