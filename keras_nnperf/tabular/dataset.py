@@ -11,7 +11,13 @@ import numpy as np
 from keras_nnperf.tabular.csv_table import DataError, DataWarning, Table, parse_numeric, read_csv
 from keras_nnperf.tabular.id_columns import find_id_columns, named_like_id
 from keras_nnperf.tabular.preprocessor import TabularPreprocessor
-from keras_nnperf.tabular.task import fold_indices, infer_task, split_indices, target_labels
+from keras_nnperf.tabular.task import (
+    fold_indices,
+    infer_task,
+    merge_case_variants,
+    split_indices,
+    target_labels,
+)
 
 
 @dataclass
@@ -210,6 +216,9 @@ def read_training_table(
             raise DataError(f"target column {target!r} has no finite values")
         table = table.take(finite)
     labels = table.columns[target]
+    if task != "regression":
+        # Every later reader of the table (the preprocessor, the folds) sees one spelling.
+        labels = table.columns[target] = merge_case_variants(labels, target)
     task_found, classes = infer_task(labels, task, target)
     detected = find_id_columns(table, skip={target, *drop, id_column})
     id_given = id_column is not None

@@ -33,7 +33,7 @@ from keras_nnperf.tabular.dates import (
 )
 from keras_nnperf.tabular.embedding import embedding_size
 from keras_nnperf.tabular.names import name_list, names_by_value
-from keras_nnperf.tabular.task import TASKS, infer_task, target_labels
+from keras_nnperf.tabular.task import TASKS, infer_task, merge_case_variants, target_labels
 
 #: A categorical column with at most this many levels (in the training split) is one-hot encoded;
 #: one with more goes to an embedding.
@@ -202,7 +202,10 @@ class TabularPreprocessor:
         if any(v is None for v in labels):
             raise DataError(f"target column {target!r} has missing values")
         rows = np.arange(table.num_rows) if rows is None else np.asarray(rows)
-        task, classes = infer_task([labels[i] for i in rows], task, target)
+        fitted = [labels[i] for i in rows]
+        if task != "regression":  # `encode_target` reads the other spellings as the class
+            fitted = merge_case_variants(fitted, target)
+        task, classes = infer_task(fitted, task, target)
         excluded = dict(excluded or {})
         left_out = {target, *drop, *excluded, id_column}
         features, unusable = [], {}

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from keras_nnperf.tabular import DataError, DataWarning, fold_indices, infer_task, split_indices
+from keras_nnperf.tabular.task import merge_case_variants, target_labels
 
 
 @pytest.mark.parametrize(
@@ -126,3 +127,27 @@ def test_a_class_of_fewer_than_five_rows_is_named_in_a_warning():
     many = ["a"] * 30 + [f"r{i}" for i in range(12)]
     with pytest.warns(DataWarning, match=r"'r9' \(1 row\) and 2 more \(12 in all\) have"):
         split_indices(many, 0.2, True, seed=0)
+
+
+def test_labels_that_differ_only_in_case_are_one_class_spelled_as_most_rows_spell_it():
+    labels = ["Yes", "yes", "YES", "Yes", "no", "No", "no", None, "maybe"]
+    with pytest.warns(DataWarning, match=r"'Yes' \(also 'yes', 'YES'\); 'no' \(also 'No'\)"):
+        merged = merge_case_variants(labels, "churn")
+    assert merged == ["Yes", "Yes", "Yes", "Yes", "no", "no", "no", None, "maybe"]
+    assert infer_task([v for v in merged if v]) == ("multiclass", ["Yes", "maybe", "no"])
+    # Nothing to merge, or numbers (`1e3` and `1E3` are one number anyway): as given, silently.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert merge_case_variants(["a", "b"]) == ["a", "b"]
+        assert merge_case_variants(["1e3", "1E3"]) == ["1e3", "1E3"]
+
+
+def test_target_labels_read_another_case_of_a_class_as_that_class():
+    assert target_labels(["YES", "no", "No", "other"], ["Yes", "no"]) == [
+        "Yes",
+        "no",
+        "no",
+        "other",
+    ]
+    assert target_labels(["1.0", "2"], ["1", "2"]) == ["1", "2"]
+    assert target_labels(["x"], None) == ["x"]
