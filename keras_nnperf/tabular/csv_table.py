@@ -225,6 +225,15 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     lines, line_numbers = lines[start:end], line_numbers[start:end]
     lines, unnamed = _without_empty_unnamed_columns(lines)
     header = [name.strip() for name in lines[0]]
+    first_row = 1  # where the rows start in `lines`: after the header
+    if _is_data_line(header, delimiter):
+        # UCI's `.data` files (iris: `5.1,3.5,1.4,0.2,Iris-setosa`) have no header at all.
+        _warn(
+            f"{name}: its first line looks like data, not a header ({', '.join(header[:4])}"
+            f"{', ...' if len(header) > 4 else ''}): columns named column_1 ... "
+            f"column_{len(header)}; add a header row to name them"
+        )
+        header, first_row = [f"column_{i + 1}" for i in range(len(header))], 0
     if len(header) < min_columns:
         raise DataError(
             f"{path} has a single column; a CSV for nnperf needs feature columns and a target "
@@ -238,10 +247,10 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     duplicates = sorted({n for n in header if header.count(n) > 1})
     if duplicates:
         raise DataError(f"{path}: duplicate column names {duplicates}")
-    body = lines[1:]
+    body = lines[first_row:]
     if not body:
         raise DataError(f"{path} has a header but no data rows")
-    for number, row in zip(line_numbers[1:], body, strict=True):
+    for number, row in zip(line_numbers[first_row:], body, strict=True):
         if len(row) != len(header):
             raise DataError(
                 f"{path}: line {number} has {len(row)} fields but the header has {len(header)}"
@@ -252,7 +261,7 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     }
     totals = summary_rows(columns, lambda cell: _is_number_like(cell, delimiter))
     if totals:
-        shown = ", ".join(f"{line_numbers[i + 1]} ({word!r})" for i, word in totals.items())
+        shown = ", ".join(f"{line_numbers[i + first_row]} ({word!r})" for i, word in totals.items())
         _warn(
             f"{name}: left out {len(totals)} summary row(s) (the sum or mean of the rows "
             f"above, not data) at line(s) {shown}"
@@ -397,6 +406,16 @@ def _placeholders(columns: dict, delimiter: str) -> dict[str, str]:
         columns[name] = [None if c == token else c for c in cells]
         found[name] = token
     return found
+
+
+def _is_data_line(cells: list[str], delimiter: str) -> bool:
+    """Whether a first line is a row of data rather than a header.
+
+    At least half of its cells are numbers and one of them is not a whole number: column
+    names may be years or counts (`country,1952,1957`), hardly `5.1` or `-0.25`.
+    """
+    numbers = [c for c in cells if c and _is_number_like(c, delimiter)]
+    return 2 * len(numbers) >= len(cells) and any(not c.isdigit() for c in numbers)
 
 
 def _locale_numbers(columns: dict, delimiter: str) -> list[str]:

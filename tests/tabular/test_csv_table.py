@@ -142,6 +142,20 @@ def test_other_locales_grouping_marks_and_the_unicode_minus_are_numbers(write):
     assert table.columns["free"] == ["12 34", "Rue 10 485", "x"]
 
 
+def test_a_file_without_a_header_gets_column_names_and_keeps_its_first_row(write):
+    # UCI's iris.data starts with a row of data; before, `5.1` and its neighbours were read as
+    # column names and the first flower was lost.
+    with pytest.warns(DataWarning, match=r"first line looks like data.* column_1 \.\.\. column_3"):
+        table = read_csv(write("5.1,3.5,setosa\n4.9,-3.0,setosa\n6.3,3.3,virginica\n"))
+    assert table.names == ["column_1", "column_2", "column_3"]
+    assert table.columns["column_1"] == ["5.1", "4.9", "6.3"]
+    # Whole numbers are names (years of a wide table); so are words beside a few numbers.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_csv(write("country,1952,1957\nA,1,2\n")).names == ["country", "1952", "1957"]
+        assert read_csv(write("a,b,0.5\n1,2,3\n")).names == ["a", "b", "0.5"]
+
+
 def test_percentages_are_numbers(write):
     with pytest.warns(DataWarning, match=r"percentages read as numbers \(12% as 0.12\): rate$"):
         table = read_csv(write("rate,name,y\n12%,5% off,0\n-0.5 %,x,1\n,y,0\n100%,z,1\n"))
