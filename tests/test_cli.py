@@ -78,12 +78,15 @@ def test_fit_then_predict(tmp_path, capsys, task):
     pre = TabularPreprocessor.load(os.path.join(out, "preprocessing.json"))
     assert model.input_shape == (None, pre.num_features)
 
-    # The target column may be absent at prediction time; an unseen category is fine.
-    rows = [["0.1", "2.0", "purple"], ["", "9.5", "red"]]
-    new = write_csv(tmp_path / "new.csv", ["a", "b", "color"], rows)
+    # The target column may be absent at prediction time; an unseen category is fine, and
+    # said, as is a column the model never saw.
+    rows = [["0.1", "2.0", "purple", "x"], ["", "9.5", "red", "y"]]
+    new = write_csv(tmp_path / "new.csv", ["a", "b", "color", "notes"], rows)
     preds = str(tmp_path / "preds.csv")
     code, _, stderr = run(["predict", out, new, "--out", preds], capsys)
     assert code == 0, stderr
+    assert "column(s) the model was not trained on, ignored: notes" in stderr
+    assert "no category in training" in stderr and "color: 'purple' (1 row)" in stderr
     with open(preds) as f:
         result = list(csv.DictReader(f))
     assert len(result) == 2

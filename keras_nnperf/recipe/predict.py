@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from keras_nnperf.tabular import DataError, TabularPreprocessor, read_csv
+from keras_nnperf.tabular import DataError, DataWarning, TabularPreprocessor, read_csv
+from keras_nnperf.tabular.names import name_list
 
 MODEL_FILE = "model.keras"
 PREPROCESSING_FILE = "preprocessing.json"
@@ -165,6 +167,7 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
     # A file to predict may hold a single feature column (a time stamp, say) and no target.
     table = read_csv(path, min_columns=1)
     outputs = []
+    _warn_about_new_data(preprocessors[0], table)
     for i, ((model_file, pre_file), pre) in enumerate(zip(pairs, preprocessors, strict=True)):
         x = _transform(pre, table, pre_file, warn=i == 0)
         model = load_model_file(model_file)
@@ -189,6 +192,29 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
             result.metrics = score(pre.task, true_in_target_units(pre, y), mean[rows])
             result.scored_rows = len(rows)
     return result
+
+
+def _warn_about_new_data(pre, table) -> None:
+    """Warn about columns training never saw and category values it has no category for."""
+    if unused := pre.unused_columns(table):
+        warnings.warn(
+            f"column(s) the model was not trained on, ignored: {name_list(unused)}",
+            DataWarning,
+            stacklevel=3,
+        )
+    if unknown := pre.unknown_categories(table):
+        shown = "; ".join(
+            f"{name}: "
+            + ", ".join(f"{v!r} ({n} row{'s' if n > 1 else ''})" for v, n in list(c.items())[:3])
+            + (f" and {len(c) - 3} more" if len(c) > 3 else "")
+            for name, c in unknown.items()
+        )
+        warnings.warn(
+            "values with no category in training (new, or too rare in training to learn), "
+            f"encoded as unknown: {shown}",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def _decode(pre, mean) -> dict:

@@ -394,6 +394,36 @@ class TabularPreprocessor:
             )
         return np.concatenate(blocks, axis=1).astype("float32")
 
+    def unknown_categories(self, table: Table) -> dict[str, dict[str, int]]:
+        """Per categorical feature, the values of `table` it has no category for, with counts.
+
+        `transform` encodes them as unknown (all zeros, or the embedding's unknown row): a
+        level new since training (a typo, a new product), or, for an embedding, one too rare
+        in training to be given a row of its own. Missing cells are not counted.
+        """
+        found = {}
+        for f in self.features:
+            if f["kind"] != "categorical" or f["name"] not in table.columns:
+                continue
+            known = set(f["categories"])
+            missing_word = f.get("missing_word")
+            counts: dict[str, int] = {}
+            for value in table.columns[f["name"]]:
+                if value is not None and value != missing_word and value not in known:
+                    counts[value] = counts.get(value, 0) + 1
+            if counts:
+                found[f["name"]] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        return found
+
+    def unused_columns(self, table: Table) -> list[str]:
+        """Columns of `table` that training never saw (new, or renamed since).
+
+        Not a feature, the target, the ID column or a column training left out.
+        """
+        known = {f["name"] for f in self.features} | {self.target, self.id_column}
+        known |= set(self.dropped) | set(self.excluded)
+        return [name for name in table.names if name not in known]
+
     def ids(self, table: Table) -> list[str | None] | None:
         """The ID column's values in `table` (for a predictions file), or `None` without one.
 

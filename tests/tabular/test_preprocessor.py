@@ -382,3 +382,19 @@ def test_a_saved_numeric_feature_without_the_date_key_still_loads():
         "y", "binary", [{"name": "a", "kind": "numeric", "mean": 0.0, "std": 1.0, "fill": 0.0}]
     )
     assert pre.features[0]["date"] is False
+
+
+def test_unknown_categories_and_unused_columns_name_what_a_new_file_brings(frame):
+    rows = [(i * 0.5, "abc"[i % 3], i % 2) for i in range(30)]
+    table = read_csv(frame(rows))
+    pre = TabularPreprocessor.fit(table, "y")
+    new = read_csv(
+        frame(
+            [(1.0, "d", 0, "n"), (2.0, "a", 1, "n"), (3.0, "d", 0, ""), (4.0, "", 0, "n")],
+            header=("a", "b", "y", "notes"),
+            name="new.csv",
+        )
+    )
+    assert pre.unknown_categories(new) == {"b": {"d": 2}}
+    assert pre.unused_columns(new) == ["notes"]
+    assert pre.unknown_categories(table) == {} and pre.unused_columns(table) == []
