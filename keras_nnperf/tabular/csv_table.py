@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from keras_nnperf.tabular.names import name_list, names_by_value
-from keras_nnperf.tabular.spreadsheet import summary_rows, table_lines
+from keras_nnperf.tabular.spreadsheet import summary_rows, table_lines, units_rows
 
 #: Excel's error values, which a spreadsheet exports where a formula failed (`#N/A` from a
 #: lookup, `#DIV/0!`): missing, as pandas reads `#N/A`.
@@ -259,6 +259,12 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
         column: [None if cell.strip().lower() in MISSING else cell.strip() for cell in cells]
         for column, cells in zip(header, zip(*body, strict=True), strict=True)
     }
+    if units := units_rows(columns, lambda cell: _is_number_like(cell, delimiter)):
+        shown = "; ".join(" ".join(c for c in row if c.strip()) for row in body[:units])
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        _warn(f"{name}: left out {units} line(s) of units or types under the header: {shown}")
+        columns = {column: cells[units:] for column, cells in columns.items()}
+        first_row += units
     totals = summary_rows(columns, lambda cell: _is_number_like(cell, delimiter))
     if totals:
         shown = ", ".join(f"{line_numbers[i + first_row]} ({word!r})" for i, word in totals.items())

@@ -7,16 +7,20 @@ A CSV exported from Excel or a report tool often holds more than the table:
   single column") or a ragged one. pandas stops there too (`Expected 1 fields in line 3`).
 * **notes below the table** (`Source: World Bank`), as lines with only their first cell
   filled.
+* **a line of units or types under the header** (`degC,%,kW`, Orange's `c d d c`): two
+  different texts or more in columns that are otherwise numbers, and no number. Read as
+  data, each unit was a word among numbers (read as missing), and a text target gained a
+  class of one row.
 * **summary rows** (`Total`, `Average`, in English and a few other languages), the sum or
   mean of the rows above. Kept as data, a `Total` row's target is hundreds of times the
   others: on a 300-row regression table it alone moved the target's mean and standard
   deviation so far that the LR range test found a flat curve, and `nnperf fit` ended at
   R² -16 (the linear model at -5.7).
 
-`table_lines` and `summary_rows` find them; `read_csv` leaves them out and says so. Only the
-unambiguous cases are left out: a summary word in a column that is otherwise numbers (it cannot
-be a category there), or once in its column in the table's last rows (a category level `Total`
-repeated down a long-format table, as statistics offices write, stays).
+`table_lines`, `units_rows` and `summary_rows` find them; `read_csv` leaves them out and says
+so. Only the unambiguous cases are left out: a summary word in a column that is otherwise
+numbers (it cannot be a category there), or once in its column in the table's last rows (a
+category level `Total` repeated down a long-format table, as statistics offices write, stays).
 """
 
 from __future__ import annotations
@@ -99,6 +103,35 @@ def _is_note(row: list[str], width: int) -> bool:
     if not first or _filled(row) != 1:
         return False
     return len(row) < width or bool(_SENTENCE.match(first))
+
+
+def units_rows(columns: dict[str, list[str | None]], is_number: Callable[[str], bool]) -> int:
+    """How many rows right under the header are units or types, not data (0, 1 or 2).
+
+    Such a row holds two different texts or more in the columns that are numbers in every row
+    below it, and no number anywhere. (A first row with the same word, `-`, in two number
+    columns is data whose numbers are missing.)
+
+    Args:
+        columns: Column name -> its cells (`None` where missing), one per row.
+        is_number: Whether a present cell is a number (by the reader's rules).
+    """
+    count = 0
+    rows = len(next(iter(columns.values()), []))
+    while count < min(2, rows - 1):
+        below = range(count + 1, rows)
+        numeric = [
+            name
+            for name, cells in columns.items()
+            if any(cells[i] is not None for i in below)
+            and all(cells[i] is None or is_number(cells[i]) for i in below)
+        ]
+        row = [cells[count] for cells in columns.values()]
+        texts = {columns[name][count] for name in numeric} - {None}
+        if len(texts) < 2 or any(cell is not None and is_number(cell) for cell in row):
+            break
+        count += 1
+    return count
 
 
 def summary_word(cell: str | None) -> str | None:

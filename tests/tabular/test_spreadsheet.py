@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from keras_nnperf.tabular import DataError, DataWarning, read_csv
-from keras_nnperf.tabular.spreadsheet import summary_rows, summary_word, table_lines
+from keras_nnperf.tabular.spreadsheet import summary_rows, summary_word, table_lines, units_rows
 
 HEADER = ["temp", "humidity", "load"]
 ROWS = [["21.5", "40", "63.1"], ["19.0", "55", "65.4"], ["25.2", "38", "70.2"]]
@@ -115,3 +115,34 @@ def test_a_file_of_only_totals_is_an_error(tmp_path):
     path.write_text("region,sales\nTotal,40\n")
     with pytest.raises(DataError, match="only summary rows"):
         read_csv(str(path))
+
+
+def test_lines_of_units_or_types_under_the_header_are_found():
+    units = {"temp": ["degC", "21.5", "19"], "hum": ["%", "40", "55"], "load": ["kW", "6", "7"]}
+    assert units_rows(units, _is_number) == 1
+    # Orange's .tab: a line of types, then a line of flags (no text in a number column).
+    orange = {
+        "age": ["c", None, "63", "41"],
+        "sex": ["d", None, "male", "female"],
+        "chol": ["c", None, "233", "204"],
+        "fbs": ["d", None, "1", "0"],  # a 0/1 column Orange calls discrete
+        "y": ["d", "class", "0", "1"],
+    }
+    assert units_rows(orange, _is_number) == 1
+    # Data: one word twice (numbers missing), a number in the row, or text in one column only.
+    assert (
+        units_rows(
+            {"a": ["-", "1", "2"], "b": ["-", "3", "4"], "y": ["yes", "no", "no"]}, _is_number
+        )
+        == 0
+    )
+    assert units_rows({"a": ["kg", "1"], "b": ["3", "4"], "c": ["m", "2"]}, _is_number) == 0
+    assert units_rows({"a": ["kg", "1", "2"], "y": ["yes", "no", "no"]}, _is_number) == 0
+
+
+def test_read_csv_leaves_out_a_line_of_units(tmp_path):
+    path = tmp_path / "logger.csv"
+    path.write_text("time,temp,humidity,load\nh,degC,%,kW\n1,21.5,40,6.1\n2,19.0,55,6.5\n")
+    with pytest.warns(DataWarning, match="1 line.s. of units or types under the header: h degC"):
+        table = read_csv(str(path))
+    assert table.columns["temp"] == ["21.5", "19.0"] and table.columns["load"] == ["6.1", "6.5"]
