@@ -43,6 +43,11 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.
 
 # A percentage: `12%`, `-0.5 %`, `1e2%`.
 _PERCENT = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*%", re.ASCII)
+# A percentage with a decimal comma, in a file not separated by commas: `12,5 %`.
+_COMMA_PERCENT = re.compile(r"([+-]?(?:\d+(?:,\d*)?|,\d+))\s*%", re.ASCII)
+
+# A negative number as accountants write it, in parentheses: `(5.00)`, `(1,234.50)`.
+_PARENTHESES = re.compile(r"\(\s*([^()\s+-][^()]*?)\s*\)")
 
 #: The currency signs `read_csv` strips from amounts of money.
 CURRENCY_SIGNS = "$€£¥₹"
@@ -246,7 +251,13 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
         header[i] = f"Unnamed: {i}"
     duplicates = sorted({n for n in header if header.count(n) > 1})
     if duplicates:
-        raise DataError(f"{path}: duplicate column names {duplicates}")
+        # As pandas reads them (`a`, `a.1`, `a.2`): an export may repeat a heading (two
+        # `Notes` columns); refusing the file left the user to rename by hand.
+        header = _numbered_repeats(header)
+        _warn(
+            f"{name}: column name(s) repeated in the header, the repeats numbered as pandas "
+            f"does ({duplicates[0]!r}, {duplicates[0] + '.1'!r}, ...): {name_list(duplicates)}"
+        )
     body = lines[first_row:]
     if not body:
         raise DataError(f"{path} has a header but no data rows")
@@ -292,6 +303,11 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{name}: numbers grouped by spaces or apostrophes (1 234, 1'234) or with the "
             f"minus sign \u2212 read as numbers: {name_list(locale)}"
         )
+    if negatives := _accounting_negatives(columns, delimiter):
+        _warn(
+            f"{name}: negative numbers in parentheses, as accountants write them, read as "
+            f"numbers ((5.00) as -5.00): {name_list(negatives)}"
+        )
     missing_words = _placeholders(columns, delimiter)
     for token, names in names_by_value(missing_words).items():
         _warn(
@@ -314,7 +330,8 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{name}: numbers with commas grouping thousands (1,234) read as numbers: "
             f"{name_list(grouped)}"
         )
-    if percent := _convert(columns, _PERCENT.fullmatch, _from_percent, needs="%"):
+    percentage = _percentage if delimiter != "," else _PERCENT.fullmatch
+    if percent := _convert(columns, percentage, _from_percent, needs="%"):
         _warn(f"{name}: percentages read as numbers (12% as 0.12): {name_list(percent)}")
     return Table(path, columns, delimiter, tuple(converted), missing_words)
 
@@ -414,6 +431,25 @@ def _placeholders(columns: dict, delimiter: str) -> dict[str, str]:
     return found
 
 
+def _numbered_repeats(header: list[str]) -> list[str]:
+    """`header` with each repeat of a name numbered, `a`, `a.1`, `a.2`, skipping taken names."""
+    taken, out = set(header), []
+    seen: dict[str, int] = {}
+    for column in header:
+        if column not in seen:
+            seen[column] = 0
+            out.append(column)
+            continue
+        while True:
+            seen[column] += 1
+            candidate = f"{column}.{seen[column]}"
+            if candidate not in taken:
+                break
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
 def _is_data_line(cells: list[str], delimiter: str) -> bool:
     """Whether a first line is a row of data rather than a header.
 
@@ -460,7 +496,7 @@ def _is_number_like(cell: str, delimiter: str) -> bool:
         pass
     if _THOUSANDS_NUMBER.fullmatch(cell) or _PERCENT.fullmatch(cell):
         return True
-    if delimiter != "," and _COMMA_NUMBER.fullmatch(cell):
+    if delimiter != "," and (_COMMA_NUMBER.fullmatch(cell) or _COMMA_PERCENT.fullmatch(cell)):
         return True
     money = _MONEY.fullmatch(cell)
     return bool(money and (money["lead"] or money["trail"]) and _is_number_text(money["number"]))
@@ -515,8 +551,44 @@ def _ungrouped(cell: str) -> str:
     return cell.replace(",", "")
 
 
+def _percentage(cell: str):
+    return _PERCENT.fullmatch(cell) or _COMMA_PERCENT.fullmatch(cell)
+
+
 def _from_percent(cell: str) -> str:
-    return repr(float(_PERCENT.fullmatch(cell).group(1)) / 100)
+    match = _PERCENT.fullmatch(cell) or _COMMA_PERCENT.fullmatch(cell)
+    return repr(float(match.group(1).replace(",", ".")) / 100)
+
+
+def _accounting_negatives(columns: dict, delimiter: str) -> list[str]:
+    """Rewrite in place the columns with negatives in parentheses: `(5.00)` as `-5.00`.
+
+    A column qualifies when it holds a number in parentheses and one without, and its present
+    cells are then numbers (by any rule `read_csv` reads) but for at most one word without
+    digits. Accountants and finance exports write negatives so; with a currency sign the
+    amounts-of-money rule reads them too.
+    """
+    converted = []
+    for name, cells in columns.items():
+        if not any(c is not None and c.startswith("(") for c in cells):
+            continue
+        rewritten, inside = [], 0
+        for cell in cells:
+            match = None if cell is None else _PARENTHESES.fullmatch(cell)
+            if match and _is_number_like(match[1], delimiter):
+                rewritten.append("-" + match[1])
+                inside += 1
+            else:
+                rewritten.append(cell)
+        plain = [c for c, r in zip(cells, rewritten, strict=True) if c is not None and c == r]
+        words = {c for c in plain if not _is_number_like(c, delimiter)}
+        if not inside or len(words) == len(set(plain)) or len(words) > 1:
+            continue
+        if any(any(ch.isdigit() for ch in w) for w in words):
+            continue
+        columns[name] = rewritten
+        converted.append(name)
+    return converted
 
 
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}

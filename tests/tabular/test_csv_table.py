@@ -29,7 +29,6 @@ def test_read_csv_marks_missing_values_and_strips(write):
         (b"a,b\n", "no data rows"),
         (b"a,b\n1,2,3\n", "line 2 has 3 fields"),
         (b"justone\n1\n", "single column"),
-        (b"a,a\n1,2\n", "duplicate column"),
         (b"a,b\n\x81\x8d1,2\n", "not UTF-8"),  # bytes that Windows-1252 leaves undefined
         (b'a,b\n"1,2\n', "not a valid CSV"),
         (b"a;b\n1;2;3\n4;5\n", "line 2 has 3 fields"),
@@ -40,6 +39,29 @@ def test_read_csv_rejects_bad_files(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(DataError, match=message):
         read_csv(str(path))
+
+
+def test_repeated_column_names_are_numbered_as_pandas_numbers_them(write):
+    # An export may repeat a heading; pandas reads `a, a.1`; the file used to be refused.
+    with pytest.warns(DataWarning, match=r"repeated in the header.*'a', 'a.1', \.\.\.\): a$"):
+        table = read_csv(write("a,a,a.1,a,y\n1,2,3,4,0\n"))
+    assert table.names == ["a", "a.2", "a.1", "a.3", "y"]
+    assert table.columns["a.2"] == ["2"] and table.columns["a.3"] == ["4"]
+
+
+def test_decimal_comma_percentages_and_accounting_negatives_are_numbers(write):
+    text = "rate;amount;label;y\n12,5 %;(1.234,50);(a);1\n3,0 %;1.000,00;(b);0\n-1,5 %;(5,00);c;1\n"
+    with pytest.warns(DataWarning, match=r"negatives? numbers in parentheses.*: amount$"):
+        table = read_csv(write(text))
+    np.testing.assert_allclose(parse_numeric(table.columns["rate"])[0], [0.125, 0.03, -0.015])
+    np.testing.assert_allclose(parse_numeric(table.columns["amount"])[0], [-1234.5, 1000, -5])
+    assert table.columns["label"] == ["(a)", "(b)", "c"]  # no numbers: text as written
+    # In a comma file, quoted as spreadsheets write them.
+    with pytest.warns(DataWarning, match="in parentheses"):
+        table = read_csv(write('amount,y\n"(1,234.50)",0\n12.5,1\n'))
+    np.testing.assert_allclose(parse_numeric(table.columns["amount"])[0], [-1234.5, 12.5])
+    # Only parenthesized numbers (list markers, say) stay text.
+    assert read_csv(write("n,y\n(1),0\n(2),1\n")).columns["n"] == ["(1)", "(2)"]
 
 
 def test_read_csv_missing_file(tmp_path):
