@@ -9,6 +9,9 @@ A column is a date column when every present cell is a date in one spelling:
 * `named`: the month as a word, `Jan 31 2012`, `January 31, 2012`, `31 Jan 2012`,
   `31-Jan-2012`;
 * `ym`: a month, `2012-01` or `2012/01` (its first day);
+* `named_month`: a month as a word and a year, `Jan 2012`, `January 2012`, `Jan-2012`,
+  `2012 Jan` (its first day). sktime's PBS series writes `1991 Jul`: read as text, one per
+  row, it was an ID left out;
 * `quarter`: a quarter, `2012 Q1`, `2012Q1`, `2012-Q1`, `2012q1` or `Q1 2012` (its first day),
   as R's `yearqtr`, pandas' `Period`, Stata and Eurostat write them. Read as text, sktime's
   Uschange (`1970 Q1`, one per row) was an ID left out, and its trend with it;
@@ -50,7 +53,7 @@ import numpy as np
 from keras_nnperf.validation import check_number
 
 #: The spellings `date_spelling` recognizes, in the order they are tried.
-SPELLINGS = ("iso", "ymd", "mdy", "dmy", "named", "ym", "quarter", "time")
+SPELLINGS = ("iso", "ymd", "mdy", "dmy", "named", "ym", "named_month", "quarter", "time")
 
 #: Each spelling shown on 31 January 2012, for messages.
 SPELLING_EXAMPLES = {
@@ -60,6 +63,7 @@ SPELLING_EXAMPLES = {
     "dmy": "31/01/2012",
     "named": "Jan 31 2012",
     "ym": "2012-01",
+    "named_month": "Jan 2012",
     "quarter": "2012 Q1",
     "time": "06:16",
 }
@@ -98,6 +102,9 @@ _NAMED_MONTH_FIRST = re.compile(
 )
 _NAMED_DAY_FIRST = re.compile(r"(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4})" + _TIME, re.ASCII)
 _YM = re.compile(r"(\d{4})[-/](\d{1,2})", re.ASCII)
+# A month as a word and a year: `Jan 2012`, `January 2012`, `Jan-2012`, `Jan. 2012`, `2012 Jan`.
+_NAMED_MONTH_YEAR = re.compile(r"([A-Za-z]{3,9})\.?[ -](\d{4})", re.ASCII)
+_YEAR_NAMED_MONTH = re.compile(r"(\d{4})[ -]([A-Za-z]{3,9})\.?", re.ASCII)
 # A quarter, year first or last: `2012 Q1`, `2012Q1`, `2012-Q1`, `2012q1`, `Q1 2012`, `Q1-2012`.
 _QUARTER_YEAR_FIRST = re.compile(r"(\d{4})[ -]?[Qq]([1-4])", re.ASCII)
 _QUARTER_YEAR_LAST = re.compile(r"[Qq]([1-4])[ -/](\d{4})", re.ASCII)
@@ -388,6 +395,14 @@ def _days(spelling: str, value: str) -> float | None:
         if match is not None:
             return _to_days(match[3], _MONTHS.get(match[2].lower()), match[1], match, 4)
         return None
+    if spelling == "named_month":
+        match = _NAMED_MONTH_YEAR.fullmatch(value)
+        if match is not None:
+            return _to_days(match[2], _MONTHS.get(match[1].lower()), 1, None, 0)
+        match = _YEAR_NAMED_MONTH.fullmatch(value)
+        return (
+            None if match is None else _to_days(match[1], _MONTHS.get(match[2].lower()), 1, None, 0)
+        )
     if spelling == "quarter":
         match = _QUARTER_YEAR_FIRST.fullmatch(value)
         if match is not None:

@@ -69,7 +69,9 @@ def id_reason(name: str, values: list[str | None]) -> str | None:
         return _nearly_unique_text(values)
     if named_like_id(name):
         return "named like an id, one distinct value per row"
-    if _PANDAS_UNNAMED.fullmatch(name):
+    if _PANDAS_UNNAMED.fullmatch(name) and parse_dates(values) is None:
+        # A pandas index of dates (a time series' DatetimeIndex, sktime's seatbelts) is when
+        # each row was taken: a feature, with its trend and season.
         return "no name in the header and one distinct value per row: pandas' index"
     parsed = parse_numeric(values)
     if parsed is None:

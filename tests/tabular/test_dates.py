@@ -73,6 +73,9 @@ def test_a_utc_offset_keeps_the_hour_and_the_weekday_as_written():
          [(2000, 1, 1), (2001, 9, 30), (2002, 9, 3)]),
         (["1 Jan 2000", "01-Feb-2000 23:59"], "named", [(2000, 1, 1), (2000, 2, 1, 23, 59)]),
         (["2006-01", "2006/12"], "ym", [(2006, 1, 1), (2006, 12, 1)]),
+        # sktime's PBS series writes `1991 Jul`.
+        (["1991 Jul", "Aug 1991", "September 1991", "Oct-1991", "Nov. 1991"], "named_month",
+         [(1991, 7, 1), (1991, 8, 1), (1991, 9, 1), (1991, 10, 1), (1991, 11, 1)]),
         # sktime's Uschange writes `1970 Q1` (R's yearqtr); pandas' Period `1970Q1`.
         (["1970 Q1", "1970Q2", "1970-Q3", "1970q4", "Q2 1971", "q3-1971"], "quarter",
          [(1970, 1, 1), (1970, 4, 1), (1970, 7, 1), (1970, 10, 1), (1971, 4, 1), (1971, 7, 1)]),
@@ -96,7 +99,7 @@ def test_the_spelling_examples_are_31_january_2012_or_06_16_in_their_spelling():
         if spelling == "time":  # a time of day alone: 06:16 on 1970-01-01
             expected = days_of(1970, 1, 1, 6, 16)
         else:
-            expected = days_of(2012, 1, 1 if spelling in ("ym", "quarter") else 31)
+            expected = days_of(2012, 1, 1 if spelling in ("ym", "named_month", "quarter") else 31)
         assert parse_dates([example], spelling)[0] == pytest.approx(expected)
 
 
@@ -144,6 +147,8 @@ def test_day_and_month_order_is_read_from_the_whole_column():
         ["2012-01-01", "2012/01/02"],  # two spellings in one column
         ["2019-20"],  # a season, not a month
         ["2012 Q5"],
+        ["Foo 2012"],
+        ["1991 Jul", "Jan 31 2012"],  # a month and a day
         ["Q0 2012"],
         ["2012 Q1", "2012-02"],  # a quarter and a month
         ["24:00"],

@@ -34,6 +34,8 @@ from keras_nnperf.tabular.id_columns import id_reason, named_like_id
         # pandas' index, written unnamed by to_csv, shuffled: no run of row numbers.
         ("Unnamed: 0", ["17", "3", "98"], "no name in the header and one distinct value per row"),
         ("Unnamed: 0", ["1", "1", "2"], None),  # repeated: a feature with no name
+        # A pandas index of dates (sktime's seatbelts): when each row was taken, a feature.
+        ("Unnamed: 0", ["1969-01-01", "1969-02-01", "1969-03-01"], None),
     ],
 )
 def test_id_reason(name, values, reason):
