@@ -240,9 +240,14 @@ def _warn_rare_classes(groups: dict) -> None:
     counts = name_list(
         [f"{label!r} ({count} row{'s' * (count > 1)})" for label, count in rare.items()]
     )
+    advice = "merge them into a larger class or leave those rows out"
+    if parse_numbers([str(label) for label in groups]) is not None:
+        # Whole numbers read as class codes (1-14 prescriptions a month, sktime's PBS series):
+        # rare classes are usually the tail of a count, whose order classes throw away.
+        advice += "; if the numbers are counts or amounts, read them as one (--task regression)"
     warnings.warn(
         f"target class(es) {counts} have fewer than {MIN_CLASS_ROWS} rows: too few to learn "
-        "from or to validate on; merge them into a larger class or leave those rows out",
+        f"from or to validate on; {advice}",
         DataWarning,
         stacklevel=3,
     )

@@ -127,6 +127,14 @@ def test_a_class_of_fewer_than_five_rows_is_named_in_a_warning():
     many = ["a"] * 30 + [f"r{i}" for i in range(12)]
     with pytest.warns(DataWarning, match=r"'r9' \(1 row\) and 2 more \(12 in all\) have"):
         split_indices(many, 0.2, True, seed=0)
+    # Whole numbers read as class codes: a rare tail is usually a count's, so the warning
+    # names the other reading (sktime's PBS prescriptions, 1 to 14 a month).
+    counts = ["1"] * 30 + ["2"] * 30 + ["13", "14"]
+    with pytest.warns(DataWarning, match=r"counts or amounts, read them as one \(--task regr"):
+        split_indices(counts, 0.2, True, seed=0)
+    with pytest.warns(DataWarning) as caught:
+        split_indices(labels, 0.2, True, seed=0)
+    assert "--task regression" not in str(caught[0].message)
 
 
 def test_labels_that_differ_only_in_case_are_one_class_spelled_as_most_rows_spell_it():
