@@ -270,12 +270,7 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
         column: [None if cell.strip().lower() in MISSING else cell.strip() for cell in cells]
         for column, cells in zip(header, zip(*body, strict=True), strict=True)
     }
-    if units := units_rows(columns, lambda cell: _is_number_like(cell, delimiter)):
-        shown = "; ".join(" ".join(c for c in row if c.strip()) for row in body[:units])
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        _warn(f"{name}: left out {units} line(s) of units or types under the header: {shown}")
-        columns = {column: cells[units:] for column, cells in columns.items()}
-        first_row += units
+    # Totals first: a `Total` in a column hides that the column is numbers from `units_rows`.
     totals = summary_rows(columns, lambda cell: _is_number_like(cell, delimiter))
     if totals:
         shown = ", ".join(f"{line_numbers[i + first_row]} ({word!r})" for i, word in totals.items())
@@ -287,6 +282,11 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
         if not kept:
             raise DataError(f"{path} has only summary rows (totals) below its header")
         columns = {column: [cells[i] for i in kept] for column, cells in columns.items()}
+    if units := units_rows(columns, lambda cell: _is_number_like(cell, delimiter)):
+        shown = "; ".join(" ".join(c for c in row if c.strip()) for row in body[:units])
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        _warn(f"{name}: left out {units} line(s) of units or types under the header: {shown}")
+        columns = {column: cells[units:] for column, cells in columns.items()}
     if unnamed_over_values:
         _warn(
             f"{name}: column(s) {[i + 1 for i in unnamed_over_values]} of the header have no "
@@ -478,13 +478,21 @@ def _locale_numbers(columns: dict, delimiter: str) -> list[str]:
         ]
         if rewritten == cells:
             continue
-        words = {c for c in rewritten if c is not None and not _is_number_like(c, delimiter)}
-        numbers = sum(1 for c in rewritten if c is not None and _is_number_like(c, delimiter))
-        if len(words) > 1 or any(any(ch.isdigit() for ch in w) for w in words) or not numbers:
+        if not _numbers_but_one_word(rewritten, delimiter):
             continue
         columns[name] = rewritten
         converted.append(name)
     return converted
+
+
+def _numbers_but_one_word(cells, delimiter: str) -> bool:
+    """Whether the present `cells` are numbers, but for at most one word without digits.
+
+    That word is a placeholder for "no number" (see `_placeholders`).
+    """
+    words = {c for c in cells if c is not None and not _is_number_like(c, delimiter)}
+    has_number = any(c is not None and c not in words for c in cells)
+    return has_number and len(words) <= 1 and not any(ch.isdigit() for w in words for ch in w)
 
 
 def _is_number_like(cell: str, delimiter: str) -> bool:
@@ -581,10 +589,7 @@ def _accounting_negatives(columns: dict, delimiter: str) -> list[str]:
             else:
                 rewritten.append(cell)
         plain = [c for c, r in zip(cells, rewritten, strict=True) if c is not None and c == r]
-        words = {c for c in plain if not _is_number_like(c, delimiter)}
-        if not inside or len(words) == len(set(plain)) or len(words) > 1:
-            continue
-        if any(any(ch.isdigit() for ch in w) for w in words):
+        if not inside or not _numbers_but_one_word(plain, delimiter):
             continue
         columns[name] = rewritten
         converted.append(name)

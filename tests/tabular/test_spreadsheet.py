@@ -146,3 +146,13 @@ def test_read_csv_leaves_out_a_line_of_units(tmp_path):
     with pytest.warns(DataWarning, match="1 line.s. of units or types under the header: h degC"):
         table = read_csv(str(path))
     assert table.columns["temp"] == ["21.5", "19.0"] and table.columns["load"] == ["6.1", "6.5"]
+
+
+def test_a_line_of_units_and_a_total_row_in_one_file(tmp_path):
+    path = tmp_path / "logger.csv"
+    path.write_text("temp,load\ndegC,kW\n21.5,6.1\n19.0,6.5\n20.0,6.3\nTotal,18.9\n")
+    with pytest.warns(DataWarning) as caught:
+        table = read_csv(str(path))
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "units or types" in messages and "line(s) 6 ('Total')" in messages
+    assert table.columns == {"temp": ["21.5", "19.0", "20.0"], "load": ["6.1", "6.5", "6.3"]}
