@@ -83,6 +83,10 @@ def test_confusion_matrix_merges_rare_classes_into_other():
     labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
     assert labels[0] == "c0" and labels[-1] == "other"
     assert counts[-1].sum() == np.isin(y_true, np.arange(figures.MAX_MATRIX_CLASSES - 1, k)).sum()
+    # The counts' colour scale is the named classes': on the scale of "other", which sums
+    # many classes, they were all pale.
+    assert figure.axes[0].images[0].get_clim() == (0, counts[:-1, :-1].max())
+    assert "'other': 6 classes, off the scale" in figure.axes[0].get_title()
 
 
 def test_roc_pr_binary_and_capped_one_vs_rest():
