@@ -69,7 +69,11 @@ _NUMBER_SIGNS_ALONE = re.compile(r"^[.eE+\-]+$", re.MULTILINE)
 # (U+202F, French), a thin one (U+2009) or an apostrophe (Swiss `1'234`, or `1’234`) between
 # groups of three digits, and the minus sign U+2212 (`−5`, copied from the web or a PDF).
 _GROUP_MARK = re.compile("(?<=\\d)[ \u00a0\u202f\u2009'\u2019](?=\\d{3}(?!\\d))")
-_LOCALE_SIGNS = frozenset(" \u00a0\u202f\u2009'\u2019\u2212")
+_LOCALE_SIGN = re.compile("[ \u00a0\u202f\u2009'\u2019\u2212]")
+# In a whole file: a mark other than a plain space (rare in any text), or a space grouping
+# digits. One scan tells most files they have none, before any column is looked at.
+_LOCALE_MARKS = "\u00a0\u202f\u2009'\u2019\u2212"
+_SPACE_GROUP = re.compile(r"\d \d{3}(?!\d)")
 
 # Excel's first line naming the delimiter: `sep=;`.
 _SEP_LINE = re.compile(r"sep=(.)\r?\n")
@@ -298,12 +302,13 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{name}: {len(unnamed)} header column(s) with no name and no value in any row (a "
             f"delimiter at the end of each line?) left out: column(s) {unnamed}"
         )
-    if locale := _locale_numbers(columns, delimiter):
+    has_locale = any(mark in text for mark in _LOCALE_MARKS) or _SPACE_GROUP.search(text)
+    if has_locale and (locale := _locale_numbers(columns, delimiter)):
         _warn(
             f"{name}: numbers grouped by spaces or apostrophes (1 234, 1'234) or with the "
             f"minus sign \u2212 read as numbers: {name_list(locale)}"
         )
-    if negatives := _accounting_negatives(columns, delimiter):
+    if "(" in text and (negatives := _accounting_negatives(columns, delimiter)):
         _warn(
             f"{name}: negative numbers in parentheses, as accountants write them, read as "
             f"numbers ((5.00) as -5.00): {name_list(negatives)}"
@@ -471,8 +476,8 @@ def _locale_numbers(columns: dict, delimiter: str) -> list[str]:
     """
     converted = []
     for name, cells in columns.items():
-        if not any(c is not None and _LOCALE_SIGNS.intersection(c) for c in cells):
-            continue
+        if not _LOCALE_SIGN.search("\n".join(c for c in cells if c is not None)):
+            continue  # one scan of the joined text passes over most columns
         rewritten = [
             None if c is None else _GROUP_MARK.sub("", c).replace("\u2212", "-") for c in cells
         ]
@@ -578,7 +583,7 @@ def _accounting_negatives(columns: dict, delimiter: str) -> list[str]:
     """
     converted = []
     for name, cells in columns.items():
-        if not any(c is not None and c.startswith("(") for c in cells):
+        if "(" not in "\n".join(c for c in cells if c is not None):
             continue
         rewritten, inside = [], 0
         for cell in cells:
