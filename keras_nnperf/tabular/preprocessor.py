@@ -232,7 +232,16 @@ class TabularPreprocessor:
                 message = f"columns {name_list(names, quote=repr)} have {why}; left out"
             warnings.warn(message, DataWarning, stacklevel=2)
         if not features:
-            raise DataError(f"no feature columns left besides target {target!r}")
+            # Say what was left out and why: sktime's ElectricDevices (a time step and a value)
+            # lost its time step as row numbering, and the bare message named nothing.
+            left = {**{n: "dropped" for n in drop}, **excluded}
+            if id_column is not None:
+                left[id_column] = "the ID column"
+            detail = "; ".join(f"{n!r} ({why})" for n, why in list(left.items())[:5])
+            raise DataError(
+                f"no feature columns left besides target {target!r}"
+                + (f"; left out: {detail}" if detail else "")
+            )
         dated = [f for f in features if f.get("cycles")]
         if dated:
             targets = _target_matrix([labels[i] for i in rows], task, classes)

@@ -117,7 +117,9 @@ def test_a_column_without_usable_training_values_is_left_out(frame):
     with pytest.warns(DataWarning, match="column 'b' has no usable value"):
         pre = TabularPreprocessor.fit(table, "y", rows=np.arange(8))
     assert pre.feature_names == ["a"] and "b" in pre.excluded
-    with pytest.raises(DataError, match="no feature columns left"), pytest.warns(DataWarning):
+    # The error says what was left out and why.
+    message = r"no feature columns left besides target 'y'; left out: 'a' \(dropped\); 'b' \(no"
+    with pytest.raises(DataError, match=message), pytest.warns(DataWarning):
         TabularPreprocessor.fit(table, "y", rows=np.arange(8), drop=["a"])
 
 
