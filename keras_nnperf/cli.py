@@ -122,6 +122,13 @@ def _data_args(p: argparse.ArgumentParser) -> None:
         metavar="COL",
         help="the ID column: never a feature; predict writes it first in its output",
     )
+    p.add_argument(
+        "--keep",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="use these columns as features even if they look like IDs (a time step)",
+    )
 
 
 def _out_args(p: argparse.ArgumentParser, default: str) -> None:
@@ -285,7 +292,7 @@ def _demo(args) -> int:
     make_out_dir(args.out)
     path = pipeline.write_demo_csv(os.path.join(args.out, "breast_cancer.csv"))
     print(f"Demo data: scikit-learn's breast-cancer set (569 rows) written to {path}")
-    args.folds, args.drop, args.id = None, [], None
+    args.folds, args.drop, args.id, args.keep = None, [], None, []
     result = _train(args, path, "target", "auto", None, validation_split=0.2, tune=None)
     print(result.summary())
     return EXIT_OK
@@ -323,6 +330,8 @@ def _load_options(args) -> dict:
         options["drop"] = tuple(args.drop)
     if getattr(args, "id", None):
         options["id_column"] = args.id
+    if getattr(args, "keep", None):
+        options["keep"] = tuple(args.keep)
     return options
 
 

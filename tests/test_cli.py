@@ -597,6 +597,20 @@ def test_resume_continues_the_search_of_an_interrupted_run(tmp_path, capsys):
     assert "Kept the best tuning" in stdout
 
 
+def test_keep_uses_an_id_like_column_as_a_feature(tmp_path, capsys):
+    # A time step numbering the rows and a value that grows with it: left out as an ID, the
+    # step left no feature at all; --keep makes it one.
+    rows = [[str(i + 1), f"{0.1 * i + np.sin(i):.4f}"] for i in range(60)]
+    data = write_csv(tmp_path / "series.csv", ["step", "value"], rows)
+    argv = ["fit", data, "--target", "value", *FAST, "--out"]
+    code, _, stderr = run([*argv, str(tmp_path / "a")], capsys)
+    assert code == 2 and "left out: 'step' (integers numbering the rows" in stderr
+    code, _, stderr = run([*argv, str(tmp_path / "b"), "--keep", "step"], capsys)
+    assert code == 0, stderr
+    pre = TabularPreprocessor.load(os.path.join(tmp_path, "b", "preprocessing.json"))
+    assert pre.feature_names == ["step"]
+
+
 def test_ctrl_c_during_training_saves_and_reports_the_best_epoch_so_far(
     tmp_path, capsys, monkeypatch
 ):

@@ -379,7 +379,7 @@ def load_folds(path: str, target: str, task: str, folds: int, seed: int = 0, **l
         task: `"auto"`, `"binary"`, `"multiclass"` or `"regression"`.
         folds: Number of folds, >= 2.
         seed: Seed of the fold assignment.
-        **load_options: `drop`, `id_column`: as for `load_training_data`.
+        **load_options: `drop`, `id_column`, `keep`: as for `load_training_data`.
 
     Returns:
         `(datasets, validation_rows)`: a `TabularData` per fold and the rows each validates

@@ -164,6 +164,7 @@ def read_training_table(
     *,
     drop: Sequence[str] = (),
     id_column: str | None = None,
+    keep: Sequence[str] = (),
 ) -> TrainingTable:
     """Read `path`, drop rows without a usable target, decide the task and the left-out columns.
 
@@ -179,21 +180,26 @@ def read_training_table(
         task: `"auto"`, `"binary"`, `"multiclass"` or `"regression"`.
         drop: Columns to leave out.
         id_column: The ID column, left out of the features; its values are carried along.
+        keep: Columns that are features even if they look like IDs.
 
     Returns:
         A `TrainingTable`.
 
     Raises:
-        DataError: for an unknown target, dropped or ID column, an ID column that is the target
-            or dropped, or a target that cannot be learned.
+        DataError: for an unknown target, dropped, kept or ID column, an ID column that is the
+            target or dropped, a kept column that is the target, dropped or the ID, or a target
+            that cannot be learned.
     """
     table = read_csv(path)
     drop = (drop,) if isinstance(drop, str) else tuple(drop)
+    features = (keep,) if isinstance(keep, str) else tuple(keep)
     # `read_csv` strips the header's names, so a name copied from a padded header (" y ")
     # would never match; strip the names given the same way.
     target, drop = _stripped(target), tuple(_stripped(name) for name in drop)
+    features = tuple(_stripped(name) for name in features)
     id_column = _stripped(id_column)
     _check_columns(table, target, drop, id_column)
+    _check_kept(table, target, drop, id_column, features)
     keep = [i for i, v in enumerate(table.columns[target]) if v is not None]
     if len(keep) < table.num_rows:
         warnings.warn(
@@ -220,7 +226,7 @@ def read_training_table(
         # Every later reader of the table (the preprocessor, the folds) sees one spelling.
         labels = table.columns[target] = merge_case_variants(labels, target)
     task_found, classes = infer_task(labels, task, target)
-    detected = find_id_columns(table, skip={target, *drop, id_column})
+    detected = find_id_columns(table, skip={target, *drop, id_column, *features})
     id_given = id_column is not None
     if not id_given:
         named = [n for n in detected if named_like_id(n)]
@@ -255,6 +261,7 @@ def load_training_data(
     *,
     drop: Sequence[str] = (),
     id_column: str | None = None,
+    keep: Sequence[str] = (),
 ) -> TabularData:
     """Read `path`, split it (stratified for classification) and encode both splits.
 
@@ -271,6 +278,8 @@ def load_training_data(
         drop: Columns to leave out of the features.
         id_column: The ID column: left out of the features, its values in `ids_train` and
             `ids_val` and remembered by the preprocessor for predictions.
+        keep: Columns that are features even if they look like IDs (a time step numbering
+            the rows, the one column a series has besides its value).
 
     Returns:
         A `TabularData`.
@@ -278,12 +287,26 @@ def load_training_data(
     Raises:
         DataError: for any input the rules cannot handle.
     """
-    prepared = read_training_table(path, target, task, drop=drop, id_column=id_column)
+    prepared = read_training_table(path, target, task, drop=drop, id_column=id_column, keep=keep)
     return prepared.split(validation_fraction, seed)
 
 
 def _stripped(name):
     return name.strip() if isinstance(name, str) else name
+
+
+def _check_kept(table: Table, target, drop, id_column, keep) -> None:
+    unknown = [n for n in keep if n not in table.columns]
+    if unknown:
+        columns = ", ".join(table.names)
+        raise DataError(f"--keep: no column named {unknown[0]!r}; the columns are: {columns}")
+    for name in keep:
+        if name == target:
+            raise DataError(f"--keep names the target column {target!r}")
+        if name in drop or name == id_column:
+            raise DataError(
+                f"column {name!r} is both kept as a feature and left out (--drop, --id)"
+            )
 
 
 def _check_columns(table: Table, target, drop, id_column) -> None:

@@ -51,6 +51,25 @@ def test_a_target_spelled_in_several_cases_is_one_class_in_training_and_in_new_f
     np.testing.assert_array_equal(pre.encode_target(new).ravel(), [1, 1, 1, 0, 0, 0])
 
 
+def test_keep_makes_an_id_like_column_a_feature(frame):
+    # sktime's ElectricDevices: a time step (1 to n) and a value. Read as row numbering, the
+    # step was left out, and nothing was left to learn from.
+    rows = [(i + 1, "xy"[i % 2], 0.5 * i) for i in range(30)]
+    with pytest.warns(DataWarning, match="'a' looks like an ID"):
+        assert "a" in read_training_table(frame(rows), "y").excluded
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_training_data(frame(rows), "y", keep=["a"])
+    assert data.preprocessor.feature_names[0] == "a" and "a" not in data.preprocessor.excluded
+    for keep, message in (
+        (["nope"], "--keep: no column named 'nope'"),
+        (["y"], "target"),
+        (["a"], "both kept"),
+    ):
+        with pytest.raises(DataError, match=message):
+            read_training_table(frame(rows), "y", keep=keep, drop=["a"] if keep == ["a"] else ())
+
+
 @pytest.mark.parametrize(
     "rows, target, message",
     [
