@@ -150,7 +150,7 @@ def training_markdown(choice, run, batch_size: int, epochs: int, steps_per_epoch
             f"- {ran} epoch(s) run (stop: `{stopper.stop_reason}`); the weights of epoch {kept}, "
             "the best validation loss, were kept."
         )
-    if getattr(run, "interrupted", False):
+    if run.interrupted:
         line = f"- **Training was interrupted (Ctrl-C) after {ran} of at most {epochs} epoch(s)**"
         share = summary["final"] / summary["peak"] if summary and summary["peak"] > 0 else 0
         if share > 0.01:

@@ -61,6 +61,7 @@ def _stopped(best_epoch, start_value=None):
         history={"loss": [1.0, 0.9, 0.8]},
         schedule="1cycle",
         planned_steps=4,
+        interrupted=False,
     )
 
 
