@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
+import lzma
 import math
 import os
 import re
 import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +30,10 @@ MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"}) | EXCEL_ERROR
 
 #: The delimiters `read_csv` recognizes; anything else is read as a comma-separated file.
 DELIMITERS = ",;\t|"
+
+#: The delimiter `detect_delimiter` returns for a file whose fields are separated by runs of
+#: spaces, as R's `write.table`, UCI's `.data` and UCR's `.txt` files are.
+WHITESPACE = " "
 
 #: How much of the file `csv.Sniffer` looks at to guess the delimiter.
 SNIFF_CHARS = 65536
@@ -132,7 +141,9 @@ def detect_delimiter(text: str) -> str:
     The sniffer's guess is kept if it splits the header into two or more fields and every
     sampled row into as many fields as the header. Otherwise (or when the sniffer cannot decide,
     as with ragged rows) the candidate that occurs most often in the header line wins, `,` on a
-    tie or when none occurs; a ragged file then gets a clear "line N has M fields" error.
+    tie; a ragged file then gets a clear "line N has M fields" error. When none occurs in the
+    header line, `WHITESPACE` if every sampled line splits on runs of spaces into as many
+    fields (`_is_whitespace_separated`), else `,`.
     """
     sample = text[:SNIFF_CHARS]
     if len(text) > SNIFF_CHARS and "\n" in sample:
@@ -146,7 +157,41 @@ def detect_delimiter(text: str) -> str:
         return guess
     header = sample.partition("\n")[0]
     counts = [header.count(d) for d in DELIMITERS]
-    return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
+    if max(counts):
+        return DELIMITERS[counts.index(max(counts))]
+    return WHITESPACE if _is_whitespace_separated(sample) else ","
+
+
+def _whitespace_rows(lines) -> list[list[str]]:
+    """The rows of lines whose fields are separated by runs of spaces, quotes respected."""
+    stripped = (line.strip() for line in lines)
+    return list(csv.reader(stripped, delimiter=" ", skipinitialspace=True))
+
+
+def _is_whitespace_separated(sample: str) -> bool:
+    """Whether every line of `sample` splits on runs of spaces into as many fields (two or more).
+
+    The header may hold one field fewer: R's `write.table` names no column for its row names.
+    One line of free text, or a one-column file whose name has a space, splits unevenly; and
+    some column other than the row names must hold plain numbers only, or a file of one column
+    of `2011/06/01 03:00` under a header `order date` (a file to predict) would split in two.
+    """
+    rows = [row for row in _whitespace_rows(sample.splitlines()) if row]
+    if len(rows) < 2 or any(line.count('"') % 2 for line in sample.splitlines()):
+        return False
+    width = len(rows[1])
+    if not (
+        width >= 2
+        and len(rows[0]) in (width, width - 1)
+        and len(rows[0]) >= 2
+        and all(len(row) == width for row in rows[2:])
+    ):
+        return False
+    first = width - len(rows[0])  # 1 past the row names, if the header has none over them
+    return any(
+        all(_PLAIN_NUMBER.fullmatch(cell) or cell.lower() in MISSING for cell in column)
+        for column in list(zip(*rows[1:], strict=True))[first:]
+    )
 
 
 def _is_comma_number(cell: str) -> bool:
@@ -165,12 +210,14 @@ def _from_decimal_comma(cell: str) -> str:
 def read_csv(path: str, min_columns: int = 2) -> Table:
     """Read a delimited text file with a header row, as spreadsheets and pandas write them.
 
-    The delimiter is detected (`detect_delimiter`), or read from Excel's `sep=;` first line.
-    The text is UTF-8 (with or without a byte-order mark), UTF-16 with its byte-order mark, or
-    else Windows-1252, Excel's encoding on Western Windows systems, with a `DataWarning`. A
-    header column with no name and no value in any row (a delimiter at the end of every line)
-    is left out with a `DataWarning`. Columns are read as numbers, with a `DataWarning` naming
-    them, when their present cells are all
+    A gzip, bz2, xz or one-file zip file is read as the CSV inside (`_decompressed`). The delimiter
+    is detected (`detect_delimiter`: runs of spaces too), or read from Excel's `sep=;` first line.
+    Rows that all have one field more than the header start with their names (R's `write.table`):
+    that field is column `Unnamed: 0`. The text is UTF-8 (with or without a byte-order mark), UTF-16
+    with its byte-order mark, or else Windows-1252, Excel's encoding on Western Windows systems,
+    with a `DataWarning`. A header column with no name and no value in any row (a delimiter at the
+    end of every line) is left out with a `DataWarning`. Columns are read as numbers, with a
+    `DataWarning` naming them, when their present cells are all
 
     * numbers written with a decimal comma (`1,5`; dots may group thousands: `1.234,5`), at
       least one of them with a comma, in a file not delimited by commas;
@@ -203,6 +250,7 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             raw = f.read()
     except OSError as err:
         raise DataError(f"cannot read {path}: {err.strerror or err}") from None
+    raw = _decompressed(raw, path)
     if not raw.strip():
         raise DataError(f"{path} is empty")
     text = _decoded(raw, path)
@@ -212,7 +260,13 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     delimiter = named.group(1) if named else detect_delimiter(text)
     lines, line_numbers = [], []  # the file's line of each row, for messages
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        if delimiter == WHITESPACE:
+            # Runs of spaces separate fields, and spaces before the first or after the last
+            # field are none (aligned columns): each line is stripped, then split.
+            stream = (line.strip() for line in io.StringIO(text, newline=None))
+            reader = csv.reader(stream, delimiter=" ", skipinitialspace=True, strict=True)
+        else:
+            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
         for row in reader:
             if row:
                 lines.append(row)
@@ -265,6 +319,14 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     body = lines[first_row:]
     if not body:
         raise DataError(f"{path} has a header but no data rows")
+    if first_row and all(len(row) == len(header) + 1 for row in body):
+        # R's `write.table` and `write.csv(..., col.names = NA)`-less exports name every column
+        # but the row names; pandas and R read the extra first field as the row names.
+        header = ["Unnamed: 0", *header]
+        _warn(
+            f"{name}: every row has one field more than the header; the first field read as "
+            "the rows' names, column 'Unnamed: 0', as pandas and R read such a file"
+        )
     for number, row in zip(line_numbers[first_row:], body, strict=True):
         if len(row) != len(header):
             raise DataError(
@@ -344,6 +406,69 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
 def _warn(message: str, depth: int = 0) -> None:
     # Shown at the line that called read_csv: `depth` more frames down from a helper of it.
     warnings.warn(message, DataWarning, stacklevel=3 + depth)
+
+
+# Files that are not text, told by their first bytes: what to say, and how to get a CSV.
+_NOT_TEXT = {
+    b"PAR1": "a Parquet file; write it as CSV first: pandas.read_parquet(path).to_csv(...)",
+    b"\xd0\xcf\x11\xe0": (
+        "an Excel 97-2003 workbook (.xls); save the sheet as CSV UTF-8 in Excel, or "
+        "pandas.read_excel(path).to_csv(...)"
+    ),
+    b"\x28\xb5\x2f\xfd": "compressed with zstd; decompress it first (zstd -d)",
+    b"7z\xbc\xaf": "a 7-Zip archive; extract the CSV file from it first",
+}
+
+
+def _decompressed(raw: bytes, path: str) -> bytes:
+    """The bytes of a gzip, bz2, xz or one-file zip file's CSV, as pandas reads them; else `raw`.
+
+    Told by the file's first bytes, not its name: packages ship `.csv.gz`, archives get renamed.
+
+    Raises:
+        DataError: for a damaged archive, a zip of no or several files, an Excel workbook, a
+            Parquet file or a compression Python cannot read.
+    """
+    name = os.path.basename(path)
+    for magic, what in _NOT_TEXT.items():
+        if raw.startswith(magic):
+            raise DataError(f"{name} is {what}")
+    openers = {
+        b"\x1f\x8b": gzip.decompress,
+        b"BZh": bz2.decompress,
+        b"\xfd7zXZ\x00": lzma.decompress,
+    }
+    try:
+        for magic, decompress in openers.items():
+            if raw.startswith(magic):
+                return decompress(raw)
+        if raw.startswith(b"PK\x03\x04"):
+            return _zip_member(raw, name)
+    except DataError:
+        raise
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile):
+        raise DataError(f"{name} is a damaged or truncated compressed file") from None
+    return raw
+
+
+def _zip_member(raw: bytes, name: str) -> bytes:
+    """The one file inside a zip archive (macOS's `__MACOSX` copies aside)."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        members = [
+            m for m in archive.namelist() if not m.endswith("/") and not m.startswith("__MACOSX/")
+        ]
+        if "xl/workbook.xml" in members:
+            raise DataError(
+                f"{name} is an Excel workbook (.xlsx); save the sheet as CSV UTF-8 in Excel, "
+                "or pandas.read_excel(path).to_csv(...)"
+            )
+        if len(members) != 1:
+            listed = ", ".join(members[:5]) + (", ..." if len(members) > 5 else "")
+            raise DataError(
+                f"{name} is a zip archive of {len(members)} files ({listed or 'none'}); "
+                "nnperf reads a zip holding one CSV file: extract the one to use"
+            )
+        return archive.read(members[0])
 
 
 def _decoded(raw: bytes, path: str) -> str:
@@ -601,7 +726,7 @@ def _accounting_negatives(columns: dict, delimiter: str) -> list[str]:
     return converted
 
 
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", " ": "space"}
 
 
 def parse_numeric(values: list[str | None]) -> tuple[np.ndarray, int] | None:

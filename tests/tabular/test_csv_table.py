@@ -1,5 +1,9 @@
+import bz2
+import gzip
+import lzma
 import math
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -27,11 +31,14 @@ def test_read_csv_marks_missing_values_and_strips(write):
         (b"", "is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00binary", "binary data"),
         (b"a,b\n", "no data rows"),
-        (b"a,b\n1,2,3\n", "line 2 has 3 fields"),
+        (b"a,b\n1,2,3\n4,5\n", "line 2 has 3 fields"),
         (b"justone\n1\n", "single column"),
         (b"a,b\n\x81\x8d1,2\n", "not UTF-8"),  # bytes that Windows-1252 leaves undefined
         (b'a,b\n"1,2\n', "not a valid CSV"),
         (b"a;b\n1;2;3\n4;5\n", "line 2 has 3 fields"),
+        (b"PAR1\x15\x04", "Parquet file.*read_parquet"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", r"Excel 97-2003 workbook \(\.xls\)"),
+        (b"\x1f\x8b\x08\x00trunc", "damaged or truncated compressed file"),
     ],
 )
 def test_read_csv_rejects_bad_files(tmp_path, content, message):
@@ -298,3 +305,73 @@ def test_a_wide_file_names_ten_converted_columns_and_counts_the_rest(write):
         read_csv(write(header + "\n" + rows + "\n"))
     message = next(str(w.message) for w in caught if "decimal commas" in str(w.message))
     assert message.endswith("c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 and 6 more (16 in all)")
+
+
+TABLE = "x,kind,y\n1.5,red car,0\n-2.25,blue bus,1\n"
+COLUMNS = {"x": ["1.5", "-2.25"], "kind": ["red car", "blue bus"], "y": ["0", "1"]}
+
+
+@pytest.mark.parametrize(
+    "compress",
+    [gzip.compress, bz2.compress, lzma.compress],
+    ids=["gzip", "bz2", "xz"],
+)
+def test_compressed_files_are_read_as_pandas_reads_them(tmp_path, compress):
+    # Packages ship `.csv.gz` (siuba, sktime); the file was refused as "binary data".
+    path = tmp_path / "table.csv.gz"
+    path.write_bytes(compress(TABLE.encode("utf-16")))  # and decoded as any file
+    assert read_csv(str(path)).columns == COLUMNS
+
+
+def test_a_zip_of_one_csv_is_read_and_other_zips_are_named(tmp_path):
+    path = tmp_path / "table.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data/table.csv", TABLE)
+        archive.writestr("__MACOSX/data/._table.csv", "resource fork")
+    assert read_csv(str(path)).columns == COLUMNS
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.csv", TABLE)
+        archive.writestr("b.csv", TABLE)
+    with pytest.raises(DataError, match=r"zip archive of 2 files \(a.csv, b.csv\)"):
+        read_csv(str(path))
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(DataError, match=r"Excel workbook \(\.xlsx\); save the sheet as CSV"):
+        read_csv(str(path))
+
+
+def test_fields_separated_by_runs_of_spaces_are_columns(write):
+    # UCI's housing.data and UCR's .txt files align numbers with spaces, no header; the file
+    # was refused as "a single column".
+    aligned = "  0.00632  18.00   2.310  0  24.0\n  0.02731   0.00   7.070  0  21.6\n"
+    with pytest.warns(DataWarning, match="first line looks like data"):
+        table = read_csv(write(aligned + "  1e-2      1.5   -3.0   1  34.7\n"))
+    assert table.delimiter == " " and table.num_rows == 3
+    assert table.columns["column_1"] == ["0.00632", "0.02731", "1e-2"]
+    assert table.columns["column_5"] == ["24.0", "21.6", "34.7"]
+    # R's write.table: quoted names with spaces, no name over the row names.
+    text = '"x" "kind" "y"\n"1" 1.5 "red car" 0\n"2" -2.25 "blue bus" 1\n'
+    with pytest.warns(DataWarning, match="one field more than the header; .*'Unnamed: 0'"):
+        table = read_csv(write(text))
+    assert table.columns == {"Unnamed: 0": ["1", "2"], **COLUMNS}
+
+
+def test_one_column_and_free_text_files_are_not_split_on_spaces():
+    assert detect_delimiter("my value\n1.5\n2.5\n") == ","
+    assert detect_delimiter("Sales report 2020\na,b\n1,2\n") == ","
+    assert detect_delimiter("a b c\n1 2\n3 4 5\n") == ","  # uneven: not a table
+    assert detect_delimiter('a b\n"1 2\n') == ","  # an open quote
+    # One column of time stamps (a file to predict), one of names: no column of numbers.
+    assert detect_delimiter("order date\n2011/06/01 03:00\n2011/06/01 15:00\n") == ","
+    assert detect_delimiter("date\n2011/06/01 03:00\n2011/06/01 15:00\n") == ","
+    assert detect_delimiter("name\nJohn Smith\nJane Doe\n") == ","
+
+
+def test_a_header_one_field_short_names_the_first_field_as_row_names(write):
+    # R's write.csv(row.names = TRUE) without col.names = NA: pandas reads the index so.
+    with pytest.warns(DataWarning, match="one field more than the header"):
+        table = read_csv(write('"x","kind","y"\n"a",1.5,"red car",0\n"b",-2.25,"blue bus",1\n'))
+    assert table.columns == {"Unnamed: 0": ["a", "b"], **COLUMNS}
+    with pytest.raises(DataError, match="line 3 has 4 fields"):  # only some rows: ragged
+        read_csv(write("x,kind,y\n1.5,red,0\na,1.5,red,0\n"))
