@@ -10,6 +10,7 @@ import lzma
 import math
 import os
 import re
+import tarfile
 import warnings
 import zipfile
 import zlib
@@ -210,8 +211,9 @@ def _from_decimal_comma(cell: str) -> str:
 def read_csv(path: str, min_columns: int = 2) -> Table:
     """Read a delimited text file with a header row, as spreadsheets and pandas write them.
 
-    A gzip, bz2, xz or one-file zip file is read as the CSV inside (`_decompressed`). The delimiter
-    is detected (`detect_delimiter`: runs of spaces too), or read from Excel's `sep=;` first line.
+    A gzip, bz2, xz, one-file zip or tar file is read as the CSV inside (`_decompressed`). The
+    delimiter is detected (`detect_delimiter`: runs of spaces too), or read from Excel's `sep=;`
+    first line.
     Rows that all have one field more than the header start with their names (R's `write.table`):
     that field is column `Unnamed: 0`. The text is UTF-8 (with or without a byte-order mark), UTF-16
     with its byte-order mark, or else Windows-1252, Excel's encoding on Western Windows systems,
@@ -421,7 +423,7 @@ _NOT_TEXT = {
 
 
 def _decompressed(raw: bytes, path: str) -> bytes:
-    """The bytes of a gzip, bz2, xz or one-file zip file's CSV, as pandas reads them; else `raw`.
+    """The CSV inside a gzip, bz2, xz, one-file zip or tar file, as pandas reads them; else `raw`.
 
     Told by the file's first bytes, not its name: packages ship `.csv.gz`, archives get renamed.
 
@@ -441,14 +443,46 @@ def _decompressed(raw: bytes, path: str) -> bytes:
     try:
         for magic, decompress in openers.items():
             if raw.startswith(magic):
-                return decompress(raw)
+                raw = decompress(raw)
+                break
         if raw.startswith(b"PK\x03\x04"):
             return _zip_member(raw, name)
+        if raw[257:262] == b"ustar":  # a tar archive (pmdarima ships `msft.tar.gz`)
+            return _tar_member(raw, name)
     except DataError:
         raise
-    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile):
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        zlib.error,
+        lzma.LZMAError,
+        zipfile.BadZipFile,
+        tarfile.TarError,
+    ):
         raise DataError(f"{name} is a damaged or truncated compressed file") from None
     return raw
+
+
+def _tar_member(raw: bytes, name: str) -> bytes:
+    """The one regular file inside a tar archive (macOS's `._` copies aside)."""
+    with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
+        members = [
+            m
+            for m in archive.getmembers()
+            if m.isfile() and not os.path.basename(m.name).startswith("._")
+        ]
+        if len(members) != 1:
+            _one_member_error(name, "tar", [m.name for m in members])
+        return archive.extractfile(members[0]).read()
+
+
+def _one_member_error(name: str, kind: str, members: list[str]):
+    listed = ", ".join(members[:5]) + (", ..." if len(members) > 5 else "")
+    raise DataError(
+        f"{name} is a {kind} archive of {len(members)} files ({listed or 'none'}); "
+        f"nnperf reads a {kind} archive holding one CSV file: extract the one to use"
+    )
 
 
 def _zip_member(raw: bytes, name: str) -> bytes:
@@ -463,11 +497,7 @@ def _zip_member(raw: bytes, name: str) -> bytes:
                 "or pandas.read_excel(path).to_csv(...)"
             )
         if len(members) != 1:
-            listed = ", ".join(members[:5]) + (", ..." if len(members) > 5 else "")
-            raise DataError(
-                f"{name} is a zip archive of {len(members)} files ({listed or 'none'}); "
-                "nnperf reads a zip holding one CSV file: extract the one to use"
-            )
+            _one_member_error(name, "zip", members)
         return archive.read(members[0])
 
 

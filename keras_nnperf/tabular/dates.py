@@ -6,8 +6,8 @@ A column is a date column when every present cell is a date in one spelling:
 * `ymd`: year first with slashes or dots, `2012/01/31`, `2012.01.31 06:16`;
 * `mdy` and `dmy`: `01/31/2012` and `31/01/2012` (also with `-` or `.`), a time optionally
   with AM/PM; which one is decided on the whole column, by a day above 12 in one place only;
-* `named`: the month as a word, `Jan 31 2012`, `January 31, 2012`, `31 Jan 2012`,
-  `31-Jan-2012`;
+* `named`: the month as a word, `Jan 31 2012`, `January 31, 2012`, `Jan-1-1995`,
+  `31 Jan 2012`, `31-Jan-2012`;
 * `ym`: a month, `2012-01` or `2012/01` (its first day);
 * `named_month`: a month as a word and a year, `Jan 2012`, `January 2012`, `Jan-2012`,
   `2012 Jan` (its first day). sktime's PBS series writes `1991 Jul`: read as text, one per
@@ -15,6 +15,11 @@ A column is a date column when every present cell is a date in one spelling:
 * `quarter`: a quarter, `2012 Q1`, `2012Q1`, `2012-Q1`, `2012q1` or `Q1 2012` (its first day),
   as R's `yearqtr`, pandas' `Period`, Stata and Eurostat write them. Read as text, sktime's
   Uschange (`1970 Q1`, one per row) was an ID left out, and its trend with it;
+* `compact`: ISO 8601's basic format, `20120131` (years 1700-2199, at least three distinct
+  dates), as Stata, SAS, NOAA's and statsmodels' co2 table write them. Read as a number,
+  19580329 jumps by 8,876 from one year's last week to the next one's first and the season
+  is lost; a column of other 8-digit numbers is almost never valid dates throughout (a month
+  of 01-12 and a day of the month in every cell);
 * `time`: a time of day alone, `06:16`, `6:16:41`, `6:16 PM`, as a fraction of a day (the
   time on 1970-01-01), so its one cycle is the hour. Tables often split a moment into a date
   column and a time column; read as text, the time was a category (great_tables' gibraltar,
@@ -53,7 +58,18 @@ import numpy as np
 from keras_nnperf.validation import check_number
 
 #: The spellings `date_spelling` recognizes, in the order they are tried.
-SPELLINGS = ("iso", "ymd", "mdy", "dmy", "named", "ym", "named_month", "quarter", "time")
+SPELLINGS = (
+    "iso",
+    "ymd",
+    "mdy",
+    "dmy",
+    "named",
+    "ym",
+    "named_month",
+    "quarter",
+    "compact",
+    "time",
+)
 
 #: Each spelling shown on 31 January 2012, for messages.
 SPELLING_EXAMPLES = {
@@ -65,6 +81,7 @@ SPELLING_EXAMPLES = {
     "ym": "2012-01",
     "named_month": "Jan 2012",
     "quarter": "2012 Q1",
+    "compact": "20120131",
     "time": "06:16",
 }
 
@@ -97,8 +114,9 @@ _TIME = r"(?:[ T]" + _CLOCK_TIME + r")?"
 _CLOCK = re.compile(_CLOCK_TIME, re.ASCII)
 _YMD = re.compile(r"(\d{4})([/.])(\d{1,2})\2(\d{1,2})" + _TIME, re.ASCII)
 _XY = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})" + _TIME, re.ASCII)
+# `Jan 31 2012`, `January 31st, 2012`, and with hyphens `Jan-1-1995` (statsmodels' elec_equip).
 _NAMED_MONTH_FIRST = re.compile(
-    r"([A-Za-z]{3,9})\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})" + _TIME, re.ASCII
+    r"([A-Za-z]{3,9})\.?( |-)(\d{1,2})(?:st|nd|rd|th)?,?\2(\d{4})" + _TIME, re.ASCII
 )
 _NAMED_DAY_FIRST = re.compile(r"(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4})" + _TIME, re.ASCII)
 _YM = re.compile(r"(\d{4})[-/](\d{1,2})", re.ASCII)
@@ -108,6 +126,11 @@ _YEAR_NAMED_MONTH = re.compile(r"(\d{4})[ -]([A-Za-z]{3,9})\.?", re.ASCII)
 # A quarter, year first or last: `2012 Q1`, `2012Q1`, `2012-Q1`, `2012q1`, `Q1 2012`, `Q1-2012`.
 _QUARTER_YEAR_FIRST = re.compile(r"(\d{4})[ -]?[Qq]([1-4])", re.ASCII)
 _QUARTER_YEAR_LAST = re.compile(r"[Qq]([1-4])[ -/](\d{4})", re.ASCII)
+# ISO 8601's basic format, `20120131`.
+_COMPACT = re.compile(r"(1[7-9]\d\d|2[01]\d\d)(\d\d)(\d\d)", re.ASCII)
+#: The fewest distinct dates a `compact` column holds: with one or two, an 8-digit number
+#: (a code, an amount) may happen to read as a date.
+COMPACT_DISTINCT = 3
 
 _MONTHS = {
     name: number
@@ -170,6 +193,8 @@ def _readable_spellings(present: list[str]) -> list[str]:
     if not present:
         return []
     candidates = [s for s in SPELLINGS if _days(s, present[0]) is not None]
+    if "compact" in candidates and len(set(present)) < COMPACT_DISTINCT:
+        candidates.remove("compact")
     return [s for s in candidates if all(_days(s, v) is not None for v in present)]
 
 
@@ -390,7 +415,7 @@ def _days(spelling: str, value: str) -> float | None:
     if spelling == "named":
         match = _NAMED_MONTH_FIRST.fullmatch(value)
         if match is not None:
-            return _to_days(match[3], _MONTHS.get(match[1].lower()), match[2], match, 4)
+            return _to_days(match[4], _MONTHS.get(match[1].lower()), match[3], match, 5)
         match = _NAMED_DAY_FIRST.fullmatch(value)
         if match is not None:
             return _to_days(match[3], _MONTHS.get(match[2].lower()), match[1], match, 4)
@@ -409,6 +434,9 @@ def _days(spelling: str, value: str) -> float | None:
             return _to_days(match[1], 3 * int(match[2]) - 2, 1, None, 0)
         match = _QUARTER_YEAR_LAST.fullmatch(value)
         return None if match is None else _to_days(match[2], 3 * int(match[1]) - 2, 1, None, 0)
+    if spelling == "compact":
+        match = _COMPACT.fullmatch(value)
+        return None if match is None else _to_days(match[1], match[2], match[3], None, 0)
     if spelling == "time":
         match = _CLOCK.fullmatch(value)
         return None if match is None else _to_days(1970, 1, 1, match, 1)

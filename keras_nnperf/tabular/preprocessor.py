@@ -587,11 +587,9 @@ def _parse_date_column(column, spelling) -> tuple[np.ndarray, int] | None:
 
 def _fit_column(name, column, rows):
     """The feature dict of one column fitted on `rows`, or why it is left out (a few words)."""
-    parsed = parse_numeric(column)
-    spelling = None
-    if parsed is None:
-        spelling = date_spelling(column)
-        parsed = None if spelling is None else (parse_dates(column, spelling), 0)
+    # Dates first: `20120131` (the `compact` spelling) also reads as a number.
+    spelling = date_spelling(column)
+    parsed = parse_numeric(column) if spelling is None else (parse_dates(column, spelling), 0)
     unusable = "no usable value in the training split (all missing or non-finite)"
     if parsed is not None:
         train = parsed[0][rows]

@@ -1,7 +1,9 @@
 import bz2
 import gzip
+import io
 import lzma
 import math
+import tarfile
 import warnings
 import zipfile
 
@@ -338,6 +340,24 @@ def test_a_zip_of_one_csv_is_read_and_other_zips_are_named(tmp_path):
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("xl/workbook.xml", "<workbook/>")
     with pytest.raises(DataError, match=r"Excel workbook \(\.xlsx\); save the sheet as CSV"):
+        read_csv(str(path))
+
+
+def test_a_tar_of_one_csv_is_read_and_other_tars_are_named(tmp_path):
+    # pmdarima ships its Microsoft prices as `msft.tar.gz`, as pandas reads it.
+    path = tmp_path / "table.tar.gz"
+
+    def write_tar(files):
+        with tarfile.open(path, "w:gz") as archive:
+            for member, text in files.items():
+                info = tarfile.TarInfo(member)
+                info.size = len(text.encode())
+                archive.addfile(info, io.BytesIO(text.encode()))
+
+    write_tar({"data/table.csv": TABLE, "data/._table.csv": "resource fork"})
+    assert read_csv(str(path)).columns == COLUMNS
+    write_tar({"a.csv": TABLE, "b.csv": TABLE})
+    with pytest.raises(DataError, match=r"tar archive of 2 files \(a.csv, b.csv\)"):
         read_csv(str(path))
 
 

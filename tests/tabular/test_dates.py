@@ -72,6 +72,11 @@ def test_a_utc_offset_keeps_the_hour_and_the_weekday_as_written():
         (["Jan 1 2000", "September 30, 2001", "Sept 3rd 2002"], "named",
          [(2000, 1, 1), (2001, 9, 30), (2002, 9, 3)]),
         (["1 Jan 2000", "01-Feb-2000 23:59"], "named", [(2000, 1, 1), (2000, 2, 1, 23, 59)]),
+        # statsmodels' elec_equip writes `Jan-1-1995`.
+        (["Jan-1-1995", "Feb-1-1995"], "named", [(1995, 1, 1), (1995, 2, 1)]),
+        # statsmodels' co2 writes `19580329` (ISO 8601's basic format, as Stata and NOAA).
+        (["19580329", "19580405", "20000229", "21991231"], "compact",
+         [(1958, 3, 29), (1958, 4, 5), (2000, 2, 29), (2199, 12, 31)]),
         (["2006-01", "2006/12"], "ym", [(2006, 1, 1), (2006, 12, 1)]),
         # sktime's PBS series writes `1991 Jul`.
         (["1991 Jul", "Aug 1991", "September 1991", "Oct-1991", "Nov. 1991"], "named_month",
@@ -157,6 +162,12 @@ def test_day_and_month_order_is_read_from_the_whole_column():
         ["2:1"],  # a score
         ["13:00 PM"],
         ["12:30", "2012-01-01"],
+        ["Jan-1 1995"],  # a space and a hyphen
+        ["20120131", "20120131", "20120201"],  # two distinct 8-digit numbers: maybe codes
+        ["20120131", "20120230", "20120301"],  # 30 February
+        ["20120131", "20120201", "12345678"],  # an amount among them
+        ["16991231", "17000101", "17000102"],  # before 1700
+        ["2012013", "2012014", "2012015"],  # seven digits
     ],
 )
 def test_parse_dates_refuses_what_is_not_a_date_in_one_spelling(values):
@@ -257,6 +268,30 @@ def test_a_quarter_column_is_a_feature_with_its_season_not_an_id(frame):
     first_days = [datetime.date(1970 + q // 4, 3 * (q % 4) + 1, 1) for q in range(120)]
     expected = [(d - datetime.date(1970, 1, 1)).days for d in first_days]
     np.testing.assert_allclose(days, expected, rtol=1e-6)  # float32 features
+
+
+def test_a_compact_date_column_is_a_date_with_its_season_not_a_number(frame, tmp_path):
+    # statsmodels' co2: `19580329` and a weekly CO2 reading. Read as a number, the date jumped
+    # by 8,876 at every new year and the season was lost.
+    days = np.arange(0, 7 * 300, 7) + datetime.date(1958, 3, 29).toordinal()
+    stamps = [datetime.date.fromordinal(int(d)).strftime("%Y%m%d") for d in days]
+    co2 = np.round(315 + 0.004 * np.arange(300) + 3 * np.sin(2 * np.pi * days / 365.25), 2)
+    table = read_csv(frame(list(zip(stamps, co2, strict=True)), header=("date", "co2")))
+    pre = TabularPreprocessor.fit(table, "co2", rows=np.arange(0, 300, 2))
+    (f,) = pre.features
+    assert (f["date"], f["spelling"], f["cycles"]) == (True, "compact", ["year"])
+    since_1970 = pre.transform(table)[:, 0] * f["std"] + f["mean"]
+    np.testing.assert_allclose(since_1970, days - datetime.date(1970, 1, 1).toordinal(), rtol=1e-6)
+    path = str(tmp_path / "pre.json")
+    pre.save(path)
+    np.testing.assert_array_equal(
+        TabularPreprocessor.load(path).transform(table, warn=False), pre.transform(table)
+    )
+    # Eight-digit numbers that are no dates throughout stay numbers.
+    codes = [str(20120131 + 37 * i) for i in range(300)]
+    table = read_csv(frame(list(zip(codes, co2, strict=True)), header=("code", "co2")))
+    (f,) = TabularPreprocessor.fit(table, "co2").features
+    assert f["kind"] == "numeric" and not f["date"]
 
 
 def test_a_time_of_day_column_is_a_feature_with_its_hour_not_an_id(frame, tmp_path):
