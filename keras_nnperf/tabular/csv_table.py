@@ -85,6 +85,16 @@ _LOCALE_SIGN = re.compile("[ \u00a0\u202f\u2009'\u2019\u2212]")
 _LOCALE_MARKS = "\u00a0\u202f\u2009'\u2019\u2212"
 _SPACE_GROUP = re.compile(r"\d \d{3}(?!\d)")
 
+# A number and its unit: `1248 CC`, `74.5 bhp`, `16.08 kmpl`, `12,5 kg`, `3 km/h`, `20 °C`;
+# or a missing-value word with the unit, `null bhp`. The unit starts with a letter (or `°`,
+# `µ`, `Ω`) and holds no digit or space, so `2012 Q1`, `10 485` and `Rue 10` never match.
+_UNIT = re.compile(
+    r"(?:(?P<number>[+-]?[\d.,]*\d[\d.,]*(?:[eE][+-]?\d+)?)\s*|(?P<word>[A-Za-z/]+)\s+)"
+    r"(?P<unit>[A-Za-z\u00b0\u00b5\u03a9][A-Za-z\u00b0\u00b5\u03a9/\u00b2\u00b3.]{0,11})"
+)
+# Times of day and ordinals are no units (`10 am`, `1st`, `2nd`).
+_NOT_UNITS = frozenset({"am", "pm", "a.m.", "p.m.", "st", "nd", "rd", "th"})
+
 # Excel's first line naming the delimiter: `sep=;`.
 _SEP_LINE = re.compile(r"sep=(.)\r?\n")
 
@@ -227,7 +237,9 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
       at least one of them with a comma, in a file delimited by commas;
     * percentages (`12%`, read as 0.12);
     * amounts of money in one currency (`$1,234.50`, `-$5`, `($5.00)`, `12,50 €`: the sign
-      stripped, then read by the two rules above).
+      stripped, then read by the two rules above);
+    * numbers followed by one unit (`1248 CC`, `74 bhp`; `null bhp` missing), the unit
+      stripped (`_strip_units`).
 
     Args:
         path: The file.
@@ -382,6 +394,16 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
         _warn(
             f"{name}: {token!r} among numbers read as missing (its own indicator column marks "
             f"it): {name_list(names)}"
+        )
+    units, mixed = _strip_units(columns, delimiter)
+    if units:
+        shown = ", ".join(f"{column} ({unit})" for column, unit in units.items())
+        _warn(f"{name}: numbers with a unit read as numbers (1248 CC as 1248): {shown}")
+    for column, spelled in mixed.items():
+        _warn(
+            f"{name}: column {column!r} holds numbers in {len(spelled)} units "
+            f"({', '.join(spelled)}), left as text: convert them to one unit to use them as "
+            "numbers"
         )
     converted = []
     has_money = any(sign in text for sign in CURRENCY_SIGNS)  # one scan; most files have none
@@ -695,6 +717,45 @@ def _strip_currency(columns: dict) -> list[str]:
         columns[name] = [None if m is None else _amount(m) for m in matches]
         converted.append(name)
     return converted
+
+
+def _strip_units(columns: dict, delimiter: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Rewrite in place, without their unit, the columns of numbers written with one unit.
+
+    Scraped and exported tables write a quantity with its unit in every cell (Kaggle's used
+    cars: `1248 CC`, `74 bhp`, `null bhp`). Read as text, such a column was a category per
+    value or, nearly unique, an ID left out. A column qualifies when every present cell is a
+    number (by the rules `read_csv` reads) followed by the same unit, any case, or a missing
+    word (`null`, `NA`) with it, which reads as missing. A column of one quantity in several
+    units (`16.08 kmpl` and `27.12 km/kg`) stays text: 5 g beside 5 kg is no one scale.
+
+    Returns:
+        Column name -> its unit, for the columns rewritten; column name -> the units, for the
+        columns of numbers in several units (left as they are).
+    """
+    converted, mixed = {}, {}
+    for name, cells in columns.items():
+        first = next((c for c in cells if c is not None), None)
+        if first is None or not _UNIT.fullmatch(first):  # most columns: one match tells
+            continue
+        matches = [None if c is None else _UNIT.fullmatch(c) for c in cells]
+        present = [m for m in matches if m is not None]
+        if len(present) < sum(c is not None for c in cells) or any(
+            m["unit"].lower() in _NOT_UNITS
+            or (m["word"] is not None and m["word"].lower() not in MISSING)
+            or (m["number"] is not None and not _is_number_like(m["number"], delimiter))
+            for m in present
+        ):
+            continue
+        spelled = list(dict.fromkeys(m["unit"] for m in present))
+        if len({unit.lower() for unit in spelled}) > 1:
+            mixed[name] = spelled
+            continue
+        if all(m["number"] is None for m in present):
+            continue  # `NA kg` throughout: no number
+        columns[name] = [None if m is None or m["number"] is None else m["number"] for m in matches]
+        converted[name] = spelled[0]
+    return converted, mixed
 
 
 def _is_number_text(text: str) -> bool:

@@ -395,3 +395,35 @@ def test_a_header_one_field_short_names_the_first_field_as_row_names(write):
     assert table.columns == {"Unnamed: 0": ["a", "b"], **COLUMNS}
     with pytest.raises(DataError, match="line 3 has 4 fields"):  # only some rows: ragged
         read_csv(write("x,kind,y\n1.5,red,0\na,1.5,red,0\n"))
+
+
+def test_numbers_with_one_unit_are_numbers_and_several_units_stay_text(write):
+    # Kaggle's used cars write `1248 CC` and `74 bhp` (`null bhp` where unknown): read as text,
+    # Power was nearly unique, an ID left out, and Engine a category per size.
+    text = (
+        "engine,power,mileage,weight,doors,when,y\n"
+        '1248 CC,74.5 bhp,16.08 kmpl,"1,234 KG",2 doors,10 am,1\n'
+        "998 cc,null bhp,27.12 km/kg,12 kg,4 doors,11 pm,0\n"
+        "2179 CC,153 bhp,20.1 kmpl,,4 doors,9 am,1\n"
+    )
+    with pytest.warns(DataWarning) as caught:
+        table = read_csv(write(text))
+    messages = [str(w.message) for w in caught]
+    assert any(
+        "numbers with a unit read as numbers (1248 CC as 1248): engine (CC), power (bhp), "
+        "weight (KG), doors (doors)" in m
+        for m in messages
+    )
+    assert any(
+        "'mileage' holds numbers in 2 units (kmpl, km/kg), left as text" in m for m in messages
+    )
+    np.testing.assert_allclose(parse_numeric(table.columns["engine"])[0], [1248, 998, 2179])
+    np.testing.assert_allclose(parse_numeric(table.columns["power"])[0], [74.5, np.nan, 153])
+    np.testing.assert_allclose(parse_numeric(table.columns["weight"])[0], [1234, 12, np.nan])
+    assert table.columns["mileage"][1] == "27.12 km/kg"
+    assert table.columns["when"] == ["10 am", "11 pm", "9 am"]  # times of day, not units
+    # With a decimal comma in a semicolon file; words with letters after them are no units.
+    table = read_csv(write("w;name;grade;y\n12,5 kg;Rue 10;high;1\n3 kg;Rue 12;low;0\n"))
+    np.testing.assert_allclose(parse_numeric(table.columns["w"])[0], [12.5, 3])
+    assert table.columns["name"] == ["Rue 10", "Rue 12"]
+    assert table.columns["grade"] == ["high", "low"]
