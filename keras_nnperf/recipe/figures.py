@@ -28,6 +28,8 @@ MAX_CURVE_CLASSES = 8
 MAX_MATRIX_CLASSES = 20
 #: Cells are annotated with their numbers up to this many classes.
 MAX_ANNOTATED_CLASSES = 12
+#: A class name on a matrix's axis is shortened to this many characters.
+MAX_LABEL_CHARS = 18
 
 
 def add_figures(report, model, data, choice, run, search_result) -> None:
@@ -140,6 +142,27 @@ def _class_probabilities(outputs) -> np.ndarray:
     return outputs
 
 
+def tick_labels(names, width: int = MAX_LABEL_CHARS) -> list[str]:
+    """`names` shortened to `width` characters with an ellipsis, still telling them apart.
+
+    Long class names squeezed the matrix out of its picture (palmerpenguins' raw table names
+    its species `Chinstrap penguin (Pygoscelis antarctica)`: 41 characters, rotated, left a
+    strip of the matrix). A name is cut at the end; names that the cut makes equal keep their
+    start and their end instead (`Group of long na…a`), and failing that, their number.
+    """
+    names = [str(n) for n in names]
+    head = [n if len(n) <= width else n[: width - 1].rstrip() + "\u2026" for n in names]
+    if len(set(head)) == len(head):
+        return head
+    half = (width - 1) // 2
+    ends = [n if len(n) <= width else n[:half] + "\u2026" + n[-(width - 1 - half) :] for n in names]
+    if len(set(ends)) == len(ends):
+        return ends
+    return [
+        f"{i + 1}: {n[: width - 4]}\u2026" if len(n) > width else n for i, n in enumerate(names)
+    ]
+
+
 def plot_confusion_matrix(y_true, y_pred, class_names):
     """Counts and row-normalized shares of true (rows) against predicted (columns) classes.
 
@@ -170,7 +193,9 @@ def plot_confusion_matrix(y_true, y_pred, class_names):
     totals = counts.sum(axis=1, keepdims=True)
     # A class with no validation rows has no recall: blank, not a row of 0% that reads as one.
     shares = np.where(totals > 0, counts / np.maximum(totals, 1), np.nan)
-    side = min(6.5, max(3.6, 1.6 + 0.42 * k))
+    labels = tick_labels(names)
+    # Room for the labels beside and under each panel, so its title clears the colour bar.
+    side = min(6.5, max(3.6, 1.6 + 0.42 * k)) + 0.05 * max(len(n) for n in labels)
     figure = new_figure(2 * side + 0.8, side)
     from matplotlib import colormaps  # after new_figure, which says when matplotlib is missing
 
@@ -193,9 +218,9 @@ def plot_confusion_matrix(y_true, y_pred, class_names):
         ax.set_title(title)
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
-        rotation = 45 if max(len(n) for n in names) > 3 else 0
-        ax.set_xticks(range(k), names, rotation=rotation, ha="right" if rotation else "center")
-        ax.set_yticks(range(k), names)
+        rotation = 45 if max(len(n) for n in labels) > 3 else 0
+        ax.set_xticks(range(k), labels, rotation=rotation, ha="right" if rotation else "center")
+        ax.set_yticks(range(k), labels)
         figure.colorbar(image, ax=ax, shrink=0.8).set_label(
             "rows" if values is counts else "share of the true class"
         )

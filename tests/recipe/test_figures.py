@@ -58,6 +58,34 @@ def test_confusion_matrix_counts_shares_and_names():
     assert [t.get_text() for t in shares_ax.texts][:3] == ["67%", "33%", "0%"]
 
 
+def test_long_class_names_are_shortened_on_the_axes_and_stay_distinct():
+    species = [
+        "Adelie Penguin (Pygoscelis adeliae)",
+        "Chinstrap penguin (Pygoscelis antarctica)",
+        "Gentoo penguin (Pygoscelis papua)",
+    ]
+    assert figures.tick_labels(species) == [
+        "Adelie Penguin (P\u2026",
+        "Chinstrap penguin\u2026",
+        "Gentoo penguin (P\u2026",
+    ]
+    # Equal once cut at the end: their start and end; equal so too: numbered.
+    assert figures.tick_labels(["measurement group A", "measurement group B", "x"], 10) == [
+        "meas\u2026oup A",
+        "meas\u2026oup B",
+        "x",
+    ]
+    assert figures.tick_labels(["aaaaaaaaaaaa-x-aaaa", "aaaaaaaaaaaa-y-aaaa"], 10) == [
+        "1: aaaaaa\u2026",
+        "2: aaaaaa\u2026",
+    ]
+    figure = figures.plot_confusion_matrix([0, 1, 2], [0, 1, 1], species)
+    for ax in [ax for ax in figure.axes if ax.images]:
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert labels == figures.tick_labels(species)
+        assert max(map(len, labels)) <= figures.MAX_LABEL_CHARS
+
+
 def test_confusion_matrix_leaves_a_class_without_validation_rows_blank():
     # river's solar flares: class 8 has one row, in training; its share row read as 0% recall.
     y_true = np.array([0, 0, 1, 1])
