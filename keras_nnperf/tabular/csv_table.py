@@ -94,6 +94,20 @@ _UNIT = re.compile(
 )
 # Times of day and ordinals are no units (`10 am`, `1st`, `2nd`).
 _NOT_UNITS = frozenset({"am", "pm", "a.m.", "p.m.", "st", "nd", "rd", "th"})
+_NUMBER_THEN_LETTER = re.compile(r"\d\s*[A-Za-z\u00b0\u00b5\u03a9]")
+_DIGIT = re.compile(r"\d")
+
+#: The magnitude suffixes `read_csv` multiplies out (`1.2K` as 1200), as scraped counts and
+#: amounts write them (views, followers, market values). Lowercase `m` is left alone: metres,
+#: minutes or millions.
+MAGNITUDES = {"k": 1e3, "K": 1e3, "M": 1e6, "mn": 1e6, "B": 1e9, "bn": 1e9, "T": 1e12}
+
+# A bound: `85+`, `<5`, `< 0.5`, `>=10`, `≤ 3`. A plus sign in front (`+5`) is a sign.
+_BOUND = re.compile(
+    r"(?:<=|>=|[<>\u2264\u2265])\s*(?P<limit>[+-]?[\d.,]*\d[\d.,]*(?:[eE][+-]?\d+)?)"
+    r"|(?P<topped>[\d.,]*\d[\d.,]*)\s*\+"
+)
+_BOUND_MARK = re.compile(r"\d\s*\+|[<>\u2264\u2265]\s*[+-]?[\d.,]")
 
 # Excel's first line naming the delimiter: `sep=;`.
 _SEP_LINE = re.compile(r"sep=(.)\r?\n")
@@ -239,7 +253,9 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     * amounts of money in one currency (`$1,234.50`, `-$5`, `($5.00)`, `12,50 €`: the sign
       stripped, then read by the two rules above);
     * numbers followed by one unit (`1248 CC`, `74 bhp`; `null bhp` missing), the unit
-      stripped (`_strip_units`).
+      stripped, or by magnitudes (`1.2K`, `3M`), multiplied out (`_strip_units`);
+    * numbers some of which are bounds (`90+`, `<5`, `>= 100`), read as their number
+      (`_strip_bounds`).
 
     Args:
         path: The file.
@@ -389,13 +405,11 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{name}: negative numbers in parentheses, as accountants write them, read as "
             f"numbers ((5.00) as -5.00): {name_list(negatives)}"
         )
-    missing_words = _placeholders(columns, delimiter)
-    for token, names in names_by_value(missing_words).items():
-        _warn(
-            f"{name}: {token!r} among numbers read as missing (its own indicator column marks "
-            f"it): {name_list(names)}"
-        )
-    units, mixed = _strip_units(columns, delimiter)
+    if bounded := _strip_bounds(columns, delimiter):
+        _warn(f"{name}: bounds read as their number (85+ as 85, <5 as 5): {name_list(bounded)}")
+    units, magnified, mixed = _strip_units(columns, delimiter)
+    if magnified:
+        _warn(f"{name}: magnitudes multiplied out (1.2K as 1200): {name_list(magnified)}")
     if units:
         shown = ", ".join(f"{column} ({unit})" for column, unit in units.items())
         _warn(f"{name}: numbers with a unit read as numbers (1248 CC as 1248): {shown}")
@@ -404,6 +418,12 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{name}: column {column!r} holds numbers in {len(spelled)} units "
             f"({', '.join(spelled)}), left as text: convert them to one unit to use them as "
             "numbers"
+        )
+    missing_words = _placeholders(columns, delimiter)
+    for token, names in names_by_value(missing_words).items():
+        _warn(
+            f"{name}: {token!r} among numbers read as missing (its own indicator column marks "
+            f"it): {name_list(names)}"
         )
     converted = []
     has_money = any(sign in text for sign in CURRENCY_SIGNS)  # one scan; most files have none
@@ -719,43 +739,116 @@ def _strip_currency(columns: dict) -> list[str]:
     return converted
 
 
-def _strip_units(columns: dict, delimiter: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+def _strip_units(columns: dict, delimiter: str) -> tuple[dict, list[str], dict]:
     """Rewrite in place, without their unit, the columns of numbers written with one unit.
 
     Scraped and exported tables write a quantity with its unit in every cell (Kaggle's used
     cars: `1248 CC`, `74 bhp`, `null bhp`). Read as text, such a column was a category per
     value or, nearly unique, an ID left out. A column qualifies when every present cell is a
     number (by the rules `read_csv` reads) followed by the same unit, any case, or a missing
-    word (`null`, `NA`) with it, which reads as missing. A column of one quantity in several
-    units (`16.08 kmpl` and `27.12 km/kg`) stays text: 5 g beside 5 kg is no one scale.
+    word (`null`, `NA`) with it, which reads as missing; one other word without digits may
+    stand among them (`-`), left for `_placeholders`. Magnitudes (`950`, `1.2K`, `3M`,
+    `2.5B`, `1bn`: `MAGNITUDES`) are multiplied out, bare numbers among them too. A column of
+    one quantity in several units (`16.08 kmpl` and `27.12 km/kg`) stays text: 5 g beside
+    5 kg is no one scale.
 
     Returns:
-        Column name -> its unit, for the columns rewritten; column name -> the units, for the
-        columns of numbers in several units (left as they are).
+        Column name -> its unit, for the columns rewritten without it; the names of the columns
+        whose magnitudes were multiplied out; column name -> the units, for the columns of
+        numbers in several units (left as they are).
     """
-    converted, mixed = {}, {}
+    converted, magnified, mixed = {}, [], {}
     for name, cells in columns.items():
-        first = next((c for c in cells if c is not None), None)
-        if first is None or not _UNIT.fullmatch(first):  # most columns: one match tells
+        text = "\n".join(c for c in cells if c is not None)
+        if not _NUMBER_THEN_LETTER.search(text):  # most columns: one scan tells
             continue
-        matches = [None if c is None else _UNIT.fullmatch(c) for c in cells]
-        present = [m for m in matches if m is not None]
-        if len(present) < sum(c is not None for c in cells) or any(
-            m["unit"].lower() in _NOT_UNITS
-            or (m["word"] is not None and m["word"].lower() not in MISSING)
-            or (m["number"] is not None and not _is_number_like(m["number"], delimiter))
-            for m in present
-        ):
+        matches, bare, words = [], False, set()
+        for cell in cells:
+            match = None if cell is None else _UNIT.fullmatch(cell)
+            matches.append(match)
+            if cell is None or match is not None:
+                continue
+            if _is_number_like(cell, delimiter):
+                bare = True
+            elif not _DIGIT.search(cell):
+                words.add(cell)
+            else:
+                break
+        else:
+            present = [m for m in matches if m is not None]
+            if len(words) > 1 or not present or any(_not_a_unit(m, delimiter) for m in present):
+                continue
+            spelled = list(dict.fromkeys(m["unit"] for m in present))
+            if all(unit in MAGNITUDES for unit in spelled) and (bare or len(spelled) > 1):
+                columns[name] = [
+                    _times_magnitude(m, delimiter) if m is not None else c
+                    for m, c in zip(matches, cells, strict=True)
+                ]
+                magnified.append(name)
+            elif bare:
+                continue  # `12 kg` beside `15`: which unit is `15` in?
+            elif len({unit.lower() for unit in spelled}) > 1:
+                mixed[name] = spelled
+            elif any(m["number"] is not None for m in present):  # not `NA kg` throughout
+                columns[name] = [
+                    c if m is None else m["number"] for m, c in zip(matches, cells, strict=True)
+                ]
+                converted[name] = spelled[0]
+    return converted, magnified, mixed
+
+
+def _not_a_unit(match: re.Match, delimiter: str) -> bool:
+    # A time of day or an ordinal, a word that is no missing value, or no number.
+    if match["unit"].lower() in _NOT_UNITS:
+        return True
+    if match["word"] is not None:
+        return match["word"].lower() not in MISSING
+    return not _is_number_like(match["number"], delimiter)
+
+
+def _times_magnitude(match: re.Match, delimiter: str) -> str | None:
+    # `1.2K` as 1200: the number read by the rules for numbers, then multiplied.
+    if match["number"] is None:
+        return None
+    number = match["number"]
+    if delimiter != "," and "," in number and _COMMA_NUMBER.fullmatch(number):
+        number = _from_decimal_comma(number)
+    return repr(float(_ungrouped(number)) * MAGNITUDES[match["unit"]])
+
+
+def _strip_bounds(columns: dict, delimiter: str) -> list[str]:
+    """Rewrite in place the columns of numbers some of which are bounds: `85+`, `<5`, `>= 10`.
+
+    Census tables top-code ages (`90+`), public-health tables suppress small counts (`<5`),
+    laboratories report values below detection (`<0.5`). Read as text, the whole column was a
+    category per value. A column qualifies when its present cells are numbers, at least one
+    with a trailing `+` or a leading `<`, `>`, `<=`, `>=`, `≤` or `≥`, but for at most one word
+    without digits (left for `_placeholders`); each bound reads as its number.
+    """
+    converted = []
+    for name, cells in columns.items():
+        text = "\n".join(c for c in cells if c is not None)
+        if not _BOUND_MARK.search(text):
             continue
-        spelled = list(dict.fromkeys(m["unit"] for m in present))
-        if len({unit.lower() for unit in spelled}) > 1:
-            mixed[name] = spelled
-            continue
-        if all(m["number"] is None for m in present):
-            continue  # `NA kg` throughout: no number
-        columns[name] = [None if m is None or m["number"] is None else m["number"] for m in matches]
-        converted[name] = spelled[0]
-    return converted, mixed
+        rewritten, words, bounds = [], set(), 0
+        for cell in cells:
+            match = None if cell is None else _BOUND.fullmatch(cell)
+            number = None if match is None else match["limit"] or match["topped"]
+            if number is not None and _is_number_like(number, delimiter):
+                bounds += 1
+                rewritten.append(number)
+            elif cell is None or _is_number_like(cell, delimiter):
+                rewritten.append(cell)
+            elif not _DIGIT.search(cell):
+                words.add(cell)
+                rewritten.append(cell)
+            else:
+                break
+        else:
+            if bounds and len(words) <= 1:
+                columns[name] = rewritten
+                converted.append(name)
+    return converted
 
 
 def _is_number_text(text: str) -> bool:

@@ -246,7 +246,7 @@ def test_one_word_among_numbers_reads_as_missing(write):
         table = read_csv(write(text))
     assert table.columns["x"] == [None, "1.5", "2", None, "3"]
     assert table.columns["two"][:2] == ["-", "."]  # two words: which one meant what?
-    assert table.columns["digits"][0] == "10+"  # a value, not a gap
+    assert table.columns["digits"][0] == "10"  # a value (a bound, 10+), not a gap
     assert table.columns["most"][0] == "n.a."  # mostly words: text
     assert table.columns["inf"][0] == "inf"  # a number (non-finite), handled as such
 
@@ -427,3 +427,35 @@ def test_numbers_with_one_unit_are_numbers_and_several_units_stay_text(write):
     np.testing.assert_allclose(parse_numeric(table.columns["w"])[0], [12.5, 3])
     assert table.columns["name"] == ["Rue 10", "Rue 12"]
     assert table.columns["grade"] == ["high", "low"]
+
+
+def test_magnitudes_are_multiplied_out(write):
+    # Scraped counts write `1.2K` and `3M` beside plain numbers; as text each was a category.
+    text = "views;size;y\n950;19M;1\n1,2K;14k;0\n3M;Varies with device;1\n2.5B;8.7M;0\n"
+    with pytest.warns(
+        DataWarning, match=r"magnitudes multiplied out \(1.2K as 1200\): views, size"
+    ):
+        table = read_csv(write(text))
+    np.testing.assert_allclose(parse_numeric(table.columns["views"])[0], [950, 1200, 3e6, 2.5e9])
+    # One word among them is read as missing, by the rule for one word among numbers.
+    np.testing.assert_allclose(parse_numeric(table.columns["size"])[0], [19e6, 14e3, np.nan, 8.7e6])
+    # Lowercase `m` (metres? minutes?) beside bare numbers stays text.
+    assert read_csv(write("d,y\n5m,1\n7,0\n")).columns["d"] == ["5m", "7"]
+
+
+def test_bounds_read_as_their_number(write):
+    # Census ages top-coded `90+`, suppressed counts `<5`, values below detection `<0.5`,
+    # Google Play's installs `10,000+`: the whole column was text, a category per value.
+    text = 'age,count,lab,installs,score,y\n34,12,0.8,"10,000+",+3,1\n90+,<5,< 0.5,500+,-2,0\n'
+    text += "85+,-,>= 100,0,+1,1\n"
+    with pytest.warns(
+        DataWarning, match=r"bounds read as their number .*: age, count, lab, installs"
+    ):
+        table = read_csv(write(text))
+    np.testing.assert_allclose(parse_numeric(table.columns["age"])[0], [34, 90, 85])
+    np.testing.assert_allclose(parse_numeric(table.columns["count"])[0], [12, 5, np.nan])
+    np.testing.assert_allclose(parse_numeric(table.columns["lab"])[0], [0.8, 0.5, 100])
+    np.testing.assert_allclose(parse_numeric(table.columns["installs"])[0], [10000, 500, 0])
+    assert table.columns["score"] == ["+3", "-2", "+1"]  # signs, as they were
+    # Ranges and age groups are no bounds: `0-4` keeps the column text.
+    assert read_csv(write("group,y\n0-4,1\n85+,0\n")).columns["group"] == ["0-4", "85+"]
