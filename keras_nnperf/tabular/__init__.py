@@ -10,10 +10,11 @@ with every warning):
   written with decimal commas are read as numbers, in a comma file columns of numbers with commas
   grouping thousands, and anywhere columns of percentages, of amounts of money and of numbers
   grouped by spaces or apostrophes or with the minus sign U+2212, or written with one unit (`1248
-  CC`) (each with a warning). Empty cells and `NA`, `N/A`, `NaN`, `null`, `None`, `?` (any case) are
-  missing values; `inf`, `-inf` and numbers beyond float64 are treated as missing (with a warning
-  naming the column and count). A spreadsheet's title above the header, notes below the table and
-  its `Total` or `Average` rows are left out (`spreadsheet`).
+  CC`), magnitudes (`1.2K`) or bounds (`90+`, `<5`) (each with a warning). Empty cells and `NA`,
+  `N/A`, `NaN`, `null`, `None`, `?` (any case) are missing values; `inf`, `-inf` and numbers beyond
+  float64 are treated as missing (with a warning naming the column and count). A spreadsheet's title
+  above the header, notes below the table and its `Total` or `Average` rows are left out
+  (`spreadsheet`).
 * **Columns left out.** Those named with `drop`, the ID column (`id_column`), and ID-like
   columns (`id_columns`: named `id`; named like an id and unique per row; unique text, or
   text whose values almost never repeat, such as names; a run of integers from 0 or 1), each
