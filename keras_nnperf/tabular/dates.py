@@ -98,7 +98,8 @@ CYCLES = ("year", "week", "day")
 #: (`informative_cycles`).
 INFORMATIVE_LEVEL = 1e-3
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: The weekdays' names in the `week` cycle's columns, Monday first.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # An ISO 8601 date, optionally with a time and a UTC offset (dropped: the clock as written):
 # `2012-01-01`, `2012-01-01 06:16`, `2012-01-01T06:16:41Z`, `2012-01-01T06:16:41.5+02:00`.
@@ -338,22 +339,25 @@ def _chi2_tail(x: float, k: int) -> float:
     return float(np.exp(-half) * total)
 
 
-def calendar_names(name: str, cycles) -> list[str]:
+def calendar_names(name: str, cycles, weekdays=WEEKDAYS) -> list[str]:
     """Names of the columns `calendar_features` gives for the date column `name`."""
     out = []
     for cycle in cycles:
         if cycle == "week":
-            out.extend(f"{name}:{day}" for day in _WEEKDAYS)
+            out.extend(f"{name}:{day}" for day in WEEKDAYS if day in weekdays)
         else:
             out.extend((f"{name}:{cycle}_sin", f"{name}:{cycle}_cos"))
     return out
 
 
-def calendar_features(days: np.ndarray, cycles) -> np.ndarray:
+def calendar_features(days: np.ndarray, cycles, weekdays=WEEKDAYS) -> np.ndarray:
     """The dates' place in each cycle, as columns a network reads directly.
 
-    `year`: `sin` and `cos` of `2 pi (day of year + time of day) / 365.25`; `week`: seven
-    one-hot columns, Monday first; `day`: `sin` and `cos` of `2 pi (time of day in days)`.
+    `year`: `sin` and `cos` of `2 pi (day of year + time of day) / 365.25`; `week`: one-hot
+    columns of the `weekdays` (names from `WEEKDAYS`, default all seven), Monday first, zero
+    on another day (a stock exchange's table has no weekend: two columns that never change
+    were inputs the doctor told the user to drop, which the user could not); `day`: `sin` and
+    `cos` of `2 pi (time of day in days)`.
     The two sides of a cycle's end (31 December and 1 January, 23:59 and 00:00) are close,
     as in fastai's and Kaggle's usual encoding. A missing date (NaN) is zero in every column.
 
@@ -375,7 +379,8 @@ def calendar_features(days: np.ndarray, cycles) -> np.ndarray:
             angle = 2 * np.pi * (day_of_year + filled - whole) / 365.25
             blocks.append(np.stack([np.sin(angle), np.cos(angle)], axis=1))
         elif cycle == "week":
-            blocks.append(np.eye(7)[_weekday(whole)])
+            kept = [i for i, day in enumerate(WEEKDAYS) if day in weekdays]
+            blocks.append(np.eye(7)[_weekday(whole)][:, kept])
         elif cycle == "day":
             angle = 2 * np.pi * (filled - whole)
             blocks.append(np.stack([np.sin(angle), np.cos(angle)], axis=1))
@@ -384,6 +389,13 @@ def calendar_features(days: np.ndarray, cycles) -> np.ndarray:
     if not blocks:
         return np.zeros((len(days), 0))
     return np.concatenate(blocks, axis=1) * present[:, None]
+
+
+def weekdays_of(days: np.ndarray) -> list[str]:
+    """The names (`WEEKDAYS`) of the weekdays the dates `days` (NaN: missing) fall on."""
+    days = np.asarray(days, dtype="float64")
+    seen = set(_weekday(np.floor(days[np.isfinite(days)])).tolist())
+    return [day for i, day in enumerate(WEEKDAYS) if i in seen]
 
 
 def _weekday(whole: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from keras_nnperf.tabular.dates import (
     CYCLES,
     SPELLING_EXAMPLES,
     SPELLINGS,
+    WEEKDAYS,
     ambiguous_day_month,
     calendar_cycles,
     calendar_features,
@@ -30,6 +31,7 @@ from keras_nnperf.tabular.dates import (
     date_spelling,
     informative_cycles,
     parse_dates,
+    weekdays_of,
 )
 from keras_nnperf.tabular.embedding import embedding_size
 from keras_nnperf.tabular.names import name_list, names_by_value
@@ -94,7 +96,8 @@ class TabularPreprocessor:
       midnight), standardized and filled like any number (`"date": true`, `"spelling"`), then
       the cycles it varies along in training that explain the training target beyond chance
       (`"cycles"`, see `calendar_cycles` and `informative_cycles`): `name:year_sin`,
-      `name:year_cos` (the season), `name:mon` ... `name:sun` (the weekday), `name:day_sin`,
+      `name:year_cos` (the season), `name:mon` ... `name:sun` (the weekday; only the
+      weekdays the training split holds, `"weekdays"`), `name:day_sin`,
       `name:day_cos` (the hour), zeros where missing;
     * categorical with at most `ONE_HOT_MAX_LEVELS` levels: one-hot columns `name=level`
       (missing or unseen: all zeros);
@@ -248,6 +251,8 @@ class TabularPreprocessor:
             for f in dated:
                 days = parse_dates([table.columns[f["name"]][i] for i in rows], f["spelling"])
                 f["cycles"] = informative_cycles(days, f["cycles"], targets)
+                if "week" in f["cycles"]:  # only the weekdays training has (no weekend?)
+                    f["weekdays"] = weekdays_of(days)
         mean = std = None
         if task == "regression":
             y = parse_numeric([labels[i] for i in rows])[0]
@@ -266,7 +271,7 @@ class TabularPreprocessor:
                 out.append(f["name"])
                 if f["indicator"]:
                     out.append(f"{f['name']}=missing")
-                out.extend(calendar_names(f["name"], f.get("cycles", ())))
+                out.extend(calendar_names(f["name"], f.get("cycles", ()), _weekdays(f)))
             elif f["encoding"] == "one_hot":
                 out.extend(f"{f['name']}={c}" for c in f["categories"])
             else:
@@ -367,7 +372,9 @@ class TabularPreprocessor:
                     blocks.append(missing.astype("float64")[:, None])
                 if f.get("cycles"):
                     blocks.append(
-                        calendar_features(np.where(missing, np.nan, numbers), f["cycles"])
+                        calendar_features(
+                            np.where(missing, np.nan, numbers), f["cycles"], _weekdays(f)
+                        )
                     )
             elif f["encoding"] == "one_hot":
                 index = {c: j for j, c in enumerate(f["categories"])}
@@ -676,10 +683,15 @@ def _with_defaults(feature: dict) -> dict:
     return feature
 
 
+def _weekdays(feature: dict):
+    # Files written before the weekdays were kept have all seven.
+    return feature.get("weekdays", WEEKDAYS)
+
+
 def _width(feature: dict) -> int:
     if feature["kind"] == "numeric":
         cycles = feature.get("cycles", ())
-        return 1 + bool(feature["indicator"]) + len(calendar_names("", cycles))
+        return 1 + bool(feature["indicator"]) + len(calendar_names("", cycles, _weekdays(feature)))
     return len(feature["categories"]) if feature["encoding"] == "one_hot" else 1
 
 
@@ -709,4 +721,7 @@ def _config_problem(config) -> str | None:
             return f"features[{i}] has an unknown date spelling {f['spelling']!r}"
         if not isinstance(f.get("cycles", []), list) or set(f.get("cycles", [])) - set(CYCLES):
             return f"features[{i}] has cycles other than {', '.join(CYCLES)}"
+        weekdays = f.get("weekdays", [])
+        if not isinstance(weekdays, list) or set(weekdays) - set(WEEKDAYS):
+            return f"features[{i}] has weekdays other than {', '.join(WEEKDAYS)}"
     return None

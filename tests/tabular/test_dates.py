@@ -336,16 +336,50 @@ def test_a_new_file_is_read_in_the_day_first_order_training_found(frame):
         pre.transform(bad)
 
 
+def test_a_table_without_weekends_gets_only_its_weekdays(frame, tmp_path):
+    # pmdarima's msft: a stock exchange's days. Seven weekday columns left two that never
+    # changed, and the doctor told the user to drop them, which the user could not.
+    days = [d for d in range(3000) if (d + 3) % 7 < 5]  # Monday to Friday since 1970
+    stamps = [str(np.datetime64(d, "D")) for d in days]
+    volume = [10.0 + 3 * ((d + 3) % 7 == 0) + 0.001 * d for d in days]  # busy Mondays
+    table = read_csv(frame(list(zip(stamps, volume, strict=True)), header=("date", "volume")))
+    pre = TabularPreprocessor.fit(table, "volume", rows=np.arange(0, len(days), 2))
+    (f,) = pre.features
+    assert "week" in f["cycles"] and f["weekdays"] == ["mon", "tue", "wed", "thu", "fri"]
+    week = [n for n in pre.feature_names if n.startswith("date:") and "_" not in n]
+    assert week == ["date:mon", "date:tue", "date:wed", "date:thu", "date:fri"]
+    x = pre.transform(table)
+    assert x.shape[1] == len(pre.feature_names) and not np.any(np.all(x == x[0], axis=0))
+    first = pre.feature_names.index("date:mon")
+    # 1970-01-01 was a Thursday: Thursday, Friday, then Monday to Wednesday.
+    np.testing.assert_array_equal(x[:5, first : first + 5], np.eye(5)[[3, 4, 0, 1, 2]])
+    path = str(tmp_path / "pre.json")
+    pre.save(path)
+    loaded = TabularPreprocessor.load(path)
+    saturday = read_csv(frame([["2024-06-01", 1.0]], header=("date", "volume"), name="new.csv"))
+    assert not loaded.transform(saturday, warn=False)[0, first : first + 5].any()
+    np.testing.assert_array_equal(
+        calendar_features(np.array([4.0]), ["week"], ["mon", "sun"]), [[1.0, 0.0]]
+    )
+
+
 def test_a_date_feature_saved_before_spellings_and_cycles_loads_as_iso_without_cycles():
     feature = {"name": "d", "kind": "numeric", "mean": 0.0, "std": 1.0, "fill": 0.0, "date": True}
     pre = TabularPreprocessor("y", "binary", [feature])
     assert (pre.features[0]["spelling"], pre.features[0]["cycles"]) == ("iso", [])
     assert pre.feature_names == ["d"]
+    # Saved before only the weekdays seen were kept: all seven.
+    weekly = TabularPreprocessor("y", "binary", [{**feature, "cycles": ["week"]}])
+    assert len(weekly.feature_names) == 8 and weekly.num_features == 8
 
 
 @pytest.mark.parametrize(
     "change, problem",
-    [({"spelling": "julian"}, "unknown date spelling"), ({"cycles": ["month"]}, "cycles other")],
+    [
+        ({"spelling": "julian"}, "unknown date spelling"),
+        ({"cycles": ["month"]}, "cycles other"),
+        ({"weekdays": ["mon", "fun"]}, "weekdays other"),
+    ],
 )
 def test_a_preprocessing_file_with_an_unknown_spelling_or_cycle_is_refused(
     frame, tmp_path, change, problem
