@@ -2,12 +2,17 @@
 
 A column is a date column when every present cell is a date in one spelling:
 
-* `iso`: ISO 8601, `2012-01-31`, `2012-01-31 06:16`, `2012-01-31T06:16:41Z`, `...+02:00`;
+* `iso`: ISO 8601, `2012-01-31`, `2012-01-31 06:16`, `2012-01-31T06:16:41Z`, `...+02:00`,
+  `2012-01-31 06:16:41 UTC` (BigQuery's);
 * `ymd`: year first with slashes or dots, `2012/01/31`, `2012.01.31 06:16`;
 * `mdy` and `dmy`: `01/31/2012` and `31/01/2012` (also with `-` or `.`), a time optionally
-  with AM/PM; which one is decided on the whole column, by a day above 12 in one place only;
+  with AM/PM; which one is decided on the whole column, by a day above 12 in one place only.
+  A two-digit year (`1/31/12`, `31-01-12`: Excel's short formats; not after `.`) is read as
+  Excel reads it, 00-29 in 2000-2029 and 30-99 in 1930-1999;
 * `named`: the month as a word, `Jan 31 2012`, `January 31, 2012`, `Jan-1-1995`,
-  `31 Jan 2012`, `31-Jan-2012`;
+  `31 Jan 2012`, `31-Jan-2012`, `31-Jan-12` (Excel's `d-mmm-yy`), after an optional weekday
+  (`Tuesday, January 31, 2012`, Excel's long date; `Tue, 31 Jan 2012 06:16:41 GMT`, RFC
+  2822's) and with an optional zone after the time, dropped;
 * `ym`: a month, `2012-01` or `2012/01` (its first day);
 * `named_month`: a month as a word and a year, `Jan 2012`, `January 2012`, `Jan-2012`,
   `2012 Jan` (its first day). sktime's PBS series writes `1991 Jul`: read as text, one per
@@ -104,8 +109,10 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # An ISO 8601 date, optionally with a time and a UTC offset (dropped: the clock as written):
 # `2012-01-01`, `2012-01-01 06:16`, `2012-01-01T06:16:41Z`, `2012-01-01T06:16:41.5+02:00`.
 # What pandas and most databases write.
+# BigQuery and many logs write the zone's name instead: `2012-01-01 06:16:41 UTC`.
 _ISO = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?",
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+    r"(?:Z|[+-]\d{2}:?\d{2}| UTC| GMT)?",
     re.ASCII,
 )
 # An optional time after the date: `06:16`, `6:16:41`, `6:16:41.5`, `6:16 PM`, `6:16 p.m.`.
@@ -114,12 +121,28 @@ _TIME = r"(?:[ T]" + _CLOCK_TIME + r")?"
 # A time of day alone (the `time` spelling).
 _CLOCK = re.compile(_CLOCK_TIME, re.ASCII)
 _YMD = re.compile(r"(\d{4})([/.])(\d{1,2})\2(\d{1,2})" + _TIME, re.ASCII)
-_XY = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})" + _TIME, re.ASCII)
+# Day and month in either order, then the year: four digits, or two (`1/31/12`, `31-01-12`,
+# as Excel's short formats write it) after `/` or `-` only, since `1.2.12` is as often a
+# version number as a date.
+_XY = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|(?<!\.)\d{2})" + _TIME, re.ASCII)
+# Before a date written with the month as a word, an optional weekday (`Tuesday, January 31,
+# 2012`, Excel's long date; `Tue, 31 Jan 2012`, RFC 2822's e-mail and HTTP dates), and after
+# its time, an optional zone (`GMT`, `UTC`, `+0000`), dropped as an ISO offset is.
+_WEEKDAY_PREFIX = r"(?:(?i:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
+_ZONE_SUFFIX = r"(?:\s*(?:GMT|UTC|Z|[+-]\d{4}))?"
 # `Jan 31 2012`, `January 31st, 2012`, and with hyphens `Jan-1-1995` (statsmodels' elec_equip).
 _NAMED_MONTH_FIRST = re.compile(
-    r"([A-Za-z]{3,9})\.?( |-)(\d{1,2})(?:st|nd|rd|th)?,?\2(\d{4})" + _TIME, re.ASCII
+    _WEEKDAY_PREFIX
+    + r"([A-Za-z]{3,9})\.?( |-)(\d{1,2})(?:st|nd|rd|th)?,?\2(\d{4})"
+    + _TIME
+    + _ZONE_SUFFIX,
+    re.ASCII,
 )
-_NAMED_DAY_FIRST = re.compile(r"(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4})" + _TIME, re.ASCII)
+# `31 Jan 2012`, `31-Jan-2012`, and Excel's `31-Jan-12` (a two-digit year).
+_NAMED_DAY_FIRST = re.compile(
+    _WEEKDAY_PREFIX + r"(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4}|\d{2})" + _TIME + _ZONE_SUFFIX,
+    re.ASCII,
+)
 _YM = re.compile(r"(\d{4})[-/](\d{1,2})", re.ASCII)
 # A month as a word and a year: `Jan 2012`, `January 2012`, `Jan-2012`, `Jan. 2012`, `2012 Jan`.
 _NAMED_MONTH_YEAR = re.compile(r"([A-Za-z]{3,9})\.?[ -](\d{4})", re.ASCII)
@@ -409,7 +432,9 @@ def _days(spelling: str, value: str) -> float | None:
         if not _ISO.fullmatch(value):
             return None
         try:
-            moment = datetime.datetime.fromisoformat(value)
+            moment = datetime.datetime.fromisoformat(
+                value.removesuffix(" UTC").removesuffix(" GMT")
+            )
         except ValueError:  # 2012-13-45: the shape of a date, not a date
             return None
         # The clock as written (see the module's docstring), not the instant in UTC.
@@ -456,12 +481,19 @@ def _days(spelling: str, value: str) -> float | None:
     return None if match is None else _to_days(match[1], match[2], 1, None, 0)
 
 
+def _full_year(year) -> int:
+    """A year, two-digit ones read as Excel reads them: 00-29 in 2000-2029, 30-99 in 1930-1999."""
+    if isinstance(year, str) and len(year) == 2:
+        return int(year) + (2000 if int(year) < 30 else 1900)
+    return int(year)
+
+
 def _to_days(year, month, day, match, first_time_group) -> float | None:
     """Days since 1970 of a date and the optional time in `match`'s groups from the given one."""
     if month is None:  # a word that is no month
         return None
     try:
-        ordinal = datetime.date(int(year), int(month), int(day)).toordinal()
+        ordinal = datetime.date(_full_year(year), int(month), int(day)).toordinal()
     except ValueError:  # 2012/02/30
         return None
     seconds = 0.0

@@ -72,6 +72,16 @@ def test_a_utc_offset_keeps_the_hour_and_the_weekday_as_written():
         (["Jan 1 2000", "September 30, 2001", "Sept 3rd 2002"], "named",
          [(2000, 1, 1), (2001, 9, 30), (2002, 9, 3)]),
         (["1 Jan 2000", "01-Feb-2000 23:59"], "named", [(2000, 1, 1), (2000, 2, 1, 23, 59)]),
+        # Excel's short and long formats, RFC 2822's e-mail dates, BigQuery's time stamps.
+        (["1/31/12", "2/1/99", "12/31/29", "1/1/30"], "mdy",
+         [(2012, 1, 31), (1999, 2, 1), (2029, 12, 31), (1930, 1, 1)]),
+        (["31-01-12", "13-02-12"], "dmy", [(2012, 1, 31), (2012, 2, 13)]),
+        (["31-Jan-12", "1-Feb-99"], "named", [(2012, 1, 31), (1999, 2, 1)]),
+        (["Tuesday, January 31, 2012", "Wed, 1 Feb 2012 07:00:00 GMT",
+          "Thu, 02 Feb 2012 08:30:00 +0100"], "named",
+         [(2012, 1, 31), (2012, 2, 1, 7), (2012, 2, 2, 8, 30)]),
+        (["2012-01-31 06:16:41 UTC", "2012-02-01 06:16 GMT"], "iso",
+         [(2012, 1, 31, 6, 16, 41), (2012, 2, 1, 6, 16)]),
         # statsmodels' elec_equip writes `Jan-1-1995`.
         (["Jan-1-1995", "Feb-1-1995"], "named", [(1995, 1, 1), (1995, 2, 1)]),
         # statsmodels' co2 writes `19580329` (ISO 8601's basic format, as Stata and NOAA).
@@ -163,6 +173,10 @@ def test_day_and_month_order_is_read_from_the_whole_column():
         ["13:00 PM"],
         ["12:30", "2012-01-01"],
         ["Jan-1 1995"],  # a space and a hyphen
+        ["31.01.12", "01.02.12"],  # a two-digit year after dots: version numbers too
+        ["1/31/123"],
+        ["Funday, January 31, 2012"],
+        ["2012-01-31 06:16 CET"],
         ["20120131", "20120131", "20120201"],  # two distinct 8-digit numbers: maybe codes
         ["20120131", "20120230", "20120301"],  # 30 February
         ["20120131", "20120201", "12345678"],  # an amount among them
