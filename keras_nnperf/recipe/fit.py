@@ -374,7 +374,7 @@ def load_folds(path: str, target: str, task: str, folds: int, seed: int = 0, **l
     stratified for classification.
 
     Args:
-        path: The CSV file.
+        path: The CSV file, or a pandas `DataFrame` (read as its CSV: `read_csv`).
         target: The target column.
         task: `"auto"`, `"binary"`, `"multiclass"` or `"regression"`.
         folds: Number of folds, >= 2.

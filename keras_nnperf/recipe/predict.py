@@ -150,6 +150,8 @@ def _transform(pre, table, path, warn):
 def predict_csv(model_dir: str, path: str) -> Prediction:
     """Predict every row of the CSV `path` with the model(s) and preprocessing in `model_dir`.
 
+    `path` may be a pandas `DataFrame`, read as its CSV would be (`read_csv`).
+
     With K fold models, their outputs in the target's units are averaged. When `path` has the
     target column, the rows with a target value are scored (`Prediction.metrics`).
 

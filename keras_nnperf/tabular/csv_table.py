@@ -235,14 +235,15 @@ def _from_decimal_comma(cell: str) -> str:
 def read_csv(path: str, min_columns: int = 2) -> Table:
     """Read a delimited text file with a header row, as spreadsheets and pandas write them.
 
-    A gzip, bz2, xz, one-file zip or tar file is read as the CSV inside (`_decompressed`). The
-    delimiter is detected (`detect_delimiter`: runs of spaces too), or read from Excel's `sep=;`
-    first line.
-    Rows that all have one field more than the header start with their names (R's `write.table`):
-    that field is column `Unnamed: 0`. The text is UTF-8 (with or without a byte-order mark), UTF-16
-    with its byte-order mark, or else Windows-1252, Excel's encoding on Western Windows systems,
-    with a `DataWarning`. A header column with no name and no value in any row (a delimiter at the
-    end of every line) is left out with a `DataWarning`. Columns are read as numbers, with a
+    A gzip, bz2, xz, one-file zip or tar file is read as the CSV inside (`_decompressed`). A
+    pandas `DataFrame` is read as the CSV its `to_csv` writes (`frame_text`), so a notebook's
+    table meets the same rules as a file. The delimiter is detected (`detect_delimiter`: runs
+    of spaces too), or read from Excel's `sep=;` first line. Rows that all have one field more
+    than the header start with their names (R's `write.table`): that field is column
+    `Unnamed: 0`. The text is UTF-8 (with or without a byte-order mark), UTF-16 with its
+    byte-order mark, or else Windows-1252, Excel's encoding on Western Windows systems, with a
+    `DataWarning`. A header column with no name and no value in any row (a delimiter at the end
+    of every line) is left out with a `DataWarning`. Columns are read as numbers, with a
     `DataWarning` naming them, when their present cells are all
 
     * numbers written with a decimal comma (`1,5`; dots may group thousands: `1.234,5`), at
@@ -258,12 +259,12 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
       (`_strip_bounds`).
 
     Args:
-        path: The file.
+        path: The file, or a pandas `DataFrame`.
         min_columns: The fewest columns the file may have: 2 for training (features and a
             target), 1 for a file to predict (one feature column, no target, is a whole file).
 
     Returns:
-        A `Table`.
+        A `Table` (its `path` "the DataFrame" for a frame).
 
     Raises:
         DataError: for a missing, unreadable, empty, binary or ragged file, or a bad header.
@@ -271,19 +272,12 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     """
     if min_columns not in (1, 2) or isinstance(min_columns, bool):
         raise ValueError(f"Argument min_columns must be 1 or 2. Received: {min_columns!r}")
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise DataError(f"{path} is a directory, not a CSV file")
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as err:
-        raise DataError(f"cannot read {path}: {err.strerror or err}") from None
-    raw = _decompressed(raw, path)
-    if not raw.strip():
-        raise DataError(f"{path} is empty")
-    text = _decoded(raw, path)
+    if is_data_frame(path):
+        text, path = frame_text(path), FRAME_NAME
+        if not text.strip():
+            raise DataError(f"{path} is empty")
+    else:
+        text = _file_text(path)
     named = _SEP_LINE.match(text)
     if named:
         text = text[named.end() :]
@@ -447,6 +441,53 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     return Table(path, columns, delimiter, tuple(converted), missing_words)
 
 
+#: What messages and `Table.path` call a table read from a pandas `DataFrame`.
+FRAME_NAME = "the DataFrame"
+
+
+def is_data_frame(source) -> bool:
+    """Whether `source` is a pandas `DataFrame` (told without importing pandas)."""
+    kind = type(source)
+    return kind.__name__ == "DataFrame" and kind.__module__.startswith("pandas")
+
+
+def frame_text(frame) -> str:
+    """A pandas `DataFrame` as the CSV text its `to_csv` writes, for `read_csv`.
+
+    Numbers are written so they read back exactly, dates in ISO 8601, missing values (NaN,
+    `None`, `pd.NA`, `NaT`) as empty cells. The index is written only when it says something:
+    named (`set_index("store")`) or dates (a time series' `DatetimeIndex`, `PeriodIndex`), which
+    `read_csv`'s rules then read as a feature. An unnamed index of numbers is row labels (what
+    slicing or `train_test_split` leaves): written, it was a column the model trained on
+    nothing from and warned about in every prediction.
+    """
+    index = frame.index
+    named = any(name is not None for name in index.names)
+    dated = type(index).__name__ in ("DatetimeIndex", "PeriodIndex")
+    return frame.to_csv(index=named or dated)
+
+
+def _file_text(path: str) -> str:
+    """The text of the file `path`, decompressed and decoded (see `read_csv`)."""
+    if not isinstance(path, str | os.PathLike):
+        raise DataError(
+            f"expected the path of a CSV file or a pandas DataFrame, got {type(path).__name__}"
+        )
+    if not os.path.exists(path):
+        raise DataError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise DataError(f"{path} is a directory, not a CSV file")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as err:
+        raise DataError(f"cannot read {path}: {err.strerror or err}") from None
+    raw = _decompressed(raw, path)
+    if not raw.strip():
+        raise DataError(f"{path} is empty")
+    return _decoded(raw, path)
+
+
 def _warn(message: str, depth: int = 0) -> None:
     # Shown at the line that called read_csv: `depth` more frames down from a helper of it.
     warnings.warn(message, DataWarning, stacklevel=3 + depth)
@@ -563,7 +604,7 @@ def _decoded(raw: bytes, path: str) -> str:
     _warn(
         f"{os.path.basename(path)} is not UTF-8; read as Windows-1252, the encoding Excel "
         "writes on Western Windows systems (check accented text; save as UTF-8 to be sure)",
-        depth=1,
+        depth=2,
     )
     return text
 

@@ -175,7 +175,7 @@ def read_training_table(
     predictions).
 
     Args:
-        path: The CSV file.
+        path: The CSV file, or a pandas `DataFrame` (read as its CSV: `read_csv`).
         target: The target column.
         task: `"auto"`, `"binary"`, `"multiclass"` or `"regression"`.
         drop: Columns to leave out.
@@ -270,7 +270,7 @@ def load_training_data(
     and categories come from the training split only.
 
     Args:
-        path: The CSV file.
+        path: The CSV file, or a pandas `DataFrame` (read as its CSV: `read_csv`).
         target: The target column.
         task: `"auto"`, `"binary"`, `"multiclass"` or `"regression"`.
         validation_fraction: Share of rows held out for validation.
