@@ -738,6 +738,30 @@ for path in sorted(glob.glob("penguins_run/*.png")):
     print(os.path.basename(path))
     display(Image(filename=path, width=640))""",
     ),
+    (
+        "md",
+        """## The same recipe from Python, on DataFrames
+
+A notebook often holds its tables as DataFrames, after some work on them. Every function that
+takes a CSV path takes a DataFrame too, read by the same rules: `load_training_data` splits and
+encodes it, `train_tabular` runs the recipe (one network, a validation split) and writes the
+report, `predict_csv` predicts another DataFrame. The sliced frames' row labels are not read as
+a column.""",
+    ),
+    (
+        "code",
+        """from keras_nnperf.pipeline import predict_csv, train_tabular
+from keras_nnperf.tabular import load_training_data
+
+train_df = penguins[~test_rows]
+test_df = penguins[test_rows].drop(columns=["species"])
+data = load_training_data(train_df, "species", id_column="id")
+run = train_tabular(data, "penguins_py", epochs=int(EPOCHS), verbose=0)
+print("validation:", {name: round(value, 3) for name, value in run.metrics.items()})
+predictions = predict_csv("penguins_py", test_df)
+hits = np.mean(np.array(predictions["prediction"]) == answers["species"].to_numpy())
+print(f"accuracy on the held-out test rows: {hits:.3f}")""",
+    ),
 ]
 
 TRANSFER = [

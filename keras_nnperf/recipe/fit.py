@@ -184,7 +184,7 @@ def train_tabular(
 
     Args:
         data: From `keras_nnperf.tabular.load_training_data`.
-        out_dir: An existing, writable folder.
+        out_dir: The folder to write to, created if missing.
         epochs: At most this many training epochs (and epochs per trial when tuning); `None`
             for `default_epochs(task)` (50, or 100 for regression), 50 when tuning.
         batch_size: Batch size, or `None` for `effective_batch_size`'s default.
@@ -503,7 +503,7 @@ def train_folds(
     Args:
         datasets: One `TabularData` per fold, from `load_folds`.
         validation_rows: The rows each fold validates, from `load_folds`.
-        out_dir: An existing, writable folder.
+        out_dir: The folder to write to, created if missing.
         epochs: At most this many training epochs per fold; `None` for
             `default_epochs(task)` (50, or 100 for regression).
         batch_size: Batch size, or `None` for `effective_batch_size`'s default.
