@@ -89,7 +89,8 @@ _SPACE_GROUP = re.compile(r"\d \d{3}(?!\d)")
 # or a missing-value word with the unit, `null bhp`. The unit starts with a letter (or `°`,
 # `µ`, `Ω`) and holds no digit or space, so `2012 Q1`, `10 485` and `Rue 10` never match.
 _UNIT = re.compile(
-    r"(?:(?P<number>[+-]?[\d.,]*\d[\d.,]*(?:[eE][+-]?\d+)?)\s*|(?P<word>[A-Za-z/]+)\s+)"
+    rf"(?:(?P<money>[{CURRENCY_SIGNS}])?\s*"
+    r"(?P<number>[+-]?[\d.,]*\d[\d.,]*(?:[eE][+-]?\d+)?)\s*|(?P<word>[A-Za-z/]+)\s+)"
     r"(?P<unit>[A-Za-z\u00b0\u00b5\u03a9][A-Za-z\u00b0\u00b5\u03a9/\u00b2\u00b3.]{0,11})"
 )
 # Times of day and ordinals are no units (`10 am`, `1st`, `2nd`).
@@ -789,7 +790,9 @@ def _strip_units(columns: dict, delimiter: str) -> tuple[dict, list[str], dict]:
     number (by the rules `read_csv` reads) followed by the same unit, any case, or a missing
     word (`null`, `NA`) with it, which reads as missing; one other word without digits may
     stand among them (`-`), left for `_placeholders`. Magnitudes (`950`, `1.2K`, `3M`,
-    `2.5B`, `1bn`: `MAGNITUDES`) are multiplied out, bare numbers among them too. A column of
+    `2.5B`, `1bn`: `MAGNITUDES`) are multiplied out, bare numbers among them too, and so are
+    amounts in one currency (FIFA's player values `€110.5M`, wages `€565K`, `€0`: the sign
+    then left for `_strip_currency`). A column of
     one quantity in several units (`16.08 kmpl` and `27.12 km/kg`) stays text: 5 g beside
     5 kg is no one scale.
 
@@ -820,7 +823,11 @@ def _strip_units(columns: dict, delimiter: str) -> tuple[dict, list[str], dict]:
             if len(words) > 1 or not present or any(_not_a_unit(m, delimiter) for m in present):
                 continue
             spelled = list(dict.fromkeys(m["unit"] for m in present))
-            if all(unit in MAGNITUDES for unit in spelled) and (bare or len(spelled) > 1):
+            magnitudes = all(unit in MAGNITUDES for unit in spelled)
+            money = {m["money"] for m in present} - {None}
+            if money and (len(money) > 1 or not magnitudes):
+                continue  # `€110.5M` and `€565K` are amounts; `$5 kg` is nothing known
+            if magnitudes and (bare or len(spelled) > 1 or money):
                 columns[name] = [
                     _times_magnitude(m, delimiter) if m is not None else c
                     for m, c in zip(matches, cells, strict=True)

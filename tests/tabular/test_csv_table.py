@@ -441,6 +441,13 @@ def test_magnitudes_are_multiplied_out(write):
     np.testing.assert_allclose(parse_numeric(table.columns["size"])[0], [19e6, 14e3, np.nan, 8.7e6])
     # Lowercase `m` (metres? minutes?) beside bare numbers stays text.
     assert read_csv(write("d,y\n5m,1\n7,0\n")).columns["d"] == ["5m", "7"]
+    # FIFA's player values and wages: amounts in one currency with magnitudes.
+    text = "value,wage,mixed,y\n€110.5M,€565K,€5M,1\n€0,€0,$2M,0\n€500K,€1K,€1K,1\n"
+    with pytest.warns(DataWarning, match="magnitudes multiplied out .*: value, wage$"):
+        table = read_csv(write(text))
+    np.testing.assert_allclose(parse_numeric(table.columns["value"])[0], [110.5e6, 0, 5e5])
+    np.testing.assert_allclose(parse_numeric(table.columns["wage"])[0], [565e3, 0, 1e3])
+    assert table.columns["mixed"] == ["€5M", "$2M", "€1K"]  # euros beside dollars: text
 
 
 def test_bounds_read_as_their_number(write):
