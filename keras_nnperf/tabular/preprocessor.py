@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -118,7 +119,9 @@ class TabularPreprocessor:
             `"missing_word"` (optional) for the word `read_csv` read as missing among its
             numbers in training (`transform` reads it so in any new file), or
             `{"name", "kind": "categorical", "encoding": "one_hot", "categories"}` or
-            `{..., "encoding": "embedding", "categories", "output_dim"}`.
+            `{..., "encoding": "embedding", "categories", "output_dim"}`, with `"fold_case":
+            true` (optional) when training merged levels that differ only in case (`Male`,
+            `male`): cells are then looked up by their case-folded spelling.
         classes: Class labels (classification) or `None`.
         target_mean: Training mean of a regression target (else `None`).
         target_std: Training standard deviation of a regression target (else `None`).
@@ -377,15 +380,16 @@ class TabularPreprocessor:
                         )
                     )
             elif f["encoding"] == "one_hot":
-                index = {c: j for j, c in enumerate(f["categories"])}
+                index, key = _category_index(f)
                 onehot = np.zeros((len(column), len(index)))
                 for i, value in enumerate(column):
-                    if value in index:
-                        onehot[i, index[value]] = 1.0
+                    if value is not None and key(value) in index:
+                        onehot[i, index[key(value)]] = 1.0
                 blocks.append(onehot)
             else:
-                index = {c: j + 1 for j, c in enumerate(f["categories"])}
-                blocks.append(np.asarray([index.get(v, 0) for v in column], "float64")[:, None])
+                index, key = _category_index(f, first=1)
+                codes = [0 if v is None else index.get(key(v), 0) for v in column]
+                blocks.append(np.asarray(codes, "float64")[:, None])
         if warn and nonfinite:
             warnings.warn(
                 f"inf, -inf or out-of-range numbers treated as missing in column(s) "
@@ -421,11 +425,11 @@ class TabularPreprocessor:
         for f in self.features:
             if f["kind"] != "categorical" or f["name"] not in table.columns:
                 continue
-            known = set(f["categories"])
+            known, key = _category_index(f)
             missing_word = f.get("missing_word")
             counts: dict[str, int] = {}
             for value in table.columns[f["name"]]:
-                if value is not None and value != missing_word and value not in known:
+                if value is not None and value != missing_word and key(value) not in known:
                     counts[value] = counts.get(value, 0) + 1
             if counts:
                 found[f["name"]] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -635,11 +639,19 @@ def _fit_column(name, column, rows):
             counts[column[i]] = counts.get(column[i], 0) + 1
     if not counts:
         return unusable
+    counts, fold_case = _merged_case_variants(name, counts)
+    folded = {"fold_case": True} if fold_case else {}
     if len(counts) == 1 and sum(counts.values()) == len(rows):
         return f"a single value ({next(iter(counts))}) in the training split"
     ranked = sorted(counts, key=lambda c: (-counts[c], c))
     if len(ranked) <= ONE_HOT_MAX_LEVELS:
-        return {"name": name, "kind": "categorical", "encoding": "one_hot", "categories": ranked}
+        return {
+            "name": name,
+            "kind": "categorical",
+            "encoding": "one_hot",
+            "categories": ranked,
+            **folded,
+        }
     once = sum(1 for c in ranked if counts[c] == 1)
     if once > NAME_LIKE * sum(counts.values()):
         # Most rows hold a level of their own: names (ISLR's Auto: "ford pinto"), not a few
@@ -663,7 +675,51 @@ def _fit_column(name, column, rows):
         "encoding": "embedding",
         "categories": ranked,
         "output_dim": embedding_size(len(ranked) + 1),
+        **folded,
     }
+
+
+def _merged_case_variants(name: str, counts: dict[str, int]) -> tuple[dict[str, int], bool]:
+    """Levels that differ only in case counted as one, spelled as most rows spell it.
+
+    `Male`, `male` and `MALE` in one column are a data-entry habit, not three levels: each
+    spelling's rows learned apart, and a new file's `MALE` was unknown when training saw only
+    two spellings. As the target's labels (`task.merge_case_variants`), with a `DataWarning`.
+
+    Returns:
+        The merged counts, and whether any level was merged (the feature's `"fold_case"`).
+    """
+    groups: dict[str, list[str]] = {}
+    for level in counts:
+        groups.setdefault(level.casefold(), []).append(level)
+    # Most rows' spelling first; on a tie, the one the rows meet first.
+    ordered = [sorted(s, key=lambda v: (-counts[v], s.index(v))) for s in groups.values()]
+    merged = [spellings for spellings in ordered if len(spellings) > 1]
+    if not merged:
+        return counts, False
+    shown = "; ".join(f"{s[0]!r} (also {', '.join(map(repr, s[1:]))})" for s in merged[:3])
+    warnings.warn(
+        f"column {name!r} has values that differ only in case, read as one level each: "
+        f"{shown}{'; ...' if len(merged) > 3 else ''}",
+        DataWarning,
+        stacklevel=4,
+    )
+    return {spellings[0]: sum(counts[v] for v in spellings) for spellings in ordered}, True
+
+
+def _same(value: str) -> str:
+    return value
+
+
+def _category_index(feature: dict, first: int = 0) -> tuple[dict[str, int], Callable]:
+    """A feature's levels -> their positions from `first`, and the key a cell is looked up by.
+
+    A feature fitted with `"fold_case"` looks cells up by their case-folded spelling.
+    """
+    if feature.get("fold_case"):
+        index = {c.casefold(): j + first for j, c in enumerate(feature["categories"])}
+        return index, str.casefold
+    return {c: j + first for j, c in enumerate(feature["categories"])}, _same
 
 
 def _with_defaults(feature: dict) -> dict:
@@ -721,6 +777,8 @@ def _config_problem(config) -> str | None:
             return f"features[{i}] has an unknown date spelling {f['spelling']!r}"
         if not isinstance(f.get("cycles", []), list) or set(f.get("cycles", [])) - set(CYCLES):
             return f"features[{i}] has cycles other than {', '.join(CYCLES)}"
+        if not isinstance(f.get("fold_case", False), bool):
+            return f"features[{i}] has a 'fold_case' that is not true or false"
         weekdays = f.get("weekdays", [])
         if not isinstance(weekdays, list) or set(weekdays) - set(WEEKDAYS):
             return f"features[{i}] has weekdays other than {', '.join(WEEKDAYS)}"

@@ -400,3 +400,38 @@ def test_unknown_categories_and_unused_columns_name_what_a_new_file_brings(frame
     assert pre.unknown_categories(new) == {"b": {"d": 2}}
     assert pre.unused_columns(new) == ["notes"]
     assert pre.unknown_categories(table) == {} and pre.unused_columns(table) == []
+
+
+@pytest.mark.parametrize("levels", [3, 60])  # one-hot, and an embedding's codes
+def test_levels_that_differ_only_in_case_are_one_level(frame, tmp_path, levels):
+    # `Male`, `male` and `MALE` typed by hand: three levels learned apart, and a new file's
+    # `MALE` unknown when training had only two of the spellings.
+    names = [f"city{i}" for i in range(levels)]
+    rows = []
+    for i in range(240):
+        name = names[i % levels]
+        spelled = name.upper() if i % 5 == 0 else name.capitalize() if i % 7 == 0 else name
+        rows.append((spelled, i % 3, i % 2))
+    table = read_csv(frame(rows, header=("city", "b", "y")))
+    with pytest.warns(DataWarning, match=r"'city' has values that differ only in case.*'city\d+' \(also 'C"):
+        pre = TabularPreprocessor.fit(table, "y")
+    city = next(f for f in pre.features if f["name"] == "city")
+    assert city["fold_case"] is True and len(city["categories"]) == levels
+    assert {c.casefold() for c in city["categories"]} == set(names)
+    assert "city1" in city["categories"]  # the spelling most of its rows use
+    path = str(tmp_path / "pre.json")
+    pre.save(path)
+    loaded = TabularPreprocessor.load(path)
+    new = read_csv(
+        frame(
+            [("CITY1", 1, 0), ("City1", 1, 1), ("city1", 1, 0)],
+            header=("city", "b", "y"),
+            name="new.csv",
+        )
+    )
+    x = loaded.transform(new, warn=False)
+    assert (x[0] == x[1]).all() and (x[1] == x[2]).all()
+    assert loaded.unknown_categories(new) == {}
+    # Without case variants, nothing is folded: `a` and `A` of a file saved before stay apart.
+    plain = TabularPreprocessor.fit(read_csv(frame([("u", 0, 1), ("v", 1, 0)] * 10)), "y")
+    assert "fold_case" not in plain.features[0]
