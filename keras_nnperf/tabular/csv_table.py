@@ -341,7 +341,23 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{name}: column name(s) repeated in the header, the repeats numbered as pandas "
             f"does ({duplicates[0]!r}, {duplicates[0] + '.1'!r}, ...): {name_list(duplicates)}"
         )
-    body = lines[first_row:]
+    body, body_lines = lines[first_row:], line_numbers[first_row:]
+    if first_row:
+        # Files joined with their headers (`cat a.csv b.csv`, a loop of exports): the header
+        # again among the rows made each column's name a value: a number column text, the
+        # target's name a class of its own.
+        written = [cell.strip() for cell in lines[0]]
+        repeats = [i for i, row in enumerate(body) if [c.strip() for c in row] == written]
+        if repeats:
+            shown = ", ".join(str(body_lines[i]) for i in repeats[:5])
+            more = ", ..." if len(repeats) > 5 else ""
+            _warn(
+                f"{name}: left out {len(repeats)} repeat(s) of the header among the rows (files "
+                f"joined with their headers?) at line(s) {shown}{more}"
+            )
+            left_out = set(repeats)
+            kept = [i for i in range(len(body)) if i not in left_out]
+            body, body_lines = [body[i] for i in kept], [body_lines[i] for i in kept]
     if not body:
         raise DataError(f"{path} has a header but no data rows")
     if first_row and all(len(row) == len(header) + 1 for row in body):
@@ -352,7 +368,7 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{name}: every row has one field more than the header; the first field read as "
             "the rows' names, column 'Unnamed: 0', as pandas and R read such a file"
         )
-    for number, row in zip(line_numbers[first_row:], body, strict=True):
+    for number, row in zip(body_lines, body, strict=True):
         if len(row) != len(header):
             raise DataError(
                 f"{path}: line {number} has {len(row)} fields but the header has {len(header)}"
@@ -364,7 +380,7 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     # Totals first: a `Total` in a column hides that the column is numbers from `units_rows`.
     totals = summary_rows(columns, lambda cell: _is_number_like(cell, delimiter))
     if totals:
-        shown = ", ".join(f"{line_numbers[i + first_row]} ({word!r})" for i, word in totals.items())
+        shown = ", ".join(f"{body_lines[i]} ({word!r})" for i, word in totals.items())
         _warn(
             f"{name}: left out {len(totals)} summary row(s) (the sum or mean of the rows "
             f"above, not data) at line(s) {shown}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -295,11 +296,24 @@ def _stripped(name):
     return name.strip() if isinstance(name, str) else name
 
 
+def _no_column(start: str, name: str, table: Table) -> DataError:
+    """The error for a column `name` that `table` lacks: the closest name, then every name.
+
+    `--target Survived` on a file whose header says `survived` ended in "not found" and a list
+    the user had to read through; the name differing only in case, or the closest spelling
+    (`difflib`), is now offered first.
+    """
+    names = table.names
+    same = [n for n in names if n.casefold() == str(name).casefold()]
+    close = same or difflib.get_close_matches(str(name), names, n=1, cutoff=0.75)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return DataError(f"{start}; {hint}the columns are: {', '.join(names)}")
+
+
 def _check_kept(table: Table, target, drop, id_column, keep) -> None:
     unknown = [n for n in keep if n not in table.columns]
     if unknown:
-        columns = ", ".join(table.names)
-        raise DataError(f"--keep: no column named {unknown[0]!r}; the columns are: {columns}")
+        raise _no_column(f"--keep: no column named {unknown[0]!r}", unknown[0], table)
     for name in keep:
         if name == target:
             raise DataError(f"--keep names the target column {target!r}")
@@ -310,18 +324,17 @@ def _check_kept(table: Table, target, drop, id_column, keep) -> None:
 
 
 def _check_columns(table: Table, target, drop, id_column) -> None:
-    columns = ", ".join(table.names)
     if target not in table.columns:
-        raise DataError(f"target column {target!r} not found; the columns are: {columns}")
+        raise _no_column(f"target column {target!r} not found", target, table)
     unknown = [n for n in drop if n not in table.columns]
     if unknown:
-        raise DataError(f"--drop: no column named {unknown[0]!r}; the columns are: {columns}")
+        raise _no_column(f"--drop: no column named {unknown[0]!r}", unknown[0], table)
     if target in drop:
         raise DataError(f"--drop names the target column {target!r}")
     if id_column is None:
         return
     if id_column not in table.columns:
-        raise DataError(f"--id: no column named {id_column!r}; the columns are: {columns}")
+        raise _no_column(f"--id: no column named {id_column!r}", id_column, table)
     if id_column == target:
         raise DataError(f"--id names the target column {target!r}")
     if id_column in drop:

@@ -520,3 +520,17 @@ def test_training_data_from_a_data_frame_is_the_same_as_from_its_csv(tmp_path):
     np.testing.assert_array_equal(from_frame.x_train, from_file.x_train)
     np.testing.assert_array_equal(from_frame.y_val, from_file.y_val)
     assert from_frame.preprocessor.get_config() == from_file.preprocessor.get_config()
+
+
+def test_repeats_of_the_header_among_the_rows_are_left_out(write):
+    # `cat a.csv b.csv`: the second header made x a text column and `y` a class of its own.
+    text = "x, kind,y\n1.5,a,0\n2.5,b,1\nx,kind,y\n3.5,a,1\n4.5,b,0\nx,kind , y\n"
+    with pytest.warns(DataWarning, match=r"left out 2 repeat\(s\) of the header .* line\(s\) 4, 7"):
+        table = read_csv(write(text))
+    assert table.columns == {
+        "x": ["1.5", "2.5", "3.5", "4.5"],
+        "kind": ["a", "b", "a", "b"],
+        "y": ["0", "1", "1", "0"],
+    }
+    # A row that only shares some names is data.
+    assert read_csv(write("a,b\na,x\ny,b\n")).columns == {"a": ["a", "y"], "b": ["x", "b"]}

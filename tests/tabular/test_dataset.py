@@ -271,3 +271,13 @@ def test_training_rows_of_a_file_sorted_by_target_come_shuffled(frame):
     for train, val in prepared.folds(3, seed=0):
         assert 0 < np.mean(train[:20] >= 60) < 1
         assert list(val) == sorted(val)
+
+
+def test_an_unknown_column_name_offers_the_closest_one(frame):
+    path = frame([(1, 2, 0), (3, 4, 1)] * 6, header=("Age", "income", "Survived"))
+    with pytest.raises(DataError, match="not found; did you mean 'Survived'\\? the columns are"):
+        load_training_data(path, "survived")
+    with pytest.raises(DataError, match="--drop: no column named 'incme'; did you mean 'income'"):
+        load_training_data(path, "Survived", drop=["incme"])
+    with pytest.raises(DataError, match="--id: no column named 'zzz'; the columns are: Age"):
+        load_training_data(path, "Survived", id_column="zzz")

@@ -413,7 +413,9 @@ def test_levels_that_differ_only_in_case_are_one_level(frame, tmp_path, levels):
         spelled = name.upper() if i % 5 == 0 else name.capitalize() if i % 7 == 0 else name
         rows.append((spelled, i % 3, i % 2))
     table = read_csv(frame(rows, header=("city", "b", "y")))
-    with pytest.warns(DataWarning, match=r"'city' has values that differ only in case.*'city\d+' \(also 'C"):
+    with pytest.warns(
+        DataWarning, match=r"'city' has values that differ only in case.*'city\d+' \(also 'C"
+    ):
         pre = TabularPreprocessor.fit(table, "y")
     city = next(f for f in pre.features if f["name"] == "city")
     assert city["fold_case"] is True and len(city["categories"]) == levels
