@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from keras_nnperf.tabular.json_records import looks_like_json, records_csv
 from keras_nnperf.tabular.names import name_list, names_by_value
 from keras_nnperf.tabular.spreadsheet import summary_rows, table_lines, units_rows
 
@@ -236,7 +237,8 @@ def _from_decimal_comma(cell: str) -> str:
 def read_csv(path: str, min_columns: int = 2) -> Table:
     """Read a delimited text file with a header row, as spreadsheets and pandas write them.
 
-    A gzip, bz2, xz, one-file zip or tar file is read as the CSV inside (`_decompressed`). A
+    A gzip, bz2, xz, one-file zip or tar file is read as the CSV inside (`_decompressed`); a
+    JSON table (records, lines, pandas' columns or split) as its CSV (`json_records`). A
     pandas `DataFrame` is read as the CSV its `to_csv` writes (`frame_text`), so a notebook's
     table meets the same rules as a file. The delimiter is detected (`detect_delimiter`: runs
     of spaces too), or read from Excel's `sep=;` first line. Rows that all have one field more
@@ -279,6 +281,8 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             raise DataError(f"{path} is empty")
     else:
         text = _file_text(path)
+        if looks_like_json(text) and (converted := records_csv(text)) is not None:
+            text = converted[0]  # JSON records, lines, columns or split: as their CSV
     named = _SEP_LINE.match(text)
     if named:
         text = text[named.end() :]
