@@ -4,17 +4,18 @@ The rules, applied the same way by `nnperf fit` and `nnperf predict` (docs/data.
 with every warning):
 
 * **Reading.** Standard-library `csv`, UTF-8 (UTF-16 with a byte-order mark; else Windows-1252, with
-  a warning), a header row, gzip/bz2/xz and one-file zip or tar read through. The delimiter (`,` `;`
-  tab `|`, else runs of spaces) is detected or named by Excel's `sep=` line; rows one field longer
-  than the header start with row names; in a file not separated by commas, columns of numbers
-  written with decimal commas are read as numbers, in a comma file columns of numbers with commas
-  grouping thousands, and anywhere columns of percentages, of amounts of money and of numbers
-  grouped by spaces or apostrophes or with the minus sign U+2212, or written with one unit (`1248
-  CC`), magnitudes (`1.2K`) or bounds (`90+`, `<5`) (each with a warning). Empty cells and `NA`,
-  `N/A`, `NaN`, `null`, `None`, `?` (any case) are missing values; `inf`, `-inf` and numbers beyond
-  float64 are treated as missing (with a warning naming the column and count). A spreadsheet's title
-  above the header, notes below the table and its `Total` or `Average` rows are left out
-  (`spreadsheet`).
+  a warning), a header row, gzip/bz2/xz and one-file zip or tar read through, JSON tables (records,
+  lines, pandas' layouts) and pandas DataFrames read as their CSV, repeats of the header left out.
+  The delimiter (`,` `;` tab `|`, else runs of spaces) is detected or named by Excel's `sep=` line;
+  rows one field longer than the header start with row names; in a file not separated by commas,
+  columns of numbers written with decimal commas are read as numbers, in a comma file columns of
+  numbers with commas grouping thousands, and anywhere columns of percentages, of amounts of money
+  and of numbers grouped by spaces or apostrophes or with the minus sign U+2212, or written with one
+  unit (`1248 CC`), magnitudes (`1.2K`) or bounds (`90+`, `<5`) (each with a warning). Empty cells
+  and `NA`, `N/A`, `NaN`, `null`, `None`, `?` (any case) are missing values; `inf`, `-inf` and
+  numbers beyond float64 are treated as missing (with a warning naming the column and count). A
+  spreadsheet's title above the header, notes below the table and its `Total` or `Average` rows are
+  left out (`spreadsheet`).
 * **Columns left out.** Those named with `drop`, the ID column (`id_column`), and ID-like
   columns (`id_columns`: named `id`; named like an id and unique per row; unique text, or
   text whose values almost never repeat, such as names; a run of integers from 0 or 1), each
