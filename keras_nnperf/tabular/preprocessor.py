@@ -6,6 +6,7 @@ columns left out (dropped, ID, unusable).
 
 from __future__ import annotations
 
+import difflib
 import json
 import warnings
 from collections.abc import Callable
@@ -350,7 +351,8 @@ class TabularPreprocessor:
         """
         absent = [f["name"] for f in self.features if f["name"] not in table.columns]
         if absent:
-            raise DataError(f"{table.path} lacks the feature column(s): {', '.join(absent)}")
+            shown = ", ".join(_with_closest(name, table.names) for name in absent)
+            raise DataError(f"{table.path} lacks the feature column(s): {shown}")
         blocks, imputed, nonfinite, clipped = [], [], [], []
         for f in self.features:
             column = table.columns[f["name"]]
@@ -705,6 +707,13 @@ def _merged_case_variants(name: str, counts: dict[str, int]) -> tuple[dict[str, 
         stacklevel=4,
     )
     return {spellings[0]: sum(counts[v] for v in spellings) for spellings in ordered}, True
+
+
+def _with_closest(name: str, names: list[str]) -> str:
+    # `age (the file has 'AGE')`: a header retyped or exported by another tool.
+    close = [n for n in names if n.casefold() == name.casefold()]
+    close = close or difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    return f"{name} (the file has {close[0]!r})" if close else name
 
 
 def _same(value: str) -> str:

@@ -437,3 +437,12 @@ def test_levels_that_differ_only_in_case_are_one_level(frame, tmp_path, levels):
     # Without case variants, nothing is folded: `a` and `A` of a file saved before stay apart.
     plain = TabularPreprocessor.fit(read_csv(frame([("u", 0, 1), ("v", 1, 0)] * 10)), "y")
     assert "fold_case" not in plain.features[0]
+
+
+def test_a_missing_feature_column_is_named_with_the_closest_one(frame):
+    pre = TabularPreprocessor.fit(read_csv(frame([(1, "u", 0), (2, "v", 1)] * 10)), "y")
+    new = read_csv(frame([(1, "u")], header=("A", "bb"), name="new.csv"))
+    with pytest.raises(
+        DataError, match=r"new.csv lacks the feature column\(s\): a \(the file has 'A'\), b$"
+    ):
+        pre.transform(new)
