@@ -318,7 +318,7 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     lines, unnamed = _without_empty_unnamed_columns(lines)
     header = [name.strip() for name in lines[0]]
     first_row = 1  # where the rows start in `lines`: after the header
-    if _is_data_line(header, delimiter):
+    if _is_data_line(header, delimiter) or _repeated_below(lines, delimiter):
         # UCI's `.data` files (iris: `5.1,3.5,1.4,0.2,Iris-setosa`) have no header at all.
         _warn(
             f"{name}: its first line looks like data, not a header ({', '.join(header[:4])}"
@@ -722,6 +722,31 @@ def _is_data_line(cells: list[str], delimiter: str) -> bool:
     """
     numbers = [c for c in cells if c and _is_number_like(c, delimiter)]
     return 2 * len(numbers) >= len(cells) and any(not c.isdigit() for c in numbers)
+
+
+#: How many rows `_repeated_below` looks through for the first line's values.
+DATA_LINE_SAMPLE = 2000
+
+
+def _repeated_below(lines: list[list[str]], delimiter: str) -> bool:
+    """Whether every text cell of the first line is a value of its column in the rows below.
+
+    UCI's `adult.data` starts `39, State-gov, 77516, Bachelors, ...`: its numbers are whole
+    and fewer than half, so `_is_data_line` took it for a header, and `--target column_15`
+    found no such column. A header's names (`workclass`) are not values of their own columns;
+    this line's words (`State-gov`, `Male`, `<=50K`) are, in thousands of rows. Needs a text
+    cell and five rows or more; looks at the first `DATA_LINE_SAMPLE` rows.
+    """
+    first = [cell.strip() for cell in lines[0]]
+    rows = [  # repeats of the whole line are repeated headers (files joined), not data
+        row
+        for row in lines[1 : 1 + DATA_LINE_SAMPLE]
+        if len(row) == len(first) and [cell.strip() for cell in row] != first
+    ]
+    text = [i for i, cell in enumerate(first) if cell and not _is_number_like(cell, delimiter)]
+    if len(rows) < 5 or not text:
+        return False
+    return all(any(row[i].strip() == first[i] for row in rows) for i in text)
 
 
 def _locale_numbers(columns: dict, delimiter: str) -> list[str]:

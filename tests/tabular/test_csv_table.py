@@ -180,6 +180,12 @@ def test_a_file_without_a_header_gets_column_names_and_keeps_its_first_row(write
         table = read_csv(write("5.1,3.5,setosa\n4.9,-3.0,setosa\n6.3,3.3,virginica\n"))
     assert table.names == ["column_1", "column_2", "column_3"]
     assert table.columns["column_1"] == ["5.1", "4.9", "6.3"]
+    # UCI's adult.data: whole numbers, fewer than half, but its words are values below.
+    rows = ["39, State-gov, Male, <=50K", "50, Private, Female, >50K", "38, Private, Male, <=50K"]
+    rows += ["53, State-gov, Female, <=50K", "28, Private, Male, >50K", "37, Private, Male, >50K"]
+    with pytest.warns(DataWarning, match=r"first line looks like data.* column_1 \.\.\. column_4"):
+        table = read_csv(write("\n".join(rows) + "\n"))
+    assert table.num_rows == 6 and table.columns["column_2"][0] == "State-gov"
     # Whole numbers are names (years of a wide table); so are words beside a few numbers.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
