@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import bz2
 import csv
-import gzip
 import io
-import lzma
 import math
 import os
 import re
-import tarfile
 import warnings
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from keras_nnperf.tabular.json_records import looks_like_json, records_csv
+from keras_nnperf.tabular.errors import DataError, DataWarning
+from keras_nnperf.tabular.file_formats import source_text
 from keras_nnperf.tabular.names import name_list, names_by_value
 from keras_nnperf.tabular.spreadsheet import summary_rows, table_lines, units_rows
 
@@ -113,14 +108,6 @@ _BOUND_MARK = re.compile(r"\d\s*\+|[<>\u2264\u2265]\s*[+-]?[\d.,]")
 
 # Excel's first line naming the delimiter: `sep=;`.
 _SEP_LINE = re.compile(r"sep=(.)\r?\n")
-
-
-class DataError(ValueError):
-    """Bad input data: the message is one sentence meant for the user."""
-
-
-class DataWarning(UserWarning):
-    """A data problem that was fixed automatically (imputed values, dropped rows)."""
 
 
 @dataclass
@@ -237,17 +224,17 @@ def _from_decimal_comma(cell: str) -> str:
 def read_csv(path: str, min_columns: int = 2) -> Table:
     """Read a delimited text file with a header row, as spreadsheets and pandas write them.
 
-    A gzip, bz2, xz, one-file zip or tar file is read as the CSV inside (`_decompressed`); a
-    JSON table (records, lines, pandas' columns or split) as its CSV (`json_records`). A
-    pandas `DataFrame` is read as the CSV its `to_csv` writes (`frame_text`), so a notebook's
-    table meets the same rules as a file. The delimiter is detected (`detect_delimiter`: runs
-    of spaces too), or read from Excel's `sep=;` first line. Rows that all have one field more
-    than the header start with their names (R's `write.table`): that field is column
-    `Unnamed: 0`. The text is UTF-8 (with or without a byte-order mark), UTF-16 with its
-    byte-order mark, or else Windows-1252, Excel's encoding on Western Windows systems, with a
-    `DataWarning`. A header column with no name and no value in any row (a delimiter at the end
-    of every line) is left out with a `DataWarning`. Columns are read as numbers, with a
-    `DataWarning` naming them, when their present cells are all
+    The source becomes text in `file_formats`: a gzip, bz2, xz, one-file zip or tar file is read as
+    the CSV inside; a JSON table (records, lines, pandas' columns or split) as its CSV
+    (`json_records`); a pandas `DataFrame` as the CSV its `to_csv` writes (`frame_text`), so a
+    notebook's table meets the same rules as a file. The delimiter is detected (`detect_delimiter`:
+    runs of spaces too), or read from Excel's `sep=;` first line. Rows that all have one field more
+    than the header start with their names (R's `write.table`): that field is column `Unnamed: 0`.
+    The text is UTF-8 (with or without a byte-order mark), UTF-16 with its byte-order mark, or else
+    Windows-1252, Excel's encoding on Western Windows systems, with a `DataWarning`. A header column
+    with no name and no value in any row (a delimiter at the end of every line) is left out with a
+    `DataWarning`. Columns are read as numbers, with a `DataWarning` naming them, when their present
+    cells are all
 
     * numbers written with a decimal comma (`1,5`; dots may group thousands: `1.234,5`), at
       least one of them with a comma, in a file not delimited by commas;
@@ -275,14 +262,7 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     """
     if min_columns not in (1, 2) or isinstance(min_columns, bool):
         raise ValueError(f"Argument min_columns must be 1 or 2. Received: {min_columns!r}")
-    if is_data_frame(path):
-        text, path = frame_text(path), FRAME_NAME
-        if not text.strip():
-            raise DataError(f"{path} is empty")
-    else:
-        text = _file_text(path)
-        if looks_like_json(text) and (converted := records_csv(text)) is not None:
-            text = converted[0]  # JSON records, lines, columns or split: as their CSV
+    text, path = source_text(path)
     named = _SEP_LINE.match(text)
     if named:
         text = text[named.end() :]
@@ -462,172 +442,9 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     return Table(path, columns, delimiter, tuple(converted), missing_words)
 
 
-#: What messages and `Table.path` call a table read from a pandas `DataFrame`.
-FRAME_NAME = "the DataFrame"
-
-
-def is_data_frame(source) -> bool:
-    """Whether `source` is a pandas `DataFrame` (told without importing pandas)."""
-    kind = type(source)
-    return kind.__name__ == "DataFrame" and kind.__module__.startswith("pandas")
-
-
-def frame_text(frame) -> str:
-    """A pandas `DataFrame` as the CSV text its `to_csv` writes, for `read_csv`.
-
-    Numbers are written so they read back exactly, dates in ISO 8601, missing values (NaN,
-    `None`, `pd.NA`, `NaT`) as empty cells. The index is written only when it says something:
-    named (`set_index("store")`) or dates (a time series' `DatetimeIndex`, `PeriodIndex`), which
-    `read_csv`'s rules then read as a feature. An unnamed index of numbers is row labels (what
-    slicing or `train_test_split` leaves): written, it was a column the model trained on
-    nothing from and warned about in every prediction.
-    """
-    index = frame.index
-    named = any(name is not None for name in index.names)
-    dated = type(index).__name__ in ("DatetimeIndex", "PeriodIndex")
-    return frame.to_csv(index=named or dated)
-
-
-def _file_text(path: str) -> str:
-    """The text of the file `path`, decompressed and decoded (see `read_csv`)."""
-    if not isinstance(path, str | os.PathLike):
-        raise DataError(
-            f"expected the path of a CSV file or a pandas DataFrame, got {type(path).__name__}"
-        )
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise DataError(f"{path} is a directory, not a CSV file")
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as err:
-        raise DataError(f"cannot read {path}: {err.strerror or err}") from None
-    raw = _decompressed(raw, path)
-    if not raw.strip():
-        raise DataError(f"{path} is empty")
-    return _decoded(raw, path)
-
-
 def _warn(message: str, depth: int = 0) -> None:
     # Shown at the line that called read_csv: `depth` more frames down from a helper of it.
     warnings.warn(message, DataWarning, stacklevel=3 + depth)
-
-
-# Files that are not text, told by their first bytes: what to say, and how to get a CSV.
-_NOT_TEXT = {
-    b"PAR1": "a Parquet file; write it as CSV first: pandas.read_parquet(path).to_csv(...)",
-    b"\xd0\xcf\x11\xe0": (
-        "an Excel 97-2003 workbook (.xls); save the sheet as CSV UTF-8 in Excel, or "
-        "pandas.read_excel(path).to_csv(...)"
-    ),
-    b"\x28\xb5\x2f\xfd": "compressed with zstd; decompress it first (zstd -d)",
-    b"7z\xbc\xaf": "a 7-Zip archive; extract the CSV file from it first",
-}
-
-
-def _decompressed(raw: bytes, path: str) -> bytes:
-    """The CSV inside a gzip, bz2, xz, one-file zip or tar file, as pandas reads them; else `raw`.
-
-    Told by the file's first bytes, not its name: packages ship `.csv.gz`, archives get renamed.
-
-    Raises:
-        DataError: for a damaged archive, a zip of no or several files, an Excel workbook, a
-            Parquet file or a compression Python cannot read.
-    """
-    name = os.path.basename(path)
-    for magic, what in _NOT_TEXT.items():
-        if raw.startswith(magic):
-            raise DataError(f"{name} is {what}")
-    openers = {
-        b"\x1f\x8b": gzip.decompress,
-        b"BZh": bz2.decompress,
-        b"\xfd7zXZ\x00": lzma.decompress,
-    }
-    try:
-        for magic, decompress in openers.items():
-            if raw.startswith(magic):
-                raw = decompress(raw)
-                break
-        if raw.startswith(b"PK\x03\x04"):
-            return _zip_member(raw, name)
-        if raw[257:262] == b"ustar":  # a tar archive (pmdarima ships `msft.tar.gz`)
-            return _tar_member(raw, name)
-    except DataError:
-        raise
-    except (
-        OSError,
-        EOFError,
-        ValueError,
-        zlib.error,
-        lzma.LZMAError,
-        zipfile.BadZipFile,
-        tarfile.TarError,
-    ):
-        raise DataError(f"{name} is a damaged or truncated compressed file") from None
-    return raw
-
-
-def _tar_member(raw: bytes, name: str) -> bytes:
-    """The one regular file inside a tar archive (macOS's `._` copies aside)."""
-    with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
-        members = [
-            m
-            for m in archive.getmembers()
-            if m.isfile() and not os.path.basename(m.name).startswith("._")
-        ]
-        if len(members) != 1:
-            _one_member_error(name, "tar", [m.name for m in members])
-        return archive.extractfile(members[0]).read()
-
-
-def _one_member_error(name: str, kind: str, members: list[str]):
-    listed = ", ".join(members[:5]) + (", ..." if len(members) > 5 else "")
-    raise DataError(
-        f"{name} is a {kind} archive of {len(members)} files ({listed or 'none'}); "
-        f"nnperf reads a {kind} archive holding one CSV file: extract the one to use"
-    )
-
-
-def _zip_member(raw: bytes, name: str) -> bytes:
-    """The one file inside a zip archive (macOS's `__MACOSX` copies aside)."""
-    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-        members = [
-            m for m in archive.namelist() if not m.endswith("/") and not m.startswith("__MACOSX/")
-        ]
-        if "xl/workbook.xml" in members:
-            raise DataError(
-                f"{name} is an Excel workbook (.xlsx); save the sheet as CSV UTF-8 in Excel, "
-                "or pandas.read_excel(path).to_csv(...)"
-            )
-        if len(members) != 1:
-            _one_member_error(name, "zip", members)
-        return archive.read(members[0])
-
-
-def _decoded(raw: bytes, path: str) -> str:
-    """The file's text: UTF-8, UTF-16 with a byte-order mark, else Windows-1252 (warned)."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError:
-            raise DataError(f"{path} is not valid UTF-16 text") from None
-    if b"\x00" in raw[:65536]:
-        raise DataError(f"{path} is not a CSV file (it contains binary data)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = raw.decode("cp1252")
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text; save it as a UTF-8 CSV file") from None
-    _warn(
-        f"{os.path.basename(path)} is not UTF-8; read as Windows-1252, the encoding Excel "
-        "writes on Western Windows systems (check accented text; save as UTF-8 to be sure)",
-        depth=2,
-    )
-    return text
 
 
 def _without_empty_unnamed_columns(lines: list[list[str]]) -> tuple[list[list[str]], list[int]]:
