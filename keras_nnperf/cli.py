@@ -129,6 +129,12 @@ def _data_args(p: argparse.ArgumentParser) -> None:
         metavar="COL",
         help="use these columns as features even if they look like IDs (a time step)",
     )
+    p.add_argument(
+        "--log-target",
+        action="store_true",
+        help="train a positive regression target as its logarithm (prices, counts spanning "
+        "orders of magnitude); predictions and metrics stay in its units",
+    )
 
 
 def _out_args(p: argparse.ArgumentParser, default: str) -> None:
@@ -332,6 +338,8 @@ def _load_options(args) -> dict:
         options["id_column"] = args.id
     if getattr(args, "keep", None):
         options["keep"] = tuple(args.keep)
+    if getattr(args, "log_target", False):
+        options["log_target"] = True
     return options
 
 

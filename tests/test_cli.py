@@ -662,3 +662,37 @@ def test_an_interrupted_search_says_how_to_resume(tmp_path, capsys, monkeypatch)
     assert "nnperf: interrupted" in stderr and "with --resume" in stderr
     code, _, stderr = run(["fit", data, "--target", "y", "--out", out + "2"], capsys)
     assert code == 130 and "--resume" not in stderr  # nothing to resume without --tune
+
+
+def test_log_target_trains_on_the_logarithm_and_predicts_in_the_units(tmp_path, capsys):
+    # mglearn's RAM prices span eleven orders of magnitude: R² 0.07 in their own units, 0.69
+    # trained on their logarithm. Predictions and metrics stay in the target's units.
+    rng = np.random.default_rng(0)
+    year = rng.uniform(1957, 2015, 200)
+    price = np.exp(20 - 0.45 * (year - 1957) + rng.normal(0, 0.3, 200))
+    data = write_csv(tmp_path / "ram.csv", ["year", "price"], list(zip(year, price, strict=True)))
+    out = str(tmp_path / "run")
+    code, _, err = run(
+        ["fit", data, "--target", "price", "--log-target", "--out", out, *FAST], capsys
+    )
+    assert code == 0, err
+    assert "orders of magnitude" not in err  # the advice is taken
+    pre = TabularPreprocessor.load(os.path.join(out, "preprocessing.json"))
+    assert pre.target_log
+    assert np.isclose(pre.target_mean, np.median(np.log(price)), rtol=0.2)
+    assert "trained as its natural logarithm" in open(os.path.join(out, "report.md")).read()
+    new = write_csv(tmp_path / "new.csv", ["year"], [[1960.0], [2010.0]])
+    code, stdout, err = run(["predict", out, new], capsys)
+    assert code == 0, err
+    predictions = [float(line) for line in stdout.splitlines()[1:]]
+    assert all(p > 0 for p in predictions)  # exp of the model's output
+    # A target at or below zero, or a class, cannot be a log target.
+    bad = write_csv(
+        tmp_path / "bad.csv", ["year", "price"], [[1, 0.0]] + [[i, i] for i in range(1, 30)]
+    )
+    other = str(tmp_path / "other")
+    code, _, err = run(["fit", bad, "--target", "price", "--log-target", "--out", other], capsys)
+    assert code == 2 and "--log-target needs a positive target; 'price' holds 1 value(s)" in err
+    classes = write_csv(tmp_path / "c.csv", ["a", "y"], [[i, "ab"[i % 2]] for i in range(30)])
+    code, _, err = run(["fit", classes, "--target", "y", "--log-target", "--out", other], capsys)
+    assert code == 2 and "--log-target needs a regression target; 'y' is binary" in err

@@ -81,8 +81,12 @@ def add_figures(report, model, data, choice, run, search_result) -> None:
             plot_history(history, stopper.best_epoch, labels, start_label=start_label),
             "Training and validation curves"
             + (
-                f" in `{pre.target}`'s units (RMSE from the MSE loss of the standardized target, "
-                "times its standard deviation; the training curve includes dropout)"
+                f" of `log({pre.target})`, what the network is trained on (--log-target; RMSE "
+                "from the MSE loss of the standardized logarithm, times its standard deviation; "
+                "the training curve includes dropout)"
+                if getattr(pre, "target_log", False)
+                else f" in `{pre.target}`'s units (RMSE from the MSE loss of the standardized "
+                "target, times its standard deviation; the training curve includes dropout)"
                 if pre.task == "regression"
                 else " (loss: cross-entropy in nats, the log loss of the table above)"
             )
@@ -131,7 +135,7 @@ def add_figures(report, model, data, choice, run, search_result) -> None:
 
 def _original_units(pre, values) -> np.ndarray:
     # The network predicts the standardized target (tabular.preprocessor: `decode`).
-    return np.asarray(values, dtype=float).reshape(-1) * pre.target_std + pre.target_mean
+    return pre.target_from_model(values)
 
 
 def _class_probabilities(outputs) -> np.ndarray:
@@ -448,6 +452,9 @@ def history_in_metric_units(history: dict, pre) -> tuple[dict, dict]:
             mae = np.asarray(history[f"{prefix}mae"], dtype=float)
             converted[f"{prefix}mae"] = list(mae * pre.target_std)
     labels = {"rmse": f"RMSE ({pre.target} units)", "mae": f"MAE ({pre.target} units)"}
+    if getattr(pre, "target_log", False):  # trained on the logarithm: its errors, not the units'
+        converted = {name.replace("rmse", "rmse_log"): v for name, v in converted.items()}
+        labels = {"rmse_log": f"RMSE of log({pre.target})", "mae": f"MAE of log({pre.target})"}
     return converted, labels
 
 

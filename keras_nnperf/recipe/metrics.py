@@ -67,7 +67,7 @@ def in_target_units(pre, outputs) -> np.ndarray:
     """Model outputs as `score` takes them: probabilities `(n, classes)` or original values."""
     outputs = np.asarray(outputs, dtype=float)
     if pre.task == "regression":
-        return outputs.reshape(-1) * pre.target_std + pre.target_mean
+        return pre.target_from_model(outputs)
     if pre.task == "binary":
         p = outputs.reshape(-1)
         return np.stack([1.0 - p, p], axis=1)
@@ -78,7 +78,7 @@ def true_in_target_units(pre, y) -> np.ndarray:
     """Encoded targets (`encode_target`) as `score` takes them: indices or original values."""
     y = np.asarray(y)
     if pre.task == "regression":
-        return y.reshape(-1).astype(float) * pre.target_std + pre.target_mean
+        return pre.target_from_model(y)
     return y.reshape(-1).astype(int)
 
 
@@ -97,6 +97,10 @@ def baseline_outputs(data) -> np.ndarray:
     """The trivial baseline's outputs on the validation rows: the training prior or mean."""
     pre = data.preprocessor
     n = len(data.y_val)
+    if pre.task == "regression" and getattr(pre, "target_log", False):
+        # The mean in the target's units, not exp of the logarithm's mean (a smaller value).
+        mean = np.mean(pre.target_from_model(data.y_train))
+        return np.full((n, 1), float(pre.target_to_model([mean])[0, 0]))
     if pre.task in ("regression", "binary"):
         return np.full((n, 1), float(np.mean(data.y_train)))
     prior = np.bincount(data.y_train.reshape(-1).astype(int), minlength=pre.num_classes)

@@ -78,7 +78,14 @@ def data_markdown(data, data_path: str | None) -> str:
         else "",
         f"- {pre.num_features} input features to the network",
     ]
-    if pre.task == "regression":
+    if pre.task == "regression" and getattr(pre, "target_log", False):
+        lines.append(
+            f"- the target is trained as its natural logarithm, standardized (mean "
+            f"{pre.target_mean:.4g}, standard deviation {pre.target_std:.4g}, --log-target); "
+            "predictions are exp of the model's output, and the metrics and pictures below are "
+            "in the target's original units (the training curves in its logarithm's)"
+        )
+    elif pre.task == "regression":
         lines.append(
             f"- the target is standardized for training (mean {pre.target_mean:.4g}, standard "
             f"deviation {pre.target_std:.4g}); the metrics and pictures below are in its "

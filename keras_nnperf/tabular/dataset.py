@@ -64,6 +64,7 @@ class TrainingTable:
         id_given: Whether the user named `id_column`.
         drop: Columns the user dropped.
         excluded: Detected ID columns left out (other than `id_column`), name -> reason.
+        log_target: Train a regression target as its logarithm (`TabularPreprocessor.fit`).
     """
 
     table: Table
@@ -75,6 +76,7 @@ class TrainingTable:
     id_given: bool = False
     drop: tuple = ()
     excluded: dict = field(default_factory=dict)
+    log_target: bool = False
 
     @property
     def num_rows(self) -> int:
@@ -113,6 +115,7 @@ class TrainingTable:
                 id_column=self.id_column,
                 id_given=self.id_given,
                 excluded=self.excluded,
+                target_log=self.log_target,
             )
             x = pre.transform(self.table, warn=warn)
         y = pre.encode_target(self.table)
@@ -166,6 +169,7 @@ def read_training_table(
     drop: Sequence[str] = (),
     id_column: str | None = None,
     keep: Sequence[str] = (),
+    log_target: bool = False,
 ) -> TrainingTable:
     """Read `path`, drop rows without a usable target, decide the task and the left-out columns.
 
@@ -182,6 +186,8 @@ def read_training_table(
         drop: Columns to leave out.
         id_column: The ID column, left out of the features; its values are carried along.
         keep: Columns that are features even if they look like IDs.
+        log_target: Train a positive regression target as its natural logarithm (predictions
+            and metrics stay in its units): for a target spanning orders of magnitude.
 
     Returns:
         A `TrainingTable`.
@@ -227,8 +233,18 @@ def read_training_table(
         # Every later reader of the table (the preprocessor, the folds) sees one spelling.
         labels = table.columns[target] = merge_case_variants(labels, target)
     task_found, classes = infer_task(labels, task, target)
+    if log_target and task_found != "regression":
+        raise DataError(f"--log-target needs a regression target; {target!r} is {task_found}")
     if task_found == "regression":
-        _warn_if_many_magnitudes(target, parse_numeric(labels)[0])
+        values = parse_numeric(labels)[0]
+        if log_target and (values <= 0).any():
+            raise DataError(
+                f"--log-target needs a positive target; {target!r} holds "
+                f"{int((values <= 0).sum())} value(s) at or below zero (the smallest "
+                f"{values.min():g})"
+            )
+        if not log_target:
+            _warn_if_many_magnitudes(target, values)
     detected = find_id_columns(table, skip={target, *drop, id_column, *features})
     id_given = id_column is not None
     if not id_given:
@@ -252,6 +268,7 @@ def read_training_table(
         id_given,
         drop,
         {n: r for n, r in detected.items() if n != id_column},
+        bool(log_target),
     )
 
 
@@ -265,6 +282,7 @@ def load_training_data(
     drop: Sequence[str] = (),
     id_column: str | None = None,
     keep: Sequence[str] = (),
+    log_target: bool = False,
 ) -> TabularData:
     """Read `path`, split it (stratified for classification) and encode both splits.
 
@@ -283,6 +301,7 @@ def load_training_data(
             `ids_val` and remembered by the preprocessor for predictions.
         keep: Columns that are features even if they look like IDs (a time step numbering
             the rows, the one column a series has besides its value).
+        log_target: Train a positive regression target as its logarithm (`read_training_table`).
 
     Returns:
         A `TabularData`.
@@ -290,7 +309,9 @@ def load_training_data(
     Raises:
         DataError: for any input the rules cannot handle.
     """
-    prepared = read_training_table(path, target, task, drop=drop, id_column=id_column, keep=keep)
+    prepared = read_training_table(
+        path, target, task, drop=drop, id_column=id_column, keep=keep, log_target=log_target
+    )
     return prepared.split(validation_fraction, seed)
 
 
@@ -315,8 +336,8 @@ def _warn_if_many_magnitudes(target: str, values: np.ndarray) -> None:
     warnings.warn(
         f"target {target!r} is positive and spans {decades} orders of magnitude ({low:.3g} to "
         f"{high:.3g}): fitted by squared error, the largest values dominate; if the "
-        "ratios matter more than the differences, train on its logarithm (a column log(y) as the "
-        "target) and take exp of the predictions",
+        "ratios matter more than the differences, train on its logarithm (--log-target, "
+        "log_target=True): predictions and metrics stay in its units",
         DataWarning,
         stacklevel=3,
     )

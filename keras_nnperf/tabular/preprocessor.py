@@ -153,6 +153,7 @@ class TabularPreprocessor:
         id_given=False,
         dropped=(),
         excluded=None,
+        target_log=False,
     ):
         if task not in TASKS[1:]:
             raise ValueError(f"Argument task must be one of {TASKS[1:]}. Received: task={task!r}")
@@ -166,6 +167,7 @@ class TabularPreprocessor:
         self.id_given = bool(id_given)
         self.dropped = list(dropped)
         self.excluded = dict(excluded or {})
+        self.target_log = bool(target_log)
 
     @classmethod
     def fit(
@@ -179,6 +181,7 @@ class TabularPreprocessor:
         id_column: str | None = None,
         id_given: bool = False,
         excluded: dict | None = None,
+        target_log: bool = False,
     ):
         """Learn the encoding from `table` (only `rows` of it for the statistics, if given).
 
@@ -196,6 +199,8 @@ class TabularPreprocessor:
             id_column: The ID column, left out of the features.
             id_given: Whether the user named the ID column.
             excluded: Further columns to leave out, name -> reason (for the report).
+            target_log: Train a regression target as its natural logarithm, standardized
+                (`target_to_model`); every prediction and metric stays in the target's units.
 
         Raises:
             DataError: for an unknown target or dropped column, no feature columns left, or a
@@ -258,13 +263,29 @@ class TabularPreprocessor:
                 if "week" in f["cycles"]:  # only the weekdays training has (no weekend?)
                     f["weekdays"] = weekdays_of(days)
         mean = std = None
+        if target_log and task != "regression":
+            raise DataError(f"a log target needs a regression target; {target!r} is {task}")
         if task == "regression":
             y = parse_numeric([labels[i] for i in rows])[0]
+            if target_log:
+                y = _logarithm(target, y)
             scale, m, s = robust_moments(y)
             mean, std = m * scale, s * scale
             if not (np.isfinite(mean) and np.isfinite(std)):
                 raise DataError(f"target column {target!r} holds values too large to learn")
-        return cls(target, task, features, classes, mean, std, id_column, id_given, drop, excluded)
+        return cls(
+            target,
+            task,
+            features,
+            classes,
+            mean,
+            std,
+            id_column,
+            id_given,
+            drop,
+            excluded,
+            target_log,
+        )
 
     @property
     def feature_names(self) -> list[str]:
@@ -479,7 +500,7 @@ class TabularPreprocessor:
             if parsed is None:
                 bad = next(v for v in values if parse_numeric([v]) is None)
                 raise DataError(f"target column {self.target!r} holds {bad!r}, not a number")
-            y = parsed[0]
+            y = _logarithm(self.target, parsed[0]) if self.target_log else parsed[0]
             return ((y - self.target_mean) / self.target_std)[:, None].astype("float32")
         index = {c: i for i, c in enumerate(self.classes)}
         labels = target_labels(values, self.classes)
@@ -498,7 +519,7 @@ class TabularPreprocessor:
         """
         outputs = np.asarray(outputs, dtype="float64")
         if self.task == "regression":
-            return {"prediction": list(outputs.reshape(-1) * self.target_std + self.target_mean)}
+            return {"prediction": list(self.target_from_model(outputs))}
         if self.task == "binary":
             p = outputs.reshape(-1)
             probs = np.stack([1.0 - p, p], axis=1)
@@ -508,6 +529,27 @@ class TabularPreprocessor:
         for j, label in enumerate(self.classes):
             columns[f"probability_{label}"] = list(probs[:, j])
         return columns
+
+    def target_from_model(self, outputs) -> np.ndarray:
+        """A regression model's outputs (or encoded targets) in the target's units, flat.
+
+        `z * std + mean`, then `exp` for a log target (`target_log`): what the model predicts
+        is the logarithm's mean, so `exp` gives the geometric, not the arithmetic, mean of the
+        values a row could have.
+        """
+        values = np.asarray(outputs, dtype="float64").reshape(-1) * self.target_std
+        values = values + self.target_mean
+        if self.target_log:
+            with np.errstate(over="ignore"):
+                return np.exp(values)
+        return values
+
+    def target_to_model(self, values) -> np.ndarray:
+        """Regression values in the target's units as the model is trained on them, `(n, 1)`."""
+        values = np.asarray(values, dtype="float64").reshape(-1)
+        if self.target_log:
+            values = _logarithm(self.target, values)
+        return ((values - self.target_mean) / self.target_std)[:, None]
 
     def get_config(self) -> dict:
         """JSON-ready dict; `TabularPreprocessor(**config)` rebuilds it (without `format`)."""
@@ -523,6 +565,7 @@ class TabularPreprocessor:
             "id_given": self.id_given,
             "dropped": self.dropped,
             "excluded": self.excluded,
+            "target_log": self.target_log,
         }
 
     def save(self, path: str) -> None:
@@ -554,6 +597,18 @@ class TabularPreprocessor:
             return cls(**config)
         except (ValueError, TypeError) as err:
             raise DataError(f"cannot read the preprocessing file {path}: {err}") from None
+
+
+def _logarithm(target: str, y: np.ndarray) -> np.ndarray:
+    """`log(y)` of a target that must be positive (NaN stays NaN)."""
+    present = y[~np.isnan(y)]
+    if (present <= 0).any():
+        bad = int((present <= 0).sum())
+        raise DataError(
+            f"a log target needs positive values; {target!r} holds {bad} at or below zero "
+            f"(the smallest {present.min():g})"
+        )
+    return np.log(y)
 
 
 def _target_matrix(labels, task, classes) -> np.ndarray:

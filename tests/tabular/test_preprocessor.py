@@ -446,3 +446,26 @@ def test_a_missing_feature_column_is_named_with_the_closest_one(frame):
         DataError, match=r"new.csv lacks the feature column\(s\): a \(the file has 'A'\), b$"
     ):
         pre.transform(new)
+
+
+def test_a_log_target_is_the_standardized_logarithm_and_decodes_to_the_units(frame, tmp_path):
+    y = [0.01 * 3.0**i for i in range(24)]
+    table = read_csv(frame([(i, i % 2, v) for i, v in enumerate(y)]))
+    pre = TabularPreprocessor.fit(table, "y", "regression", target_log=True)
+    z = pre.encode_target(table)[:, 0]
+    np.testing.assert_allclose(z, (np.log(y) - pre.target_mean) / pre.target_std, rtol=1e-5)
+    np.testing.assert_allclose(pre.decode(z)["prediction"], y, rtol=1e-5)
+    np.testing.assert_allclose(pre.target_to_model(y)[:, 0], z, rtol=1e-5)
+    path = str(tmp_path / "pre.json")
+    pre.save(path)
+    assert TabularPreprocessor.load(path).target_log
+    config = pre.get_config()
+    del config["target_log"], config["format"]  # a file saved before log targets
+    assert not TabularPreprocessor(**config).target_log
+    with pytest.raises(DataError, match="a log target needs positive values; 'y' holds 1"):
+        TabularPreprocessor.fit(
+            read_csv(frame([(i, i % 2, v - 0.01) for i, v in enumerate(y)], name="z.csv")),
+            "y",
+            "regression",
+            target_log=True,
+        )
