@@ -49,12 +49,20 @@ def add_figures(report, model, data, choice, run, search_result) -> None:
     if pre.task == "regression":
         y_true = _original_units(pre, data.y_val)
         y_pred = _original_units(pre, outputs)
+        logged = bool(getattr(pre, "target_log", False))
         report.add_figure(
             "predicted_vs_true",
-            plot_predicted_vs_true(y_true, y_pred, pre.target),
+            plot_predicted_vs_true(y_true, y_pred, pre.target, log_scale=logged),
             f"Predicted against true `{pre.target}` on the {len(y_true)} validation rows, in "
-            "its original units; points on the diagonal are exact. Right: the residuals "
-            "(true - predicted); a slope or a funnel there is structure the network missed.",
+            "its original units"
+            + (" on log axes (--log-target)" if logged else "")
+            + "; points on the diagonal are exact. Right: "
+            + (
+                "true / predicted, the factor each prediction is off by"
+                if logged
+                else "the residuals (true - predicted)"
+            )
+            + "; a slope or a funnel there is structure the network missed.",
         )
     else:
         y_true = np.asarray(data.y_val).reshape(-1).astype(int)
@@ -377,17 +385,22 @@ def _curves_caption(names) -> str:
     )
 
 
-def plot_predicted_vs_true(y_true, y_pred, target: str = "target"):
+def plot_predicted_vs_true(y_true, y_pred, target: str = "target", log_scale: bool = False):
     """Predicted against true values with the diagonal, and residuals against predictions.
 
     Args:
         y_true: True values, in the target's units.
         y_pred: Predictions, in the same units.
         target: The target's name, for the axes.
+        log_scale: Log axes, and the ratio true / predicted for the residuals (a `--log-target`
+            run, every value positive): on linear axes, mglearn's RAM prices (0.0037 to 4.1e8)
+            were one dot at the top and a pile at zero.
 
     Returns:
         A `NotebookFigure` with two panels; the titles give R2, RMSE and MAE.
     """
+    if log_scale and not (np.all(np.asarray(y_true) > 0) and np.all(np.asarray(y_pred) > 0)):
+        log_scale = False  # a log axis cannot show zero or a negative value
     y_true = np.asarray(y_true, dtype=float).reshape(-1)
     y_pred = np.asarray(y_pred, dtype=float).reshape(-1)
     residual = y_true - y_pred
@@ -399,24 +412,37 @@ def plot_predicted_vs_true(y_true, y_pred, target: str = "target"):
     scatter.scatter(y_true, y_pred, s=14, alpha=alpha, edgecolors="none")
     low = float(min(y_true.min(), y_pred.min()))
     high = float(max(y_true.max(), y_pred.max()))
-    pad = 0.03 * (high - low or 1.0)
-    scatter.plot(
-        [low - pad, high + pad],
-        [low - pad, high + pad],
-        color="C3",
-        linestyle="--",
-        label="predicted = true",
-    )
-    scatter.set_xlim(low - pad, high + pad)
-    scatter.set_ylim(low - pad, high + pad)
+    if log_scale:  # a pad of 10% of the span in log space
+        pad = (high / low) ** 0.03
+        limits = (low / pad, high * pad)
+    else:
+        pad = 0.03 * (high - low or 1.0)
+        limits = (low - pad, high + pad)
+    scatter.plot(limits, limits, color="C3", linestyle="--", label="predicted = true")
+    if log_scale:
+        scatter.set_xscale("log")
+        scatter.set_yscale("log")
+    scatter.set_xlim(*limits)
+    scatter.set_ylim(*limits)
     scatter.set_aspect("equal")
     scatter.set(xlabel=f"true {target}", ylabel=f"predicted {target}")
     scatter.set_title(f"Predicted vs true (R2 {r2:.3f}, RMSE {rmse:.4g})")
     scatter.legend(loc="upper left", fontsize=8)
-    residuals.scatter(y_pred, residual, s=14, alpha=alpha, edgecolors="none")
-    residuals.axhline(0.0, color="C3", linestyle="--")
-    residuals.set(xlabel=f"predicted {target}", ylabel=f"residual: true - predicted {target}")
-    residuals.set_title(f"Residuals (MAE {float(np.mean(np.abs(residual))):.4g})")
+    mae = float(np.mean(np.abs(residual)))
+    if log_scale:
+        ratio = y_true / y_pred
+        residuals.scatter(y_pred, ratio, s=14, alpha=alpha, edgecolors="none")
+        residuals.axhline(1.0, color="C3", linestyle="--")
+        residuals.set_xscale("log")
+        residuals.set_yscale("log")
+        residuals.set(xlabel=f"predicted {target}", ylabel=f"true / predicted {target}")
+        factor = float(np.exp(np.median(np.abs(np.log(ratio)))))
+        residuals.set_title(f"Ratios (median factor {factor:.3g}; MAE {mae:.4g})")
+    else:
+        residuals.scatter(y_pred, residual, s=14, alpha=alpha, edgecolors="none")
+        residuals.axhline(0.0, color="C3", linestyle="--")
+        residuals.set(xlabel=f"predicted {target}", ylabel=f"residual: true - predicted {target}")
+        residuals.set_title(f"Residuals (MAE {mae:.4g})")
     for ax in (scatter, residuals):
         ax.grid(alpha=0.3)
     return figure

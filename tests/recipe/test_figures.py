@@ -160,6 +160,19 @@ def test_predicted_vs_true_draws_the_values_given():
     assert scatter.get_xlabel() == "true price" and "residual" in residuals.get_ylabel()
 
 
+def test_predicted_vs_true_of_a_log_target_draws_log_axes_and_ratios():
+    y = np.array([0.01, 1.0, 1e4, 4e8])
+    p = np.array([0.02, 0.5, 2e4, 2e8])
+    figure = figures.plot_predicted_vs_true(y, p, "price", log_scale=True)
+    scatter, ratios = figure.axes
+    assert scatter.get_xscale() == scatter.get_yscale() == "log" == ratios.get_yscale()
+    np.testing.assert_allclose(ratios.collections[0].get_offsets(), np.stack([p, y / p], 1))
+    assert "median factor 2" in ratios.get_title()
+    # A zero or negative value cannot sit on a log axis: the linear picture instead.
+    linear = figures.plot_predicted_vs_true(y, -p, "price", log_scale=True)
+    assert linear.axes[0].get_xscale() == "linear"
+
+
 def test_regression_curves_are_converted_to_the_target_units():
     from keras_nnperf.tabular import TabularPreprocessor
 
