@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ import numpy as np
 
 from keras_nnperf.tabular.csv_table import DataError, DataWarning, Table, parse_numeric, read_csv
 from keras_nnperf.tabular.id_columns import find_id_columns, named_like_id
+from keras_nnperf.tabular.names import closest_name
 from keras_nnperf.tabular.preprocessor import TabularPreprocessor
 from keras_nnperf.tabular.task import (
     fold_indices,
@@ -355,9 +355,8 @@ def _no_column(start: str, name: str, table: Table) -> DataError:
     (`difflib`), is now offered first.
     """
     names = table.names
-    same = [n for n in names if n.casefold() == str(name).casefold()]
-    close = same or difflib.get_close_matches(str(name), names, n=1, cutoff=0.75)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    close = closest_name(name, names)
+    hint = f"did you mean {close!r}? " if close else ""
     return DataError(f"{start}; {hint}the columns are: {', '.join(names)}")
 
 

@@ -6,7 +6,6 @@ columns left out (dropped, ID, unusable).
 
 from __future__ import annotations
 
-import difflib
 import json
 import warnings
 from collections.abc import Callable
@@ -36,7 +35,7 @@ from keras_nnperf.tabular.dates import (
     weekdays_of,
 )
 from keras_nnperf.tabular.embedding import embedding_size
-from keras_nnperf.tabular.names import name_list, names_by_value
+from keras_nnperf.tabular.names import case_variants, closest_name, name_list, names_by_value
 from keras_nnperf.tabular.task import TASKS, infer_task, merge_case_variants, target_labels
 
 #: A categorical column with at most this many levels (in the training split) is one-hot encoded;
@@ -500,8 +499,7 @@ class TabularPreprocessor:
             if parsed is None:
                 bad = next(v for v in values if parse_numeric([v]) is None)
                 raise DataError(f"target column {self.target!r} holds {bad!r}, not a number")
-            y = _logarithm(self.target, parsed[0]) if self.target_log else parsed[0]
-            return ((y - self.target_mean) / self.target_std)[:, None].astype("float32")
+            return self.target_to_model(parsed[0]).astype("float32")
         index = {c: i for i, c in enumerate(self.classes)}
         labels = target_labels(values, self.classes)
         unknown = sorted({v for v in labels if v not in index}, key=str)
@@ -746,11 +744,7 @@ def _merged_case_variants(name: str, counts: dict[str, int]) -> tuple[dict[str, 
     Returns:
         The merged counts, and whether any level was merged (the feature's `"fold_case"`).
     """
-    groups: dict[str, list[str]] = {}
-    for level in counts:
-        groups.setdefault(level.casefold(), []).append(level)
-    # Most rows' spelling first; on a tie, the one the rows meet first.
-    ordered = [sorted(s, key=lambda v: (-counts[v], s.index(v))) for s in groups.values()]
+    ordered = case_variants(counts)  # most rows' spelling first
     merged = [spellings for spellings in ordered if len(spellings) > 1]
     if not merged:
         return counts, False
@@ -766,9 +760,8 @@ def _merged_case_variants(name: str, counts: dict[str, int]) -> tuple[dict[str, 
 
 def _with_closest(name: str, names: list[str]) -> str:
     # `age (the file has 'AGE')`: a header retyped or exported by another tool.
-    close = [n for n in names if n.casefold() == name.casefold()]
-    close = close or difflib.get_close_matches(name, names, n=1, cutoff=0.75)
-    return f"{name} (the file has {close[0]!r})" if close else name
+    close = closest_name(name, names)
+    return f"{name} (the file has {close!r})" if close else name
 
 
 def _same(value: str) -> str:

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 
 from keras_nnperf.tabular.csv_table import DataError, DataWarning, parse_numbers
-from keras_nnperf.tabular.names import name_list
+from keras_nnperf.tabular.names import case_variants, name_list
 
 TASKS = ("auto", "binary", "multiclass", "regression")
 MAX_CLASSES = 20
@@ -127,14 +127,7 @@ def merge_case_variants(values: list[str | None], name: str = "target") -> list[
     if parse_numbers(values) is not None:
         return values
     counts = Counter(v for v in values if v is not None)
-    groups: dict[str, list[str]] = {}
-    for label in counts:
-        groups.setdefault(label.casefold(), []).append(label)
-    merged = [
-        sorted(spellings, key=lambda v: -counts[v])  # on a tie, the file's first spelling
-        for spellings in groups.values()
-        if len(spellings) > 1
-    ]
+    merged = [spellings for spellings in case_variants(counts) if len(spellings) > 1]
     if not merged:
         return values
     canonical = {v: spellings[0] for spellings in merged for v in spellings}
