@@ -288,11 +288,12 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     # A spreadsheet's title above the header and notes below the table are no rows.
     start, end = table_lines(lines)
     for where, skipped in (
-        ("above the header (a title or notes)", lines[:start]),
+        ("above the header (a title, notes or metadata)", lines[:start]),
         ("below the table (notes)", lines[end:]),
     ):
         if skipped:
-            first = next((c.strip() for c in skipped[0] if c.strip()), "")
+            first = ", ".join(c.strip() for c in skipped[0] if c.strip())
+            first = first if len(first) <= 60 else first[:57] + "..."
             _warn(f"{name}: left out {len(skipped)} line(s) {where}, the first {first!r}")
     lines, line_numbers = lines[start:end], line_numbers[start:end]
     lines, unnamed = _without_empty_unnamed_columns(lines)

@@ -115,6 +115,7 @@ _ISO = re.compile(
     r"(?:Z|[+-]\d{2}:?\d{2}| UTC| GMT)?",
     re.ASCII,
 )
+_ISO_END_OF_DAY = re.compile(r"([T ])24:00(?::00(?:\.0+)?)?(?![\d.:])", re.ASCII)
 # An optional time after the date: `06:16`, `6:16:41`, `6:16:41.5`, `6:16 PM`, `6:16 p.m.`.
 _CLOCK_TIME = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:\s*([AaPp])\.?[Mm]\.?)?"
 _TIME = r"(?:[ T]" + _CLOCK_TIME + r")?"
@@ -431,15 +432,19 @@ def _days(spelling: str, value: str) -> float | None:
     if spelling == "iso":
         if not _ISO.fullmatch(value):
             return None
+        text = value.removesuffix(" UTC").removesuffix(" GMT")
+        # ISO 8601's `24:00`, the end of the day, which `fromisoformat` refuses: the next
+        # day's 00:00 (see `_to_days`).
+        end_of_day = _ISO_END_OF_DAY.search(text)
+        if end_of_day:
+            text = f"{text[: end_of_day.start()]}{end_of_day[1]}00:00{text[end_of_day.end() :]}"
         try:
-            moment = datetime.datetime.fromisoformat(
-                value.removesuffix(" UTC").removesuffix(" GMT")
-            )
+            moment = datetime.datetime.fromisoformat(text)
         except ValueError:  # 2012-13-45: the shape of a date, not a date
             return None
         # The clock as written (see the module's docstring), not the instant in UTC.
         moment = moment.replace(tzinfo=datetime.timezone.utc)
-        return (moment - _EPOCH).total_seconds() / 86400.0
+        return (moment - _EPOCH).total_seconds() / 86400.0 + (1.0 if end_of_day else 0.0)
     if spelling == "ymd":
         match = _YMD.fullmatch(value)
         return None if match is None else _to_days(match[1], match[3], match[4], match, 5)
@@ -505,7 +510,10 @@ def _to_days(year, month, day, match, first_time_group) -> float | None:
                 return None
             hour = hour % 12 + (12 if half.lower() == "p" else 0)
         second = int(second or 0)
-        if hour > 23 or minute > 59 or second > 59:
+        # ISO 8601's `24:00` is the end of the day, the next day's 00:00: hour-ending logs and
+        # weather files (TMY3's `01:00` ... `24:00`) write it.
+        end_of_day = hour == 24 and minute == second == 0 and not int(fraction or 0)
+        if (hour > 23 and not end_of_day) or minute > 59 or second > 59:
             return None
         seconds = hour * 3600 + minute * 60 + second + float(f"0.{fraction or 0}")
     return ordinal - _EPOCH_ORDINAL + seconds / 86400.0

@@ -678,7 +678,12 @@ def _fit_column(name, column, rows):
         }
         if spelling is not None:
             feature["spelling"] = spelling
-            feature["cycles"] = calendar_cycles(finite)
+            cycles = calendar_cycles(finite)
+            if spelling == "time":
+                # A time of day alone has the hour's cycle only: its `24:00` (the end of the
+                # day, 1.0) is the one value that falls on a second day of the year.
+                cycles = [cycle for cycle in cycles if cycle == "day"]
+            feature["cycles"] = cycles
         return feature
     if ambiguous_day_month(column):
         # Repeated, such dates are a category (a few survey waves); say so, and the fix.

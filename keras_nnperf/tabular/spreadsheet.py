@@ -5,10 +5,13 @@ A CSV exported from Excel or a report tool often holds more than the table:
 * **a title or notes above the header** (`Plant load report 2020`, then a blank line), as a
   line with nothing but in its first cell. Read as the header, it made a one-column file ("has a
   single column") or a ragged one. pandas stops there too (`Expected 1 fields in line 3`).
+* **metadata above the header** (a weather file's station, `723170,"GREENSBORO",NC,-5.0`), a
+  line two fields or more shorter than the table: read as the header, the file was ragged.
 * **notes below the table** (`Source: World Bank`), as lines with only their first cell
   filled.
-* **a line of units or types under the header** (`degC,%,kW`, Orange's `c d d c`): two
-  different texts or more in columns that are otherwise numbers, and no number. Read as
+* **lines of units or types under the header** (`degC,%,kW`, Orange's `c d d c`, a library's
+  units then its codes): two different texts or more in columns that are otherwise numbers,
+  and no number. Read as
   data, each unit was a word among numbers (read as missing), and a text target gained a
   class of one row.
 * **summary rows** (`Total`, `Average`, in English and a few other languages), the sum or
@@ -28,6 +31,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+
+#: The most lines of units or types under a header that `units_rows` finds.
+MAX_UNITS_ROWS = 3
+
+#: The flags of the third header line of Orange's `.tab` files (the target, a meta column,
+#: a column to ignore, a weight).
+ORANGE_FLAGS = frozenset({"class", "c", "meta", "m", "ignore", "i", "weight", "w"})
 
 #: The labels of a summary row, compared lower-case without a trailing colon.
 SUMMARY_WORDS = frozenset(
@@ -66,7 +76,8 @@ def table_lines(lines: list[list[str]]) -> tuple[int, int]:
     The table's width is the most common number of fields, and its fill the most common
     number of non-empty cells (the largest, on a tie). In a table filled with two or more
     cells a row, lines above the header whose cells are empty but the first are a title or
-    notes (a spreadsheet writes its title in A1); below the last row, lines with only their
+    notes (a spreadsheet writes its title in A1), and so are lines of metadata, shorter than
+    the table by two fields or more (`_after_metadata`); below the last row, lines with only their
     first cell filled are notes when they are shorter than the width or that cell reads as a
     note (`Source: ...`, three words or more).
 
@@ -83,11 +94,32 @@ def table_lines(lines: list[list[str]]) -> tuple[int, int]:
     start, end = 0, len(lines)
     if width < 2 or fill < 2:
         return start, end
+    start = _after_metadata(lines, width)
     while start < end - 1 and not any(cell.strip() for cell in lines[start][1:]):
         start += 1
     while end > start + 2 and _is_note(lines[end - 1], width):
         end -= 1
     return start, end
+
+
+#: The most lines of metadata above a header that `table_lines` leaves out.
+MAX_METADATA_LINES = 5
+
+
+def _after_metadata(lines: list[list[str]], width: int) -> int:
+    """Where the header starts after lines of metadata: 0 when the file has none.
+
+    A weather or logger file writes its station (`723170,"GREENSBORO",NC,-5.0,36.1,...`) in a
+    line of its own above the header. Such lines have fewer fields than the table by two or
+    more (one fewer is R's header over rows that start with their names), and the line after
+    them, the header, and the one after that have the table's width.
+    """
+    start = 0
+    while start < min(MAX_METADATA_LINES, len(lines) - 2) and len(lines[start]) < width - 1:
+        start += 1
+    if start and len(lines[start]) == width and len(lines[start + 1]) == width:
+        return start
+    return 0
 
 
 def _most_common(values) -> int:
@@ -109,33 +141,47 @@ def _is_note(row: list[str], width: int) -> bool:
 
 
 def units_rows(columns: dict[str, list[str | None]], is_number: Callable[[str], bool]) -> int:
-    """How many rows right under the header are units or types, not data (0, 1 or 2).
+    """How many rows right under the header are units or types, not data (0 to `MAX_UNITS_ROWS`).
 
-    Such a row holds two different texts or more in the columns that are numbers in every row
-    below it, and no number anywhere. (A first row with the same word, `-`, in two number
-    columns is data whose numbers are missing.)
+    Such a row holds no number anywhere and two different texts or more in the columns that are
+    numbers in every row below the first rows with no number (a library's `Units` line and a
+    line of codes under it: each hides that the other's columns are numbers). A first row with
+    the same word, `-`, in two number columns is data whose numbers are missing. After such
+    rows, a line of Orange's flags (`ORANGE_FLAGS` alone) is one too.
 
     Args:
         columns: Column name -> its cells (`None` where missing), one per row.
         is_number: Whether a present cell is a number (by the reader's rules).
     """
-    count = 0
     rows = len(next(iter(columns.values()), []))
-    while count < min(2, rows - 1):
-        row = {name: cells[count] for name, cells in columns.items() if cells[count] is not None}
+    head = []  # the first rows with no number anywhere: the candidates
+    for index in range(min(MAX_UNITS_ROWS, rows - 1)):
+        row = {name: cells[index] for name, cells in columns.items() if cells[index] is not None}
         # Most files have a number in their first row: that settles it without a scan.
         if len(set(row.values())) < 2 or any(is_number(cell) for cell in row.values()):
             break
-        below = range(count + 1, rows)
-        numeric = [
-            name
-            for name in row
-            if any(columns[name][i] is not None for i in below)
-            and all(columns[name][i] is None or is_number(columns[name][i]) for i in below)
-        ]
-        if len({row[name] for name in numeric}) < 2:
+        head.append(row)
+    if not head:
+        return 0
+    below = range(len(head), rows)
+    numeric = [
+        name
+        for name, cells in columns.items()
+        if any(cells[i] is not None for i in below)
+        and all(cells[i] is None or is_number(cells[i]) for i in below)
+    ]
+    count = 0
+    for row in head:
+        if len({row[name] for name in numeric if name in row}) < 2:
             break
         count += 1
+    if count and count < rows - 1:
+        # Orange's `.tab` writes a third header line of flags under its types (`class` over
+        # the target, `i` over a column to ignore): read as data, it was a row of missing
+        # numbers whose target was `class`.
+        flags = [cells[count] for cells in columns.values() if cells[count] is not None]
+        if flags and all(flag in ORANGE_FLAGS for flag in flags):
+            count += 1
     return count
 
 

@@ -166,7 +166,10 @@ def test_day_and_month_order_is_read_from_the_whole_column():
         ["1991 Jul", "Jan 31 2012"],  # a month and a day
         ["Q0 2012"],
         ["2012 Q1", "2012-02"],  # a quarter and a month
-        ["24:00"],
+        ["24:01"],  # only 24:00 itself is the end of a day
+        ["24:00:01"],
+        ["2012-01-31 24:00:01"],
+        ["2012-01-31T24:00:00.5"],
         ["12:60"],
         ["25:10"],  # minutes and seconds of a duration, no time of day
         ["2:1"],  # a score
@@ -187,6 +190,23 @@ def test_day_and_month_order_is_read_from_the_whole_column():
 def test_parse_dates_refuses_what_is_not_a_date_in_one_spelling(values):
     assert date_spelling(values) is None
     assert parse_dates(values) is None
+
+
+def test_24_00_is_the_end_of_the_day_as_iso_8601_writes_it(frame):
+    # TMY3 weather files and hour-ending logs count the hours 01:00 ... 24:00. Before, 24:00 was
+    # no time, so the column was a category of 24 levels.
+    assert date_spelling(["23:00", "24:00"]) == "time"
+    np.testing.assert_allclose(parse_dates(["01:00", "24:00"]), [1 / 24, 1.0])
+    days = parse_dates(["2012-01-31 23:00", "2012-01-31 24:00", "2012-01-31T24:00:00.000Z"])
+    np.testing.assert_allclose(days, [days_of(2012, 1, 31, 23), *[days_of(2012, 2, 1)] * 2])
+    days = parse_dates(["01/31/2012 23:00", "01/31/2012 24:00"])
+    np.testing.assert_allclose(days, [days_of(2012, 1, 31, 23), days_of(2012, 2, 1)])
+    # A time of day has the hour's cycle only, 24:00 (1.0, on 2 January 1970) included.
+    hours = [f"{1 + i % 24:02d}:00" for i in range(96)]
+    load = [float(np.cos(2 * np.pi * (1 + i % 24) / 24)) for i in range(96)]
+    table = read_csv(frame(list(zip(hours, load, strict=True)), header=("Time (HH:MM)", "load")))
+    (f,) = TabularPreprocessor.fit(table, "load").features
+    assert (f["spelling"], f["cycles"]) == ("time", ["day"])
 
 
 def test_an_unknown_spelling_is_a_value_error_naming_it():

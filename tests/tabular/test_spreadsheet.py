@@ -32,6 +32,12 @@ ROWS = [["21.5", "40", "63.1"], ["19.0", "55", "65.4"], ["25.2", "38", "70.2"]]
         ([["x", ""], ["1.5", ""], ["2.5", ""]], (0, 3)),
         ([["x"], ["1.5"]], (0, 2)),
         ([HEADER, ROWS[0]], (0, 2)),  # the header and one row stay, whatever they hold
+        # Metadata above the header, as TMY3 writes its station: two fields or more fewer
+        # than the table; R's header, one field fewer than its rows (their names), stays.
+        ([["723170", "GREENSBORO"], [*HEADER, "wind"], *[[*r, "3"] for r in ROWS]], (1, 5)),
+        ([["id", "GSO"], ["2020"], [*HEADER, "wind"], *[[*r, "3"] for r in ROWS]], (2, 6)),
+        ([HEADER, *[["r1", *r] for r in ROWS]], (0, 4)),
+        ([["a", "b"], [*HEADER, "wind"]], (0, 2)),  # no row of the table's width under it
     ],
 )
 def test_table_lines_finds_the_header_and_the_last_row(lines, expected):
@@ -91,7 +97,7 @@ def test_read_csv_leaves_out_the_title_the_notes_and_the_totals(tmp_path):
         table = read_csv(str(path))
     messages = [str(w.message) for w in caught if w.category is DataWarning]
     assert (
-        "report.csv: left out 1 line(s) above the header (a title or notes), the first "
+        "report.csv: left out 1 line(s) above the header (a title, notes or metadata), the first "
         "'Plant load report 2020'"
     ) in messages[0]
     assert any("below the table" in m and "Source: the plant" in m for m in messages)
@@ -120,14 +126,18 @@ def test_a_file_of_only_totals_is_an_error(tmp_path):
 def test_lines_of_units_or_types_under_the_header_are_found():
     units = {"temp": ["degC", "21.5", "19"], "hum": ["%", "40", "55"], "load": ["kW", "6", "7"]}
     assert units_rows(units, _is_number) == 1
-    # Orange's .tab: a line of types, then a line of flags (no text in a number column).
+    # Orange's .tab: a line of types, then a line of flags (`class` over the target, `i` over
+    # a column to ignore). Before, the flags were a row of missing numbers whose target was
+    # `class`.
     orange = {
         "age": ["c", None, "63", "41"],
         "sex": ["d", None, "male", "female"],
         "chol": ["c", None, "233", "204"],
-        "fbs": ["d", None, "1", "0"],  # a 0/1 column Orange calls discrete
+        "fbs": ["d", "i", "1", "0"],  # a 0/1 column Orange calls discrete
         "y": ["d", "class", "0", "1"],
     }
+    assert units_rows(orange, _is_number) == 2
+    orange["sex"][1], orange["fbs"][1] = "male", None  # a word that is no flag: a row
     assert units_rows(orange, _is_number) == 1
     # Data: one word twice (numbers missing), a number in the row, or text in one column only.
     assert (
@@ -138,6 +148,36 @@ def test_lines_of_units_or_types_under_the_header_are_found():
     )
     assert units_rows({"a": ["kg", "1"], "b": ["3", "4"], "c": ["m", "2"]}, _is_number) == 0
     assert units_rows({"a": ["kg", "1", "2"], "y": ["yes", "no", "no"]}, _is_number) == 0
+
+
+def test_a_line_of_units_and_a_line_of_codes_under_it_are_both_found():
+    # pvlib's CEC module library: `Units` then `[0]` and each field's code. Each hid that the
+    # other's columns are numbers, so neither was found and 13 columns of numbers were read as
+    # categories of thousands of levels.
+    cec = {
+        "Name": ["Units", "[0]", "A10 S72-175", "A10 S72-180", "Ab 200"],
+        "Technology": [None, "cec_material", "Mono-c-Si", "Mono-c-Si", "CIGS"],
+        "Bifacial": [None, "lib_is_bifacial", "0", "0", "1"],
+        "A_c": ["m2", "cec_area", "1.3", "1.3", "1.6"],
+        "I_sc_ref": ["A", "cec_i_sc_ref", "5.17", "5.31", "8.2"],
+    }
+    assert units_rows(cec, _is_number) == 2
+    assert units_rows({name: cells[1:] for name, cells in cec.items()}, _is_number) == 1
+    # Three lines with no number (TOA5 loggers write names, units and the processing).
+    toa5 = {"t": ["s", "Smp", "x", "1", "2"], "v": ["V", "Avg", "y", "3", "4"]}
+    assert units_rows(toa5, _is_number) == 3
+
+
+def test_read_csv_leaves_out_metadata_above_the_header(tmp_path):
+    path = tmp_path / "723170TYA.CSV"
+    path.write_text(
+        '723170,"GREENSBORO PIEDMONT TRIAD INT",NC,-5.0\n'
+        "Date (MM/DD/YYYY),Time (HH:MM),ETR (W/m^2),GHI (W/m^2),TotCld (tenths),Alb\n"
+        "01/01/1988,01:00,0,0,10,0.1\n01/01/1988,02:00,0,0,10,0.2\n01/01/1988,03:00,0,0,9,0.3\n"
+    )
+    with pytest.warns(DataWarning, match="1 line.s. above the header .* '723170, GREENSBORO"):
+        table = read_csv(str(path))
+    assert table.names[0] == "Date (MM/DD/YYYY)" and table.columns["TotCld (tenths)"][2] == "9"
 
 
 def test_read_csv_leaves_out_a_line_of_units(tmp_path):
