@@ -5,7 +5,8 @@ One concept: whatever the user hands over becomes the text of a delimited table.
 * a file, read whole, its compression told by its first bytes (gzip, bz2, xz, a zip or tar
   archive of one file; an Excel workbook, a Parquet, zstd or 7-Zip file gets an error that
   says how to get a CSV), decoded (UTF-8, UTF-16 with its byte-order mark, else Windows-1252,
-  warned), and a JSON table written as its CSV (`json_records`);
+  warned), a JSON table written as its CSV (`json_records`), and so is Weka's ARFF (`arff`);
+  an HTML page or an XML file gets an error that says how to get a CSV;
 * a pandas `DataFrame`, as the CSV its `to_csv` writes (`frame_text`).
 """
 
@@ -21,6 +22,7 @@ import warnings
 import zipfile
 import zlib
 
+from keras_nnperf.tabular.arff import arff_csv, looks_like_arff
 from keras_nnperf.tabular.errors import DataError, DataWarning
 from keras_nnperf.tabular.json_records import looks_like_json, records_csv
 
@@ -45,7 +47,36 @@ def source_text(source) -> tuple[str, str]:
     text = _file_text(source)
     if looks_like_json(text) and (converted := records_csv(text)) is not None:
         text = converted[0]  # JSON records, lines, columns or split: as their CSV
+    elif looks_like_arff(text):
+        text = arff_csv(text, source)
+    elif markup := _markup(text):
+        raise DataError(f"{source} is {markup}")
     return text, source
+
+
+# Markup told by its first tag: what it is, and how to get a CSV. A web page's table saved
+# from a browser, or an "Excel" download that is HTML, read as a CSV was ragged lines of tags.
+_MARKUP = (
+    (
+        ("<!doctype html", "<html", "<table"),
+        "an HTML page, not a CSV file; save its table as CSV: "
+        "pandas.read_html(path)[0].to_csv('table.csv', index=False)",
+    ),
+    (
+        ("<?xml", "<svg", "<!--"),
+        "an XML file, not a CSV file; convert its records to CSV first: "
+        "pandas.read_xml(path).to_csv('table.csv', index=False)",
+    ),
+)
+
+
+def _markup(text: str) -> str | None:
+    """What `text` is when it starts with an HTML or XML tag, else `None`."""
+    start = text.lstrip()[:20].lower()
+    for openings, what in _MARKUP:
+        if start.startswith(openings):
+            return what
+    return None
 
 
 #: What messages and `Table.path` call a table read from a pandas `DataFrame`.

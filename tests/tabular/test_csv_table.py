@@ -35,6 +35,10 @@ def test_read_csv_marks_missing_values_and_strips(write):
         (b"PAR1\x15\x04", "Parquet file.*read_parquet"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", r"Excel 97-2003 workbook \(\.xls\)"),
         (b"\x1f\x8b\x08\x00trunc", "damaged or truncated compressed file"),
+        # A web page's table saved from a browser, or an "Excel" download that is HTML; XML.
+        (b"\n<!DOCTYPE html>\n<html><table><tr><td>1</td></tr></table>", "HTML page.*read_html"),
+        (b"<table>\n<tr><th>a</th><th>b</th></tr>\n<tr><td>1</td><td>2</td></tr>", "HTML page"),
+        (b'<?xml version="1.0"?>\n<rows><row a="1" b="2"/></rows>', "XML file.*read_xml"),
     ],
 )
 def test_read_csv_rejects_bad_files(tmp_path, content, message):
