@@ -685,14 +685,6 @@ def _fit_column(name, column, rows):
                 cycles = [cycle for cycle in cycles if cycle == "day"]
             feature["cycles"] = cycles
         return feature
-    if ambiguous_day_month(column):
-        # Repeated, such dates are a category (a few survey waves); say so, and the fix.
-        warnings.warn(
-            f"column {name!r} holds {AMBIGUOUS_DAY_MONTH}; read as categories "
-            f"({AMBIGUOUS_DAY_MONTH_FIX}, to use them as dates)",
-            DataWarning,
-            stacklevel=3,
-        )
     counts = {}
     for i in rows:
         if column[i] is not None:
@@ -703,6 +695,15 @@ def _fit_column(name, column, rows):
     folded = {"fold_case": True} if fold_case else {}
     if len(counts) == 1 and sum(counts.values()) == len(rows):
         return f"a single value ({next(iter(counts))}) in the training split"
+    if ambiguous_day_month(column):
+        # Repeated, such dates are a category (a few survey waves); say so, and the fix. (A
+        # column left out above, pvlib's one `Date` of a whole library, needs no such advice.)
+        warnings.warn(
+            f"column {name!r} holds {AMBIGUOUS_DAY_MONTH}; read as categories "
+            f"({AMBIGUOUS_DAY_MONTH_FIX}, to use them as dates)",
+            DataWarning,
+            stacklevel=3,
+        )
     ranked = sorted(counts, key=lambda c: (-counts[c], c))
     if len(ranked) <= ONE_HOT_MAX_LEVELS:
         return {

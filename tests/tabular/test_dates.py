@@ -522,3 +522,14 @@ def test_repeated_dates_that_never_tell_day_from_month_are_categories_with_a_war
         warnings.simplefilter("error")  # told dates and plain text: no such warning
         TabularPreprocessor.fit(read_csv(frame(rows[:3] + [("13/04/2012", 1)], ("wave", "y"))), "y")
         TabularPreprocessor.fit(read_csv(frame([("a", 0), ("b", 1), ("a", 1)], ("t", "y"))), "y")
+
+    # One date in the whole training split (pvlib's CEC library): left out as a single value,
+    # which says all; before, the advice on day and month came with it.
+    one = [("1/3/2019", 1.5 + i, i % 2) for i in range(20)] + [("2/4/2019", 2.5, 1)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pre = TabularPreprocessor.fit(read_csv(frame(one, ("Date", "x", "y"))), "y", rows=range(20))
+    messages = [str(w.message) for w in caught]
+    assert any("single value (1/3/2019)" in m for m in messages)
+    assert not any("never show whether the day" in m for m in messages)
+    assert [f["name"] for f in pre.features] == ["x"]
