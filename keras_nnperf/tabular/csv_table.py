@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from keras_nnperf.tabular.comments import is_comment_row, leading_comments
 from keras_nnperf.tabular.errors import DataError, DataWarning
 from keras_nnperf.tabular.file_formats import source_text
 from keras_nnperf.tabular.names import name_list, names_by_value
@@ -162,6 +163,12 @@ def detect_delimiter(text: str) -> str:
     sample = text[:SNIFF_CHARS]
     if len(text) > SNIFF_CHARS and "\n" in sample:
         sample = sample[: sample.rindex("\n")]  # whole lines only
+    if sample.lstrip().startswith("#"):
+        # Comments above the table (see `comments`): a note's commas, or NumPy's `# a b c`
+        # header, would decide the delimiter for the rows.
+        lines = sample.splitlines(keepends=True)
+        skip = next((i for i, line in enumerate(lines) if not line.lstrip().startswith("#")), 0)
+        sample = "".join(lines[skip:]) or sample
     try:
         guess = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
         rows = [row for row in csv.reader(io.StringIO(sample), delimiter=guess) if row]
@@ -285,6 +292,17 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     if not lines:
         raise DataError(f"{path} is empty")
     name = os.path.basename(path)
+    # Comments (`#`) above the header; NumPy's `savetxt` writes the header itself so.
+    comments, commented_header = leading_comments(lines, lambda row: _is_data_line(row, delimiter))
+    if comments:
+        what = "the last one read as the header" if commented_header else "left out"
+        _warn(
+            f"{name}: {comments} comment line(s) starting with # above the table, {what} "
+            f"(the first {_shown(lines[0])})"
+        )
+        lines, line_numbers = lines[comments:], line_numbers[comments:]
+        if commented_header:
+            lines, line_numbers = [commented_header, *lines], [line_numbers[0] - 1, *line_numbers]
     # A spreadsheet's title above the header and notes below the table are no rows.
     start, end = table_lines(lines)
     for where, skipped in (
@@ -292,9 +310,9 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
         ("below the table (notes)", lines[end:]),
     ):
         if skipped:
-            first = ", ".join(c.strip() for c in skipped[0] if c.strip())
-            first = first if len(first) <= 60 else first[:57] + "..."
-            _warn(f"{name}: left out {len(skipped)} line(s) {where}, the first {first!r}")
+            _warn(
+                f"{name}: left out {len(skipped)} line(s) {where}, the first {_shown(skipped[0])}"
+            )
     lines, line_numbers = lines[start:end], line_numbers[start:end]
     lines, unnamed = _without_empty_unnamed_columns(lines)
     header = [name.strip() for name in lines[0]]
@@ -353,6 +371,19 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{name}: every row has one field more than the header; the first field read as "
             "the rows' names, column 'Unnamed: 0', as pandas and R read such a file"
         )
+    noted = [i for i, row in enumerate(body) if len(row) != len(header) and is_comment_row(row)]
+    if noted:
+        # Notes among the rows (`# sensor restarted`); a `#tag` in a row of the table's width
+        # is a value.
+        shown = ", ".join(str(body_lines[i]) for i in noted[:5]) + (
+            ", ..." if len(noted) > 5 else ""
+        )
+        _warn(
+            f"{name}: left out {len(noted)} comment line(s) starting with # among the rows: {shown}"
+        )
+        left_out = set(noted)
+        kept = [i for i in range(len(body)) if i not in left_out]
+        body, body_lines = [body[i] for i in kept], [body_lines[i] for i in kept]
     for number, row in zip(body_lines, body, strict=True):
         if len(row) != len(header):
             raise DataError(
@@ -441,6 +472,12 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     if percent := _convert(columns, percentage, _from_percent, needs="%"):
         _warn(f"{name}: percentages read as numbers (12% as 0.12): {name_list(percent)}")
     return Table(path, columns, delimiter, tuple(converted), missing_words)
+
+
+def _shown(cells: list[str]) -> str:
+    """A line's non-empty cells, joined and cut to 60 characters, quoted, for a message."""
+    text = ", ".join(cell.strip() for cell in cells if cell.strip())
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
 def _warn(message: str, depth: int = 0) -> None:

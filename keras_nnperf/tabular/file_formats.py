@@ -5,7 +5,8 @@ One concept: whatever the user hands over becomes the text of a delimited table.
 * a file, read whole, its compression told by its first bytes (gzip, bz2, xz, a zip or tar
   archive of one file; an Excel workbook, a Parquet, zstd or 7-Zip file gets an error that
   says how to get a CSV), decoded (UTF-8, UTF-16 with its byte-order mark, else Windows-1252,
-  warned), a JSON table written as its CSV (`json_records`), and so is Weka's ARFF (`arff`);
+  warned), a JSON table written as its CSV (`json_records`), and so are Weka's ARFF (`arff`)
+  and sktime's `.ts` time-series files (`ts_files`);
   an HTML page or an XML file gets an error that says how to get a CSV;
 * a pandas `DataFrame`, as the CSV its `to_csv` writes (`frame_text`).
 """
@@ -25,6 +26,7 @@ import zlib
 from keras_nnperf.tabular.arff import arff_csv, looks_like_arff
 from keras_nnperf.tabular.errors import DataError, DataWarning
 from keras_nnperf.tabular.json_records import looks_like_json, records_csv
+from keras_nnperf.tabular.ts_files import looks_like_ts, ts_csv
 
 
 def source_text(source) -> tuple[str, str]:
@@ -49,6 +51,15 @@ def source_text(source) -> tuple[str, str]:
         text = converted[0]  # JSON records, lines, columns or split: as their CSV
     elif looks_like_arff(text):
         text = arff_csv(text, source)
+    elif looks_like_ts(text):
+        text, said = ts_csv(text, source)
+        # Shown at the line that called `read_csv` (source_text, read_csv): the label's column
+        # is the `--target` to give.
+        warnings.warn(
+            f"{os.path.basename(source)} is a .ts time-series file (sktime, aeon): {said}",
+            DataWarning,
+            stacklevel=3,
+        )
     elif markup := _markup(text):
         raise DataError(f"{source} is {markup}")
     return text, source
