@@ -23,6 +23,7 @@ import csv
 import io
 import re
 
+from keras_nnperf.tabular.comments import first_content_line
 from keras_nnperf.tabular.errors import DataError
 
 _KEYWORD = re.compile(r"@(relation|attribute|data)\b", re.IGNORECASE)
@@ -30,11 +31,7 @@ _KEYWORD = re.compile(r"@(relation|attribute|data)\b", re.IGNORECASE)
 
 def looks_like_arff(text: str) -> bool:
     """Whether the first line that is neither blank nor a `%` comment is `@relation ...`."""
-    for line in io.StringIO(text):
-        stripped = line.strip()
-        if stripped and not stripped.startswith("%"):
-            return stripped[:9].lower() == "@relation"
-    return False
+    return first_content_line(text, ("%",))[:9].lower() == "@relation"
 
 
 def arff_csv(text: str, name: str) -> str:

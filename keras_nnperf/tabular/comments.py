@@ -15,7 +15,17 @@ number of fields is not the table's (a `#hashtag` value in a row of the right wi
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+
+
+def first_content_line(text: str, comment_prefixes: tuple[str, ...]) -> str:
+    """The first line of `text` that is neither blank nor a comment, stripped ('' if none)."""
+    for line in io.StringIO(text):
+        stripped = line.strip()
+        if stripped and not stripped.startswith(comment_prefixes):
+            return stripped
+    return ""
 
 
 def is_comment_row(row: list[str]) -> bool:

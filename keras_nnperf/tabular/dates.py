@@ -115,6 +115,7 @@ _ISO = re.compile(
     r"(?:Z|[+-]\d{2}:?\d{2}| UTC| GMT)?",
     re.ASCII,
 )
+# ISO 8601's end of the day in a date-time, `2012-01-31 24:00` (`_days` reads it as 1 February).
 _ISO_END_OF_DAY = re.compile(r"([T ])24:00(?::00(?:\.0+)?)?(?![\d.:])", re.ASCII)
 # An optional time after the date: `06:16`, `6:16:41`, `6:16:41.5`, `6:16 PM`, `6:16 p.m.`.
 _CLOCK_TIME = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:\s*([AaPp])\.?[Mm]\.?)?"

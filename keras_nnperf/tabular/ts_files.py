@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 
+from keras_nnperf.tabular.comments import first_content_line
 from keras_nnperf.tabular.errors import DataError
 
 #: The tags only a `.ts` file's header holds (lower case): one of them, and `@data`, tell it.
@@ -37,11 +38,7 @@ CLASS_COLUMN, TARGET_COLUMN = "class", "target"
 
 def looks_like_ts(text: str) -> bool:
     """Whether `text`'s first line that is neither blank nor a comment is a `.ts` tag."""
-    for line in io.StringIO(text):
-        stripped = line.strip()
-        if stripped and not stripped.startswith(COMMENTS):
-            return stripped.lower().startswith(TS_TAGS)
-    return False
+    return first_content_line(text, COMMENTS).lower().startswith(TS_TAGS)
 
 
 def ts_csv(text: str, name: str) -> tuple[str, str]:
