@@ -3,8 +3,9 @@
 One concept: whatever the user hands over becomes the text of a delimited table.
 
 * a file, read whole, its compression told by its first bytes (gzip, bz2, xz, a zip or tar
-  archive of one file; an Excel workbook, a Parquet, zstd or 7-Zip file gets an error that
-  says how to get a CSV), decoded (UTF-8, UTF-16 with its byte-order mark, else Windows-1252,
+  archive of one file; an Excel or OpenDocument workbook, a Parquet, zstd or 7-Zip file, and
+  Stata, SPSS, SAS, R, Feather, HDF5, SQLite, NumPy and pickle files get an error that says
+  how to get a CSV), decoded (UTF-8, UTF-16 with its byte-order mark, else Windows-1252,
   warned), a JSON table written as its CSV (`json_records`), and so are Weka's ARFF (`arff`)
   and sktime's `.ts` time-series files (`ts_files`);
   an HTML page or an XML file gets an error that says how to get a CSV;
@@ -137,6 +138,19 @@ def _file_text(path: str) -> str:
     return _decoded(raw, path)
 
 
+_STATA = (
+    "a Stata data file (.dta); write it as CSV first: "
+    "pandas.read_stata(path).to_csv('table.csv', index=False)"
+)
+_SPSS = (
+    "an SPSS data file (.sav); write it as CSV first: "
+    "pandas.read_spss(path).to_csv('table.csv', index=False) (needs pyreadstat)"
+)
+_R_DATA = (
+    "an R data file (.rds or .RData); in R, write.csv(readRDS(path), 'table.csv', "
+    "row.names = FALSE), or load() then write.csv"
+)
+
 # Files that are not text, told by their first bytes: what to say, and how to get a CSV.
 _NOT_TEXT = {
     b"PAR1": "a Parquet file; write it as CSV first: pandas.read_parquet(path).to_csv(...)",
@@ -146,7 +160,43 @@ _NOT_TEXT = {
     ),
     b"\x28\xb5\x2f\xfd": "compressed with zstd; decompress it first (zstd -d)",
     b"7z\xbc\xaf": "a 7-Zip archive; extract the CSV file from it first",
+    # Other programs' own formats, as statistics courses and packages hand them out.
+    b"<stata_dta>": _STATA,
+    b"$FL2": _SPSS,
+    b"$FL3": _SPSS,
+    b"ARROW1\x00\x00": "a Feather (Arrow) file; write it as CSV first: "
+    "pandas.read_feather(path).to_csv('table.csv', index=False)",
+    b"\x93NUMPY": "a NumPy array (.npy); write it as CSV with a header first: "
+    "pandas.DataFrame(numpy.load(path), columns=[...]).to_csv('table.csv', index=False)",
+    b"\x89HDF\r\n\x1a\n": "an HDF5 file; write its table as CSV first: "
+    "pandas.read_hdf(path, key).to_csv('table.csv', index=False)",
+    b"SQLite format 3\x00": "an SQLite database; write its table as CSV first: "
+    "pandas.read_sql('select * from TABLE', sqlite3.connect(path)).to_csv('table.csv', "
+    "index=False)",
+    b"RDX2\n": _R_DATA,
+    b"RDX3\n": _R_DATA,
+    b"X\n\x00\x00": _R_DATA,
 }
+for _protocol in (b"\x80\x03", b"\x80\x04\x95", b"\x80\x05\x95"):
+    _NOT_TEXT[_protocol] = (
+        "a Python pickle; load it in Python (only if you trust its source) and pass the "
+        "DataFrame itself, or its to_csv"
+    )
+
+
+def _refuse_known_formats(raw: bytes, name: str) -> None:
+    """A `DataError` naming the format of `raw` and how to get a CSV, when it is one we know."""
+    for magic, what in _NOT_TEXT.items():
+        if raw.startswith(magic):
+            raise DataError(f"{name} is {what}")
+    # Stata's files before version 13 (formats 113-115) and SAS's: magic bytes further in.
+    if raw[:1] in (b"q", b"r", b"s") and raw[1:2] in (b"\x01", b"\x02") and raw[2:3] == b"\x01":
+        raise DataError(f"{name} is {_STATA}")
+    if raw[12:16] == b"\xc2\xea\x81\x60":
+        raise DataError(
+            f"{name} is a SAS data file (.sas7bdat); write it as CSV first: "
+            "pandas.read_sas(path).to_csv('table.csv', index=False)"
+        )
 
 
 def _decompressed(raw: bytes, path: str) -> bytes:
@@ -159,9 +209,7 @@ def _decompressed(raw: bytes, path: str) -> bytes:
             Parquet file or a compression Python cannot read.
     """
     name = os.path.basename(path)
-    for magic, what in _NOT_TEXT.items():
-        if raw.startswith(magic):
-            raise DataError(f"{name} is {what}")
+    _refuse_known_formats(raw, name)
     openers = {
         b"\x1f\x8b": gzip.decompress,
         b"BZh": bz2.decompress,
@@ -171,6 +219,7 @@ def _decompressed(raw: bytes, path: str) -> bytes:
         for magic, decompress in openers.items():
             if raw.startswith(magic):
                 raw = decompress(raw)
+                _refuse_known_formats(raw, name)  # R saves its data gzipped
                 break
         if raw.startswith(b"PK\x03\x04"):
             return _zip_member(raw, name)
@@ -222,6 +271,18 @@ def _zip_member(raw: bytes, name: str) -> bytes:
             raise DataError(
                 f"{name} is an Excel workbook (.xlsx); save the sheet as CSV UTF-8 in Excel, "
                 "or pandas.read_excel(path).to_csv(...)"
+            )
+        if "mimetype" in members and b"opendocument.spreadsheet" in archive.read("mimetype"):
+            raise DataError(
+                f"{name} is an OpenDocument spreadsheet (.ods); save the sheet as CSV, or "
+                "pandas.read_excel(path, engine='odf').to_csv(...)"
+            )
+        if members and all(m.endswith(".npy") for m in members):
+            shown = ", ".join(members[:5]) + (", ..." if len(members) > 5 else "")
+            raise DataError(
+                f"{name} is a NumPy .npz archive of arrays ({shown}); write the table as CSV "
+                "with a header first: pandas.DataFrame(numpy.load(path)[NAME], columns=[...])"
+                ".to_csv('table.csv', index=False)"
             )
         if len(members) != 1:
             _one_member_error(name, "zip", members)

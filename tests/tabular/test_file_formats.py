@@ -4,6 +4,7 @@ import bz2
 import gzip
 import io
 import lzma
+import pickle
 import tarfile
 import zipfile
 
@@ -116,3 +117,63 @@ def test_training_data_from_a_data_frame_is_the_same_as_from_its_csv(tmp_path):
     np.testing.assert_array_equal(from_frame.x_train, from_file.x_train)
     np.testing.assert_array_equal(from_frame.y_val, from_file.y_val)
     assert from_frame.preprocessor.get_config() == from_file.preprocessor.get_config()
+
+
+def _sqlite_bytes(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "db.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("create table t (x real, y real)")
+    return path.read_bytes()
+
+
+def _zipped(members: dict) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    return buffer.getvalue()
+
+
+def _npy() -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((3, 2)))
+    return buffer.getvalue()
+
+
+def _npz() -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, X_train=np.zeros((3, 2)), y_train=np.zeros(3))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        # Statistics courses hand out Stata files; pyfixest and linearmodels ship them (before,
+        # "binary data", with no word on what the file was or how to get a CSV).
+        (lambda _: b"<stata_dta><header><release>118</release>", r"Stata data file.*read_stata"),
+        (lambda _: b"r\x02\x01\x00\x14\x00X\x02" + bytes(100), r"Stata data file"),  # format 114
+        (lambda _: b"$FL2@(#) IBM SPSS STATISTICS" + bytes(50), r"SPSS data file.*read_spss"),
+        (lambda _: bytes(12) + b"\xc2\xea\x81\x60\xb3\x14\x11\xcf" + bytes(50), r"SAS.*read_sas"),
+        (lambda _: b"ARROW1\x00\x00\xff\xff" + bytes(20), r"Feather.*read_feather"),
+        (lambda _: _npy(), r"NumPy array \(\.npy\)"),
+        (lambda _: _npz(), r"NumPy \.npz archive of arrays \(X_train\.npy, y_train\.npy\)"),
+        (lambda _: b"\x89HDF\r\n\x1a\n" + bytes(50), r"HDF5 file.*read_hdf"),
+        (_sqlite_bytes, r"SQLite database.*read_sql"),
+        (lambda _: pickle.dumps({"a": [1, 2]}, protocol=4), r"Python pickle"),
+        (lambda _: pickle.dumps([1.5], protocol=3), r"Python pickle"),
+        (lambda _: gzip.compress(b"X\n\x00\x00\x00\x03\x00\x04\x02\x00"), r"R data file.*readRDS"),
+        (lambda _: gzip.compress(b"RDX3\nX\n\x00\x00\x00\x03"), r"R data file"),
+        (
+            lambda _: _zipped({"mimetype": "application/vnd.oasis.opendocument.spreadsheet"}),
+            r"OpenDocument spreadsheet \(\.ods\)",
+        ),
+    ],
+)
+def test_other_programs_data_files_are_named_with_the_way_to_a_csv(tmp_path, make, message):
+    path = tmp_path / "data.bin"
+    path.write_bytes(make(tmp_path))
+    with pytest.raises(DataError, match=message):
+        read_csv(str(path))
