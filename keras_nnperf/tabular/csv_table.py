@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from keras_nnperf.tabular.comments import is_comment_row, leading_comments
+from keras_nnperf.tabular.comments import is_comment_row, leading_comments, uncommented
 from keras_nnperf.tabular.errors import DataError, DataWarning
 from keras_nnperf.tabular.file_formats import source_text
 from keras_nnperf.tabular.names import name_list, names_by_value
@@ -298,7 +298,7 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
         what = "the last one read as the header" if commented_header else "left out"
         _warn(
             f"{name}: {comments} comment line(s) starting with # above the table, {what} "
-            f"(the first {_shown(lines[0])})"
+            f"(the first: # {_shown(uncommented(lines[0]))[1:-1]})"
         )
         lines, line_numbers = lines[comments:], line_numbers[comments:]
         if commented_header:
