@@ -112,14 +112,28 @@ def _after_metadata(lines: list[list[str]], width: int) -> int:
     A weather or logger file writes its station (`723170,"GREENSBORO",NC,-5.0,36.1,...`) in a
     line of its own above the header. Such lines have fewer fields than the table by two or
     more (one fewer is R's header over rows that start with their names), and the line after
-    them, the header, and the one after that have the table's width.
+    them, the header, and the one after that have the table's width, the header holding more
+    texts than that row (a header short of names over rows of numbers is a broken file).
     """
     start = 0
     while start < min(MAX_METADATA_LINES, len(lines) - 2) and len(lines[start]) < width - 1:
         start += 1
-    if start and len(lines[start]) == width and len(lines[start + 1]) == width:
+    header, row = lines[start], lines[start + 1] if start else None
+    if start and len(header) == width and len(row) == width and _texts(header) > _texts(row):
         return start
+    # A header short of names over rows of numbers stays a header, refused as ragged.
     return 0
+
+
+def _texts(row: list[str]) -> int:
+    """How many cells of `row` are filled and no plain number (a header's names are texts)."""
+    count = 0
+    for cell in row:
+        try:
+            float(cell)
+        except ValueError:
+            count += bool(cell.strip())
+    return count
 
 
 def _most_common(values) -> int:

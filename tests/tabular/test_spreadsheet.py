@@ -38,6 +38,8 @@ ROWS = [["21.5", "40", "63.1"], ["19.0", "55", "65.4"], ["25.2", "38", "70.2"]]
         ([["id", "GSO"], ["2020"], [*HEADER, "wind"], *[[*r, "3"] for r in ROWS]], (2, 6)),
         ([HEADER, *[["r1", *r] for r in ROWS]], (0, 4)),
         ([["a", "b"], [*HEADER, "wind"]], (0, 2)),  # no row of the table's width under it
+        # A header short of names over rows of numbers: a broken file, refused as ragged.
+        ([HEADER[:2], *[[*r, "3", "4"] for r in ROWS]], (0, 4)),
     ],
 )
 def test_table_lines_finds_the_header_and_the_last_row(lines, expected):
