@@ -5,7 +5,10 @@ with every warning):
 
 * **Reading.** Standard-library `csv`, UTF-8 (UTF-16 with a byte-order mark; else Windows-1252, with
   a warning), a header row, gzip/bz2/xz and one-file zip or tar read through, JSON tables (records,
-  lines, pandas' layouts) and pandas DataFrames read as their CSV, repeats of the header left out.
+  lines, pandas' layouts), Weka's ARFF (`arff`), sktime's `.ts` time series (`ts_files`) and
+  pandas DataFrames read as their CSV, other programs' data files (Stata, SPSS, SAS, R, HDF5,
+  ...) named with the call that converts them, `#` comments left out (NumPy's commented header
+  read as the header, `comments`), repeats of the header left out.
   The delimiter (`,` `;` tab `|`, else runs of spaces) is detected or named by Excel's `sep=` line;
   rows one field longer than the header start with row names; in a file not separated by commas,
   columns of numbers written with decimal commas are read as numbers, in a comma file columns of
@@ -14,8 +17,8 @@ with every warning):
   unit (`1248 CC`), magnitudes (`1.2K`) or bounds (`90+`, `<5`) (each with a warning). Empty cells
   and `NA`, `N/A`, `NaN`, `null`, `None`, `?` (any case) are missing values; `inf`, `-inf` and
   numbers beyond float64 are treated as missing (with a warning naming the column and count). A
-  spreadsheet's title above the header, notes below the table and its `Total` or `Average` rows are
-  left out (`spreadsheet`).
+  spreadsheet's title or a file's metadata above the header, lines of units under it, notes
+  below the table and its `Total` or `Average` rows are left out (`spreadsheet`).
 * **Columns left out.** Those named with `drop`, the ID column (`id_column`), and ID-like
   columns (`id_columns`: named `id`; named like an id and unique per row; unique text, or
   text whose values almost never repeat, such as names; a run of integers from 0 or 1), each
@@ -28,7 +31,8 @@ with every warning):
 * **Features.** A column whose present values all parse as numbers is numeric: standardized,
   `(x / scale - mean) / std`, with statistics of the **training split only** (`scale`, a power
   of two, keeps values near 1e308 from overflowing), a missing value filled with the training
-  median and flagged in a 0/1 indicator column when the training split had missing values.
+  median and flagged in a 0/1 indicator column when the training split had missing values; a
+  new value beyond the training range by more than its width is clipped to that bound.
   A column of dates or date-times (ISO `2012-01-31`, `2012/01/31`, `01/31/2012` when a day
   above 12 tells the order, `Jan 31 2012`, `2012 Q1`; `date_spelling`) is numeric too, as days since
   1970-01-01 (`parse_dates`), with the season, weekday and hour it varies along
