@@ -11,9 +11,8 @@ A CSV exported from Excel or a report tool often holds more than the table:
   filled.
 * **lines of units or types under the header** (`degC,%,kW`, Orange's `c d d c`, a library's
   units then its codes): two different texts or more in columns that are otherwise numbers,
-  and no number. Read as
-  data, each unit was a word among numbers (read as missing), and a text target gained a
-  class of one row.
+  and no number. Read as data, each unit was a word among numbers (read as missing), and a
+  text target gained a class of one row.
 * **summary rows** (`Total`, `Average`, in English and a few other languages), the sum or
   mean of the rows above. Kept as data, a `Total` row's target is hundreds of times the
   others: on a 300-row regression table it alone moved the target's mean and standard
@@ -118,11 +117,12 @@ def _after_metadata(lines: list[list[str]], width: int) -> int:
     start = 0
     while start < min(MAX_METADATA_LINES, len(lines) - 2) and len(lines[start]) < width - 1:
         start += 1
-    header, row = lines[start], lines[start + 1] if start else None
-    if start and len(header) == width and len(row) == width and _texts(header) > _texts(row):
+    if not start:
+        return 0
+    header, row = lines[start], lines[start + 1]
+    if len(header) == width and len(row) == width and _texts(header) > _texts(row):
         return start
-    # A header short of names over rows of numbers stays a header, refused as ragged.
-    return 0
+    return 0  # a header short of names over rows of numbers: refused as ragged
 
 
 def _texts(row: list[str]) -> int:
