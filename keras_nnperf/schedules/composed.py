@@ -339,6 +339,28 @@ def host_scalars(values) -> np.ndarray:
     return result
 
 
+def eager_host_reads(variable) -> bool:
+    """Whether an eager step evaluates the formula on the host: PyTorch, `variable` on the CPU.
+
+    Backend-specific, because the cost is. PyTorch runs the step eagerly, and the formula's
+    ~35 `keras.ops` calls a step (each converting and checking its inputs) were the whole
+    overhead of WarmUp + OneCycle on a small MLP: 1.43x a bare second fit, 0.96x with the
+    formula replaced by constants (`benchmarks/overhead.py`'s model, 9 pairs). A CPU tensor
+    is host memory, so reading the step and the warm-up's progress costs a copy; on a GPU the
+    read would wait for the step (a sync per batch), so there, and on the backends that compile
+    the formula into their step, it stays in `keras.ops`.
+    """
+    if keras.backend.backend() != "torch":
+        return False
+    tensor = getattr(variable, "value", variable)
+    return getattr(getattr(tensor, "device", None), "type", None) == "cpu"
+
+
+def _host_floats(values) -> np.ndarray:
+    """Host scalars (torch CPU tensors, variables or numbers) as float32, one `.item()` each."""
+    return np.asarray([float(getattr(value, "value", value)) for value in values], "float32")
+
+
 def _fetch(tensors) -> np.ndarray:
     """Scalar tensors as one float32 NumPy vector, in one device-to-host transfer.
 
@@ -645,7 +667,7 @@ class ComposedLearningRate(Schedule):
         with a float base (a schedule base may keep state).
         """
         if not isinstance(self.base, Schedule):
-            self._held = {"step": step}
+            self._held = {"step": step, "host": eager_host_reads(step)}
 
     def release(self) -> None:
         """End `hold`."""
@@ -654,6 +676,14 @@ class ComposedLearningRate(Schedule):
     def __call__(self, step):
         held = self._held
         if held is not None and held["step"] is step:
+            if "rate" not in held and held["host"]:
+                t, values = self._host_parameters(step)
+                with np.errstate(all="ignore"):  # as in-graph: an overflow is inf
+                    held["rate"] = float(
+                        composed_learning_rate(
+                            t, None, values, NUMPY_OPS, self._parts, held.get("weights")
+                        )
+                    )
             if "rate" not in held:
                 held["rate"] = composed_learning_rate(
                     step,
@@ -693,8 +723,17 @@ class ComposedLearningRate(Schedule):
             variable: What the optimizer reads its momentum (or `beta_1`) from: a scalar
                 variable, or anything with its `assign` (a `ScheduledHyperparameter`).
         """
-        parameters = self.parameter_values()
         cosine = CYCLE_VARIANTS[self._parts.get("cycle")]
+        held = self._held
+        if held is not None and held["step"] is step and held["host"]:
+            t, values = self._host_parameters(step)
+            with np.errstate(all="ignore"):
+                weights = _cycle_weights(t, values, NUMPY_OPS, cosine)
+                variable.assign(float(cycle_momentum(t, values, NUMPY_OPS, weights=weights)))
+            if "cycle" in self._parts:
+                held["weights"] = weights  # the rate's read reuses them, as below
+            return
+        parameters = self.parameter_values()
         weights = _cycle_weights(step, parameters, ops, cosine)
         variable.assign(cycle_momentum(step, parameters, weights=weights))
         held = self._held
@@ -712,6 +751,20 @@ class ComposedLearningRate(Schedule):
             step, None, parameters, parts=self._parts, cycle_weights=weights
         )
         _LAST_TRACED[self] = (settled_trace_key(key), value)
+
+    def _host_parameters(self, step) -> tuple:
+        """`(step, parameters)` as host float32 values, read now (`eager_host_reads` is true).
+
+        Read at the optimizer's read of the rate, after every hook: the gradient warm-up's
+        progress, advanced in the step, is its current value. The packed ones come from their
+        host copy, written only from the host.
+        """
+        names = list(self.parameters)
+        read = _host_floats([step, *(self.parameters[name] for name in names)])
+        values = dict(zip(names, read[1:], strict=True))
+        if self.packed is not None:
+            values.update(self.packed.host_values())
+        return read[0], values
 
     def host_value(self, step) -> float:
         """`self(step)` evaluated on the host in NumPy float32, from one transfer of its variables.
