@@ -736,7 +736,6 @@ class ComposedLearningRate(Schedule):
         parameters = self.parameter_values()
         weights = _cycle_weights(step, parameters, ops, cosine)
         variable.assign(cycle_momentum(step, parameters, weights=weights))
-        held = self._held
         if held is not None and held["step"] is step and "cycle" in self._parts:
             # Eager: the rate, evaluated at the optimizer's read, reuses them (they read no
             # parameter a hook writes in the step).
@@ -752,15 +751,16 @@ class ComposedLearningRate(Schedule):
         )
         _LAST_TRACED[self] = (settled_trace_key(key), value)
 
-    def _host_parameters(self, step) -> tuple:
-        """`(step, parameters)` as host float32 values, read now (`eager_host_reads` is true).
+    def _host_parameters(self, step, read_scalars=_host_floats) -> tuple:
+        """`(step, parameters)` as host float32 values, read now.
 
-        Read at the optimizer's read of the rate, after every hook: the gradient warm-up's
-        progress, advanced in the step, is its current value. The packed ones come from their
-        host copy, written only from the host.
+        `read_scalars`: `_host_floats` in an eager step on the CPU (`eager_host_reads`), at the
+        optimizer's read of the rate, after every hook (the gradient warm-up's progress,
+        advanced in the step, is its current value); `host_scalars` (one transfer) elsewhere.
+        The packed ones come from their host copy, written only from the host.
         """
         names = list(self.parameters)
-        read = _host_floats([step, *(self.parameters[name] for name in names)])
+        read = read_scalars([step, *(self.parameters[name] for name in names)])
         values = dict(zip(names, read[1:], strict=True))
         if self.packed is not None:
             values.update(self.packed.host_values())
@@ -782,11 +782,7 @@ class ComposedLearningRate(Schedule):
         Returns:
             A Python float.
         """
-        names = list(self.parameters)
-        step, *values = host_scalars([step, *(self.parameters[name] for name in names)])
-        parameters = dict(zip(names, values, strict=True))
-        if self.packed is not None:
-            parameters.update(self.packed.host_values())
+        step, parameters = self._host_parameters(step, host_scalars)
         base = self._host_base()
         with np.errstate(all="ignore"):  # as in-graph: an overflow is inf, not a warning
             return float(composed_learning_rate(step, base, parameters, NUMPY_OPS))
