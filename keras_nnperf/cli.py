@@ -239,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
         "metrics, and predict averages the K models",
     )
     fit.add_argument(
+        "--ensemble",
+        type=_positive,
+        metavar="N",
+        help="train N networks from seeds SEED..SEED+N-1 and save the mean of their outputs as "
+        "one model (default: 3 up to 1,500 training rows, else 1)",
+    )
+    fit.add_argument(
         "--tune", type=_positive, metavar="N_TRIALS", help="search N_TRIALS architectures instead"
     )
     fit.add_argument("--workers", type=_positive, default=1, help="parallel trials with --tune")
@@ -325,6 +332,11 @@ def run_fit(args):
         raise UsageError("--folds and --tune cannot be combined: tune first, then use --folds")
     if args.folds and args.validation_split is not None:
         raise UsageError("--folds validates on every row in turn; drop --validation-split")
+    if (args.ensemble or 1) > 1 and (args.folds or args.tune):
+        raise UsageError(
+            "--ensemble averages networks of one split: --folds already averages its K fold "
+            "networks, and --tune keeps its best trial's"
+        )
     split = 0.2 if args.validation_split is None else args.validation_split
     return _train(args, args.data, args.target, args.task, args.batch_size, split, args.tune)
 
@@ -386,6 +398,7 @@ def _train(args, path, target, task, batch_size, validation_split, tune):
         tune_trials=tune,
         workers=getattr(args, "workers", 1),
         resume=getattr(args, "resume", False),
+        ensemble=getattr(args, "ensemble", None),
         **common,
     )
 

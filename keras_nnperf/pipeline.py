@@ -4,9 +4,10 @@
 
 Kept so `from keras_nnperf import pipeline` and `pipeline.train_tabular(...)` keep working; the
 code lives in `keras_nnperf.recipe` (`model`, `training`, `metrics`, `report_text`, `predict`,
-`fit`, which also holds K-fold training: `load_folds`, `train_folds`).
+`ensemble`, `fit`, which also holds K-fold training: `load_folds`, `train_folds`).
 """
 
+from keras_nnperf.recipe.ensemble import average_outputs, members_of
 from keras_nnperf.recipe.fit import (
     FoldsResult,
     PipelineError,
@@ -39,6 +40,7 @@ from keras_nnperf.recipe.training import (
     TrainingRun,
     _cycle_momentum,
     choose_learning_rate,
+    default_ensemble,
     effective_batch_size,
     train_with_recipe,
 )
@@ -55,15 +57,18 @@ __all__ = [
     "TrainingRun",
     "_auc",
     "_cycle_momentum",
+    "average_outputs",
     "baseline_metrics",
     "build_model",
     "choose_learning_rate",
     "compile_for_task",
+    "default_ensemble",
     "diagnose_data",
     "effective_batch_size",
     "linear_metrics",
     "load_folds",
     "lr_range_test",
+    "members_of",
     "predict_csv",
     "score",
     "start_at_baseline",

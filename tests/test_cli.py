@@ -262,6 +262,15 @@ def _bad_inputs(tmp_path):
         "negative seed": (["fit", ok, "--target", "y", "--seed", "-1"], "--seed"),
         "one fold": (["fit", ok, "--target", "y", "--folds", "1"], "--folds"),
         "folds and tune": (["fit", ok, "--target", "y", "--folds", "3", "--tune", "2"], "--tune"),
+        "ensemble and folds": (
+            ["fit", ok, "--target", "y", "--folds", "3", "--ensemble", "2"],
+            "--folds already averages",
+        ),
+        "ensemble and tune": (
+            ["fit", ok, "--target", "y", "--tune", "2", "--ensemble", "2"],
+            "--ensemble averages networks of one split",
+        ),
+        "no ensemble": (["fit", ok, "--target", "y", "--ensemble", "0"], "--ensemble"),
         "folds and split": (
             ["fit", ok, "--target", "y", "--folds", "3", "--validation-split", "0.3"],
             "--validation-split",
@@ -320,6 +329,9 @@ CASES = [
     "negative seed",
     "one fold",
     "folds and tune",
+    "ensemble and folds",
+    "ensemble and tune",
+    "no ensemble",
     "folds and split",
     "split out of range",
     "too few rows for the folds",
@@ -424,6 +436,36 @@ def test_folds_fit_then_predict_with_the_fold_ensemble(tmp_path, capsys):
     assert "folds.json" not in os.listdir(out) and "fold_1.keras" not in os.listdir(out)
     code, _, stderr = run(["predict", out, data], capsys)
     assert code == 0 and "fold models" not in stderr
+
+
+def test_an_ensemble_fit_then_predict_with_its_one_model(tmp_path, capsys):
+    data = generated(tmp_path, "multiclass", n=90)
+    out = str(tmp_path / "report")
+    argv = ["fit", data, "--target", "y", "--out", out, "--ensemble", "2", *FAST]
+    code, stdout, stderr = run(argv, capsys)
+    assert code == 0, stderr
+    assert "2 networks, seeds 0-1" in stdout and "each network alone: accuracy" in stdout
+    assert "Averaged 2 networks" in stdout
+    assert stdout.count("] LR range test") == 1  # once, the rate shared by both
+    report = check_report(out)
+    assert "The model is the mean of the outputs of 2 networks (a seed ensemble" in report
+    preds = str(tmp_path / "preds.csv")
+    code, _, stderr = run(["predict", out, data, "--out", preds], capsys)
+    assert code == 0, stderr
+    # One file: predict reads it as a single model, its probabilities are the members' mean.
+    assert "fold models" not in stderr
+    from keras_nnperf.recipe.ensemble import members_of
+    from keras_nnperf.tabular import TabularPreprocessor, read_csv
+
+    model = keras.models.load_model(os.path.join(out, "model.keras"))
+    x = TabularPreprocessor.load(os.path.join(out, "preprocessing.json")).transform(
+        read_csv(data), warn=False
+    )
+    mean = np.mean([m.predict(x, verbose=0) for m in members_of(model)], axis=0)
+    rows = _read_predictions(preds)
+    names = sorted(k for k in rows[0] if k.startswith("probability_"))
+    written = np.array([[float(r[k]) for k in names] for r in rows])
+    np.testing.assert_allclose(np.sort(written, axis=1), np.sort(mean, axis=1), atol=2e-6)
 
 
 def test_folds_for_regression_with_an_id_and_a_dropped_column(tmp_path, capsys):

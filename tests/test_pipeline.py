@@ -413,3 +413,83 @@ def test_predict_csv_says_what_is_wrong_with_a_damaged_folder(tmp_path):
     (tmp_path / "folds.json").write_text("{not json")
     with pytest.raises(DataError, match="cannot read .*folds.json"):
         pipeline.predict_csv(str(tmp_path), path)
+
+
+def test_an_ensemble_averages_networks_of_successive_seeds_and_saves_them_as_one_model(tmp_path):
+    import warnings
+
+    from keras_nnperf.recipe.ensemble import members_of
+
+    data = _table(n=200)
+    keras.utils.set_random_seed(3)
+    result = pipeline.train_tabular(
+        data, str(tmp_path), epochs=4, learning_rate=0.01, seed=3, ensemble=3, verbose=0
+    )
+    members = members_of(result.model)
+    assert len(members) == 3 and result.members == 3
+    # Member k is the default network of seed 3 + k trained by the recipe: the first is the one
+    # a single run trains (same seed, same rate), the others differ from it.
+    keras.utils.set_random_seed(3)
+    single = pipeline.train_tabular(
+        data,
+        str(tmp_path / "single"),
+        epochs=4,
+        learning_rate=0.01,
+        seed=3,
+        ensemble=1,
+        verbose=0,
+    )
+    x = data.x_val
+    np.testing.assert_allclose(
+        members[0].predict(x, verbose=0), single.model.predict(x, verbose=0), atol=1e-5
+    )
+    outputs = [m.predict(x, verbose=0) for m in members]
+    assert not np.allclose(outputs[1], outputs[0])
+    np.testing.assert_allclose(
+        result.model.predict(x, verbose=0), np.mean(outputs, axis=0), atol=1e-6
+    )
+    # The metrics are the mean's; the saved model predicts as the one returned, with nothing
+    # missing on load.
+    assert result.metrics == pytest.approx(pipeline.validation_metrics(result.model, data))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        saved = keras.models.load_model(str(tmp_path / "model.keras"))
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    np.testing.assert_allclose(saved.predict(x, verbose=0), result.model.predict(x, verbose=0))
+    assert "Averaged 3 networks; the first trained" in result.summary()
+    report = (tmp_path / "report.md").read_text()
+    assert "The model is the mean of the outputs of 3 networks" in report
+
+
+@pytest.mark.parametrize(
+    "ensemble, tune, match",
+    [(0, None, "ensemble"), (True, None, "ensemble"), (2.5, None, "ensemble"), (2, 2, "tune")],
+)
+def test_train_tabular_refuses_an_invalid_ensemble(tmp_path, ensemble, tune, match):
+    with pytest.raises(ValueError, match=match):
+        pipeline.train_tabular(
+            _table(n=40), str(tmp_path), epochs=1, ensemble=ensemble, tune_trials=tune, verbose=0
+        )
+
+
+def test_ctrl_c_in_a_later_member_keeps_the_members_trained_so_far(tmp_path, monkeypatch):
+    from keras_nnperf.recipe import fit
+    from keras_nnperf.recipe.ensemble import members_of
+
+    train = fit.train_with_recipe
+    calls = []
+
+    def ctrl_c_in_the_third(model, *args, **kwargs):
+        calls.append(model)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # before its first epoch ended: nothing of it to keep
+        return train(model, *args, **kwargs)
+
+    monkeypatch.setattr(fit, "train_with_recipe", ctrl_c_in_the_third)
+    data = _table(n=120)
+    result = pipeline.train_tabular(
+        data, str(tmp_path), epochs=2, learning_rate=0.01, ensemble=4, verbose=0
+    )
+    assert members_of(result.model) == calls[:2] and result.members == 2
+    report = (tmp_path / "report.md").read_text()
+    assert "Training was interrupted (Ctrl-C)**: 2 of 4 networks were kept" in report

@@ -126,7 +126,9 @@ def add_figures(report, model, data, choice, run, search_result) -> None:
         gradients = run.callbacks["gradients"]
         report.add_figure("gradient_norms", gradients.plot(), gradient_caption(gradients))
         activations = run.callbacks["activations"]
-        report.add_figure("activations", activations.plot(), activation_caption(activations, model))
+        # The monitor's own network: with --ensemble, `model` averages several.
+        caption = activation_caption(activations, activations.model)
+        report.add_figure("activations", activations.plot(), caption)
         fractions = plot_unit_fractions(activations.history, activations.epochs)
         if fractions is not None:
             report.add_figure(

@@ -25,13 +25,15 @@ import numpy as np
 
 from keras_nnperf.progress import Stages
 from keras_nnperf.recipe import report_text
+from keras_nnperf.recipe.ensemble import average_outputs
 from keras_nnperf.recipe.figures import add_figures
 from keras_nnperf.recipe.metrics import baseline_metrics, linear_metrics, validation_metrics
-from keras_nnperf.recipe.model import build_model
+from keras_nnperf.recipe.model import build_model, compile_for_task
 from keras_nnperf.recipe.predict import FOLDS_FILE, MODEL_FILE, PREPROCESSING_FILE
 from keras_nnperf.recipe.training import (
     EPOCHS,
     choose_learning_rate,
+    default_ensemble,
     default_epochs,
     effective_batch_size,
     train_with_recipe,
@@ -53,6 +55,8 @@ class PipelineResult:
         lr_rule: `"given"`, the LR range test's rule, or `"tuned"`.
         lr_reason: One sentence: why this rate.
         baselines: Metrics of the trivial (and, with scikit-learn, linear) baselines.
+        members: How many networks the model averages (`ensemble`; history, best epoch and
+            stop reason are the first's).
     """
 
     model: keras.Model
@@ -68,6 +72,7 @@ class PipelineResult:
     lr_rule: str = ""
     lr_reason: str = ""
     baselines: dict = field(default_factory=dict)
+    members: int = 1
 
     def summary(self) -> str:
         """The lines `nnperf fit` prints at the end."""
@@ -84,8 +89,11 @@ class PipelineResult:
             if self.best_epoch == -1:
                 kept = ", kept the trivial baseline: no epoch beat it"
             source = "given with --lr" if self.lr_rule == "given" else f"rule: {self.lr_rule}"
+            trained = f"Trained {epochs} epoch(s)"
+            if self.members > 1:
+                trained = f"Averaged {self.members} networks; the first trained {epochs} epoch(s)"
             lines.append(
-                f"Trained {epochs} epoch(s) (stop: {self.stop_reason}{kept}), "
+                f"{trained} (stop: {self.stop_reason}{kept}), "
                 f"peak learning rate {self.learning_rate:.3g} ({source})"
             )
         lines += [
@@ -175,6 +183,7 @@ def train_tabular(
     verbose: int = 1,
     learning_rate: float | None = None,
     resume: bool = False,
+    ensemble: int | None = None,
 ) -> PipelineResult:
     """Run the whole recipe on `data` and write model, preprocessing and report to `out_dir`.
 
@@ -197,6 +206,11 @@ def train_tabular(
         learning_rate: The peak rate, or `None` to take the LR range test's suggestion.
         resume: When tuning, continue the search an interrupted run left in `out_dir` (see
             `tune_architecture`).
+        ensemble: Train this many default networks, from seeds `seed`, `seed + 1`, ..., with
+            the same rate, and save the mean of their outputs as the model
+            (`keras_nnperf.recipe.ensemble`); 1 for one network; `None` for
+            `default_ensemble(training rows)` (3 up to 1,500 rows, else 1), or 1 when tuning.
+            Not above 1 with `tune_trials`.
 
     Returns:
         A `PipelineResult`.
@@ -204,6 +218,7 @@ def train_tabular(
     from keras_nnperf.diagnostics.doctor import diagnose
 
     tuned = bool(tune_trials)
+    ensemble = _check_ensemble(ensemble, tuned, len(data.x_train))
     stages = Stages(total=4 if tuned else 5, verbose=verbose)
     report = Report(out_dir, "nnperf training report")
     pre = data.preprocessor
@@ -251,6 +266,7 @@ def train_tabular(
     report.add_text("What the doctor found", report_text.findings_markdown(diagnosis))
 
     choice = run = None
+    member_metrics = []
     if not tuned:
         title = "Learning rate given with --lr" if learning_rate else "LR range test"
         with stages.stage(f"{title} ({lr_find_steps} steps)" if not learning_rate else title):
@@ -258,13 +274,32 @@ def train_tabular(
         stages.print(f"      peak learning rate: {choice.rate:.3g} ({choice.source})")
         if choice.finder is not None:
             stages.print(f"      {choice.reason}")
-        with stages.stage(
-            f"Training (at most {epochs} epochs: warm-up, 1Cycle annealed on plateau)"
-        ):
+        title = f"at most {epochs} epochs: warm-up, 1Cycle annealed on plateau"
+        if ensemble > 1:
+            title = f"{ensemble} networks, seeds {seed}-{seed + ensemble - 1}, each {title}"
+        with stages.stage(f"Training ({title})"):
             run = train_with_recipe(
                 model, data, epochs, batch_size, choice.rate, verbose, keep_on_interrupt=True
             )
-        if run.interrupted:
+            members, interrupted = _train_more_members(
+                model, run, data, ensemble, epochs, batch_size, choice.rate, seed, verbose
+            )
+        if len(members) > 1:
+            model = average_outputs(members)
+            compile_for_task(model, pre.task)  # for users who `evaluate` it
+            # Built now, so model.keras holds every variable of it and loads without warnings.
+            model.optimizer.build(model.trainable_variables)
+        if ensemble > 1 and not run.interrupted:
+            member_metrics = [validation_metrics(m, data) for m in members]
+            if len(members) > 1:
+                stages.print(f"      {_members_line(member_metrics)}")
+        if interrupted and not run.interrupted:
+            kept = "the first network" if len(members) == 1 else f"the mean of {len(members)}"
+            stages.print(
+                f"      interrupted: saving {kept} of the {ensemble} networks, each at its "
+                "best epoch (Ctrl-C again to stop now)"
+            )
+        elif interrupted:
             kept = run.callbacks["early_stopping"].best_epoch
             kept = "the trivial baseline" if kept == -1 else f"epoch {kept + 1}"
             stages.print(
@@ -290,6 +325,10 @@ def train_tabular(
             )
         else:
             done = report_text.training_markdown(choice, run, batch_size, epochs, steps_per_epoch)
+            if member_metrics:
+                done += "\n" + report_text.ensemble_markdown(
+                    member_metrics, metrics, seed, ensemble, interrupted
+                )
         done += (
             f"\n- Saved `{MODEL_FILE}` and `{PREPROCESSING_FILE}`; predict new rows with "
             f"`nnperf predict {out_dir} NEW.csv --out predictions.csv`."
@@ -317,7 +356,57 @@ def train_tabular(
         lr_rule="tuned" if choice is None else choice.rule,
         lr_reason="the best tuning trial's" if choice is None else choice.reason,
         baselines=baselines,
+        members=max(1, len(member_metrics)),
     )
+
+
+def _check_ensemble(ensemble, tuned: bool, rows: int) -> int:
+    from keras_nnperf.validation import check_integer
+
+    if ensemble is None:
+        return 1 if tuned else default_ensemble(rows)
+    ensemble = check_integer("ensemble", ensemble, low=1)
+    if tuned and ensemble > 1:
+        raise ValueError(
+            "Argument ensemble must be 1 with tune_trials: the search keeps its best trial's "
+            f"model. Received: ensemble={ensemble!r}"
+        )
+    return ensemble
+
+
+def _train_more_members(first, run, data, ensemble, epochs, batch_size, rate, seed, verbose):
+    """`[first]` and up to `ensemble - 1` more default networks (seeds `seed + 1`, ...), trained.
+
+    Every member trains with the same recipe and peak rate (the LR range test ran once, on the
+    first). Ctrl-C ends the ensemble: a member interrupted after an epoch is kept at its best
+    epoch, one interrupted before has nothing to keep and is left out.
+
+    Returns:
+        The members, and whether Ctrl-C ended training.
+    """
+    members = [first]
+    if run.interrupted:
+        return members, True
+    pre = data.preprocessor
+    for i in range(1, ensemble):
+        keras.utils.set_random_seed(seed + i)
+        member = default_model(pre, seed + i, data.y_train)
+        try:
+            member_run = train_with_recipe(
+                member, data, epochs, batch_size, rate, verbose, keep_on_interrupt=True
+            )
+        except KeyboardInterrupt:
+            return members, True
+        members.append(member)
+        if member_run.interrupted:
+            return members, True
+    return members, False
+
+
+def _members_line(member_metrics: list) -> str:
+    key = "r2" if "r2" in member_metrics[0] else "accuracy"
+    shown = ", ".join(f"{m[key]:.4f}" for m in member_metrics)
+    return f"each network alone: {key} {shown}"
 
 
 def lr_range_test(data: TabularData, out_dir: str, batch_size: int | None = None, steps=100):

@@ -172,6 +172,34 @@ def training_markdown(choice, run, batch_size: int, epochs: int, steps_per_epoch
     return "\n".join(lines)
 
 
+def ensemble_markdown(
+    member_metrics: list, metrics: dict, seed: int, planned: int, interrupted: bool = False
+) -> str:
+    """What a seed ensemble did: how many networks, each one's score, the mean's score."""
+    key = "r2" if "r2" in metrics else "accuracy"
+    n = len(member_metrics)
+    if n == 1:
+        return (
+            f"- **Training was interrupted (Ctrl-C)** before the second of {planned} networks "
+            "(a seed ensemble) had trained an epoch: the model is the first network alone."
+        )
+    alone = [m[key] for m in member_metrics]
+    line = (
+        f"- The model is the mean of the outputs of {n} networks (a seed ensemble: by default "
+        "3 up to 1,500 training rows; `--ensemble N` sets how many, `--ensemble 1` trains one), "
+        f"initialized from seeds {seed}-{seed + n - 1} and each trained as above with the same "
+        f"peak rate (the schedule and pictures are those of the first). Alone they score "
+        f"{key} {', '.join(f'{v:.4f}' for v in alone)} on the validation rows "
+        f"(mean {sum(alone) / n:.4f}); their mean output scores {metrics[key]:.4f}."
+    )
+    if interrupted:
+        line += (
+            f" **Training was interrupted (Ctrl-C)**: {n} of {planned} networks were kept, "
+            "each at its best epoch so far."
+        )
+    return line
+
+
 def comparison_markdown(
     metrics: dict, baselines: dict, rows: int | None = None, folds: int | None = None
 ) -> str:

@@ -62,6 +62,27 @@ def default_epochs(task: str) -> int:
     return REGRESSION_EPOCHS if task == "regression" else EPOCHS
 
 
+#: `nnperf fit` averages `SMALL_TABLE_ENSEMBLE` networks on up to `SMALL_TABLE_ROWS` training rows.
+SMALL_TABLE_ROWS = 1500
+SMALL_TABLE_ENSEMBLE = 3
+
+
+def default_ensemble(rows: int) -> int:
+    """How many networks `nnperf fit` averages when the user says nothing: 3 on small tables.
+
+    Up to `SMALL_TABLE_ROWS` (1,500) training rows, a seed ensemble of 3
+    (`keras_nnperf.recipe.ensemble`); above, 1. On a small table one network's score depends
+    on its seed by several points, and a run takes seconds, so three cost little.
+    `benchmarks/recipe_ablation.py --variants ensemble_3 ensemble_5` on the 25 splits of the
+    ablation's tables with up to 1,437 training rows: 3 networks won 13, tied 8 and lost 4
+    (mean +0.0042) for 2.1x the time; 5 networks did no better (13 / 7 / 5, mean +0.0032) for
+    3.6x. Checked after that choice on 22 small tables of the other sets of
+    `benchmarks/tabular.py`, split seed 0 (see docs/benchmarks.md). Larger tables were not
+    measured: their runs cost minutes, and their scores vary less with the seed.
+    """
+    return SMALL_TABLE_ENSEMBLE if rows <= SMALL_TABLE_ROWS else 1
+
+
 def plateau_patience(epochs: int) -> int:
     """Epochs without a better validation loss before the cycle jumps to its annealing phase.
 

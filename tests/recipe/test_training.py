@@ -171,3 +171,9 @@ def test_ctrl_c_propagates_before_the_first_epoch_ends_or_unless_asked_to_keep()
             training.train_with_recipe(
                 model, data, 4, 16, 0.01, verbose=0, callbacks=[_CtrlC(*at)], keep_on_interrupt=keep
             )
+
+
+def test_the_default_ensemble_is_three_networks_up_to_1500_training_rows():
+    from keras_nnperf.recipe.training import default_ensemble
+
+    assert [default_ensemble(n) for n in (1, 1500, 1501, 50_000)] == [3, 3, 1, 1]
