@@ -449,6 +449,7 @@ def test_an_ensemble_fit_then_predict_with_its_one_model(tmp_path, capsys):
     assert stdout.count("] LR range test") == 1  # once, the rate shared by both
     report = check_report(out)
     assert "The model is the mean of the outputs of 2 networks (a seed ensemble" in report
+    assert "These are the first of the 2 networks the model averages" in report
     preds = str(tmp_path / "preds.csv")
     code, _, stderr = run(["predict", out, data, "--out", preds], capsys)
     assert code == 0, stderr

@@ -103,7 +103,8 @@ def add_figures(report, model, data, choice, run, search_result) -> None:
                 "because no epoch's validation loss beat it."
                 if stopper.best_epoch == -1
                 else "; the dashed line marks the epoch whose weights were kept."
-            ),
+            )
+            + _first_member_note(model),
         )
     if choice is not None and choice.finder is not None:
         report.add_figure(
@@ -523,6 +524,18 @@ def gradient_caption(monitor) -> str:
             f"{exploding:g}x exploding."
         )
     return text
+
+
+def _first_member_note(model) -> str:
+    from keras_nnperf.recipe.ensemble import members_of
+
+    n = len(members_of(model))
+    if n == 1:
+        return ""
+    return (
+        f" These are the first of the {n} networks the model averages (`--ensemble`); the "
+        "others trained the same way from other seeds, and so do the pictures below."
+    )
 
 
 def activation_caption(monitor, model) -> str:
