@@ -429,7 +429,11 @@ def _predict(args) -> int:
     except OSError as err:
         raise UsageError(f"cannot write {args.out}: {err.strerror}") from None
     n = len(result.columns["prediction"])
-    ensemble = f" (mean of {result.models} fold models)" if result.models > 1 else ""
+    ensemble = ""
+    if result.models > 1:
+        ensemble = f" (mean of {result.models} fold models)"
+    elif result.networks > 1:
+        ensemble = f" (mean of {result.networks} networks)"
     if args.out is not None:
         print(f"Wrote {n} predictions to {args.out}{ensemble}", file=sys.stderr)
     if result.metrics is not None:

@@ -454,7 +454,7 @@ def test_an_ensemble_fit_then_predict_with_its_one_model(tmp_path, capsys):
     code, _, stderr = run(["predict", out, data, "--out", preds], capsys)
     assert code == 0, stderr
     # One file: predict reads it as a single model, its probabilities are the members' mean.
-    assert "fold models" not in stderr
+    assert "fold models" not in stderr and "(mean of 2 networks)" in stderr
     from keras_nnperf.recipe.ensemble import members_of
     from keras_nnperf.tabular import TabularPreprocessor, read_csv
 

@@ -37,6 +37,8 @@ class Prediction:
             has no target column (or no row with a target value).
         scored_rows: Rows the metrics cover (those with a target value).
         models: How many models predicted (folds averaged).
+        networks: How many networks those models average in all (a `--ensemble` model
+            holds several; `members_of`).
         target: The target column's name (what a submission file calls the prediction).
         id_column: The ID column's name in `columns`, or `None`.
     """
@@ -45,6 +47,7 @@ class Prediction:
     metrics: dict | None = None
     scored_rows: int = 0
     models: int = 1
+    networks: int = 1
     notes: list = field(default_factory=list)
     target: str | None = None
     id_column: str | None = None
@@ -168,11 +171,14 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
     preprocessors = [_load_preprocessor(pre_file) for _, pre_file in pairs]
     # A file to predict may hold a single feature column (a time stamp, say) and no target.
     table = read_csv(path, min_columns=1)
-    outputs = []
+    from keras_nnperf.recipe.ensemble import members_of
+
+    outputs, networks = [], 0
     _warn_about_new_data(preprocessors[0], table)
     for i, ((model_file, pre_file), pre) in enumerate(zip(pairs, preprocessors, strict=True)):
         x = _transform(pre, table, pre_file, warn=i == 0)
         model = load_model_file(model_file)
+        networks += len(members_of(model))
         raw = model.predict(x, batch_size=256, verbose=0)
         outputs.append(in_target_units(pre, raw))
     mean = np.mean(outputs, axis=0)
@@ -181,7 +187,11 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
     if ids is not None:
         columns = {ids[0]: ids[1], **columns}
     result = Prediction(
-        columns, models=len(pairs), target=pre.target, id_column=None if ids is None else ids[0]
+        columns,
+        models=len(pairs),
+        networks=networks,
+        target=pre.target,
+        id_column=None if ids is None else ids[0],
     )
     if pre.target in table.columns:
         rows = [i for i, v in enumerate(table.columns[pre.target]) if v is not None]
