@@ -208,6 +208,7 @@ def read_training_table(
     _check_columns(table, target, drop, id_column)
     _check_kept(table, target, drop, id_column, features)
     keep = [i for i, v in enumerate(table.columns[target]) if v is not None]
+    empty = table.num_rows - len(keep)
     if len(keep) < table.num_rows:
         warnings.warn(
             f"dropped {table.num_rows - len(keep)} row(s) with no value in target {target!r}",
@@ -232,7 +233,18 @@ def read_training_table(
     if task != "regression":
         # Every later reader of the table (the preprocessor, the folds) sees one spelling.
         labels = table.columns[target] = merge_case_variants(labels, target)
-    task_found, classes = infer_task(labels, task, target)
+    try:
+        task_found, classes = infer_task(labels, task, target)
+    except DataError as err:
+        if empty and task != "regression" and len(set(labels)) == 1:
+            # A flag column marked only where true ("Y" or nothing: agate's exonerations):
+            # its empty cells, dropped as missing above, were the other class.
+            raise DataError(
+                f"{err}; its {empty} empty cell(s) were dropped as missing: if an empty cell "
+                f"means another class (a flag marked only where it holds), fill them in (for "
+                f"example with N) and run again"
+            ) from None
+        raise
     if log_target and task_found != "regression":
         raise DataError(f"--log-target needs a regression target; {target!r} is {task_found}")
     if task_found == "regression":

@@ -75,6 +75,13 @@ def test_keep_makes_an_id_like_column_a_feature(frame):
     [
         ([(1, 2, 0)] * 12, "nope", "not found; the columns are: a, b, y"),
         ([(1, 2, 0)] * 12, "y", "single class"),
+        # A flag marked only where it holds ("Y" or empty): the message says what to do.
+        (
+            [(i, 2, "Y" if i % 3 else "") for i in range(12)],
+            "y",
+            r"single class \('Y'\); a classifier needs at least two; its 4 empty cell\(s\) "
+            "were dropped as missing: if an empty cell means another class",
+        ),
         ([(1, 2, i % 2) for i in range(5)], "y", "too few rows"),
         ([("", "", i % 2) for i in range(12)], "y", "no feature columns left"),
     ],
