@@ -1,4 +1,5 @@
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -118,6 +119,40 @@ def test_linear_metrics_match_scikit_learn():
     m = pipeline.linear_metrics(data)
     reference = LogisticRegression(max_iter=1000).fit(x[:150], y[:150].ravel())
     assert m["accuracy"] == pytest.approx(reference.score(x[150:], y[150:].ravel()))
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_a_wide_one_hot_baseline_reads_a_sparse_matrix_with_the_same_result(
+    tmp_path, monkeypatch, task
+):
+    pytest.importorskip("sklearn")
+    from keras_nnperf.recipe import metrics
+    from keras_nnperf.tabular import load_training_data
+
+    rng = np.random.default_rng(0)
+    n = 300
+    a, city = rng.normal(size=n), rng.integers(0, 40, size=n)  # 40 levels: embedded codes
+    score = a + (city % 3 == 0)
+    y = (score > 0.5).astype(int) if task == "binary" else np.round(score, 4)
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "a,city,y\n" + "".join(f"{u:.4f},c{c},{v}\n" for u, c, v in zip(a, city, y, strict=True))
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load_training_data(str(path), "y")
+    assert [e["name"] for e in data.preprocessor.embedding_columns] == ["city"]
+    dense = metrics.linear_outputs(data)
+    monkeypatch.setattr(metrics, "DENSE_ONE_HOT_CELLS", 0)
+    seen = []
+    one_hot = TabularPreprocessor.one_hot_codes
+    monkeypatch.setattr(
+        TabularPreprocessor,
+        "one_hot_codes",
+        lambda self, x, sparse=False: seen.append(sparse) or one_hot(self, x, sparse),
+    )
+    np.testing.assert_allclose(metrics.linear_outputs(data), dense, rtol=1e-3, atol=1e-4)
+    assert seen == [True, True]
 
 
 @pytest.mark.parametrize(

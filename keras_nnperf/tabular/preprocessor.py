@@ -353,26 +353,51 @@ class TabularPreprocessor:
             index += _width(f)
         return out
 
-    def one_hot_codes(self, x) -> np.ndarray:
+    def one_hot_codes(self, x, sparse: bool = False):
         """`x` with each embedding code column replaced by its one-hot columns (code 0: zeros).
 
         For models that read every column as a number (a linear baseline, the input checks):
         a code is a category, not a quantity.
 
+        Args:
+            x: Encoded rows (`transform`'s output).
+            sparse: Return a SciPy CSR matrix (SciPy needed): a survey's free-text answers
+                embedded as codes of thousands of levels make a dense matrix of gigabytes.
+
         Returns:
-            A float32 array: the other columns in order, then one block of `input_dim - 1`
-            columns per code column.
+            A float32 array (or CSR matrix): the other columns in order, then one block of
+            `input_dim - 1` columns per code column.
         """
         x = np.asarray(x)
         embedded = self.embedding_columns
         if not embedded:
-            return x.astype("float32")
+            x = x.astype("float32")
+            return _csr(x) if sparse else x
         codes = {e["index"] for e in embedded}
-        blocks = [x[:, [i for i in range(x.shape[1]) if i not in codes]]]
+        blocks = [x[:, [i for i in range(x.shape[1]) if i not in codes]].astype("float32")]
+        if sparse:
+            blocks[0] = _csr(blocks[0])
         for e in embedded:
             code = np.clip(np.round(x[:, e["index"]]).astype(int), 0, e["input_dim"] - 1)
-            blocks.append(np.eye(e["input_dim"])[code][:, 1:])
-        return np.concatenate(blocks, axis=1).astype("float32")
+            rows = np.flatnonzero(code > 0)
+            shape = (len(x), e["input_dim"] - 1)
+            if sparse:
+                ones = np.ones(len(rows), "float32")
+                blocks.append(_csr((ones, (rows, code[rows] - 1)), shape=shape))
+            else:
+                block = np.zeros(shape, "float32")
+                block[rows, code[rows] - 1] = 1.0
+                blocks.append(block)
+        if sparse:
+            from scipy import sparse as scipy_sparse
+
+            return scipy_sparse.hstack(blocks, format="csr", dtype="float32")
+        return np.concatenate(blocks, axis=1)
+
+    def one_hot_width(self) -> int:
+        """The number of columns `one_hot_codes` returns."""
+        embedded = self.embedding_columns
+        return self.num_features - len(embedded) + sum(e["input_dim"] - 1 for e in embedded)
 
     def transform(self, table: Table, warn: bool = True) -> np.ndarray:
         """Encode the feature columns of `table` (extra columns, such as the target, are ignored).
@@ -869,3 +894,9 @@ def _config_problem(config) -> str | None:
         if not isinstance(weekdays, list) or set(weekdays) - set(WEEKDAYS):
             return f"features[{i}] has weekdays other than {', '.join(WEEKDAYS)}"
     return None
+
+
+def _csr(*args, **kwargs):
+    from scipy import sparse
+
+    return sparse.csr_matrix(*args, **kwargs)

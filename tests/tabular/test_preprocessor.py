@@ -241,6 +241,21 @@ def test_one_hot_codes_expands_embedded_columns_for_linear_models(frame):
     np.testing.assert_array_equal(plain.one_hot_codes(x), x)
 
 
+def test_one_hot_codes_sparse_is_the_dense_matrix(frame):
+    pytest.importorskip("scipy")
+    table = _levels_table(frame, 12)
+    pre = TabularPreprocessor.fit(table, "y")
+    x = np.concatenate([pre.transform(table), [[0.5, 0.0]]]).astype("float32")  # code 0 too
+    wide = pre.one_hot_codes(x, sparse=True)
+    assert wide.format == "csr" and wide.dtype == np.float32
+    assert wide.shape == (61, pre.one_hot_width())
+    np.testing.assert_array_equal(wide.toarray(), pre.one_hot_codes(x))
+    plain = TabularPreprocessor.fit(_levels_table(frame, 3), "y")
+    x = plain.transform(_levels_table(frame, 3))
+    np.testing.assert_array_equal(plain.one_hot_codes(x, sparse=True).toarray(), x)
+    assert plain.one_hot_width() == x.shape[1]
+
+
 def test_ten_levels_stay_one_hot(frame):
     pre = TabularPreprocessor.fit(_levels_table(frame, tabular.ONE_HOT_MAX_LEVELS), "y")
     assert pre.features[1]["encoding"] == "one_hot" and pre.embedding_columns == []
