@@ -12,15 +12,27 @@ def bench(load_benchmark):
     return load_benchmark("recipe_ablation")
 
 
-def _row(default, other):
-    return {"default": {"score": default}, "long_anneal": {"score": other}}
+def _row(default, other, seconds=(10.0, 21.0)):
+    return {
+        "default": {"score": default, "seconds": seconds[0]},
+        "long_anneal": {"score": other, "seconds": seconds[1]},
+    }
 
 
-def test_summary_counts_paired_differences(bench):
-    rows = [_row(0.5, 0.6), _row(0.7, 0.7), _row(0.9, 0.6), _row(0.2, 0.25)]
+def test_summary_counts_paired_differences_and_seconds(bench):
+    rows = [_row(0.5, 0.6), _row(0.7, 0.7), _row(0.9, 0.6), _row(0.2, 0.25, (5.0, 5.5))]
     (line,) = bench.summarize(rows, ["default", "long_anneal"])
-    # (+0.1 + 0 - 0.3 + 0.05) / 4
-    assert line == "long_anneal - default: mean -0.0375, wins/ties/losses 2/1/1 over 4 splits"
+    # (+0.1 + 0 - 0.3 + 0.05) / 4; 3 x 21 + 5.5 s against 3 x 10 + 5 s
+    assert line == (
+        "long_anneal - default: mean -0.0375, wins/ties/losses 2/1/1 over 4 splits; "
+        "68 s against 35 s"
+    )
+
+
+def test_the_ensemble_variants_are_the_command_line_option(bench):
+    assert bench.EXTRA_ARGS["ensemble_3"] == ("--ensemble", "3")
+    assert bench.EXTRA_ARGS["ensemble_5"] == ("--ensemble", "5")
+    assert {"ensemble_3", "ensemble_5"} <= set(bench.VARIANTS)
 
 
 def test_variants_change_the_recipe_only_inside_their_run(bench):
