@@ -294,7 +294,7 @@ def train_tabular(
         if ensemble > 1 and not run.interrupted:
             member_metrics = [validation_metrics(m, data) for m in members]
             if len(members) > 1:
-                stages.print(f"      {_members_line(member_metrics)}")
+                stages.print(f"      {report_text.members_line(member_metrics)}")
         if interrupted and not run.interrupted:
             kept = "the first network" if len(members) == 1 else f"the mean of {len(members)}"
             stages.print(
@@ -403,12 +403,6 @@ def _train_more_members(first, run, data, ensemble, epochs, batch_size, rate, se
         if member_run.interrupted:
             return members, True
     return members, False
-
-
-def _members_line(member_metrics: list) -> str:
-    key = "r2" if "r2" in member_metrics[0] else "accuracy"
-    shown = ", ".join(f"{m[key]:.4f}" for m in member_metrics)
-    return f"each network alone: {key} {shown}"
 
 
 def lr_range_test(data: TabularData, out_dir: str, batch_size: int | None = None, steps=100):

@@ -165,14 +165,13 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
     Raises:
         DataError: for a folder without a model, a damaged file, or data that does not match.
     """
+    from keras_nnperf.recipe.ensemble import members_of
     from keras_nnperf.recipe.metrics import in_target_units, score, true_in_target_units
 
     pairs = model_files(model_dir)
     preprocessors = [_load_preprocessor(pre_file) for _, pre_file in pairs]
     # A file to predict may hold a single feature column (a time stamp, say) and no target.
     table = read_csv(path, min_columns=1)
-    from keras_nnperf.recipe.ensemble import members_of
-
     outputs, networks = [], 0
     _warn_about_new_data(preprocessors[0], table)
     for i, ((model_file, pre_file), pre) in enumerate(zip(pairs, preprocessors, strict=True)):

@@ -172,6 +172,13 @@ def training_markdown(choice, run, batch_size: int, epochs: int, steps_per_epoch
     return "\n".join(lines)
 
 
+def members_line(member_metrics: list) -> str:
+    """The console's line of a seed ensemble: each network's headline score alone."""
+    key = "r2" if "r2" in member_metrics[0] else "accuracy"
+    shown = ", ".join(f"{m[key]:.4f}" for m in member_metrics)
+    return f"each network alone: {key} {shown}"
+
+
 def ensemble_markdown(
     member_metrics: list, metrics: dict, seed: int, planned: int, interrupted: bool = False
 ) -> str:
