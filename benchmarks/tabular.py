@@ -445,11 +445,13 @@ def paired_standard_error(task, y_true, ours, theirs, resamples=1000, seed=0) ->
     return float(np.std(r2(a) - r2(b), ddof=1))
 
 
-def nnperf_predictions(task, model, x_val):
+def nnperf_predictions(pre, model, x_val):
     """The trained network's predictions on `x_val`, in the units `score` compares."""
+    task = pre.task
     outputs = model.predict(x_val, batch_size=256, verbose=0)
     if task == "regression":
-        return outputs.reshape(-1)
+        # Clipped to the training range as `nnperf fit` scores them, back in the model's units.
+        return pre.target_to_model(pre.prediction_from_model(outputs)).reshape(-1)
     if task == "binary":
         return (outputs.reshape(-1) >= 0.5).astype(float)
     return outputs.argmax(axis=1)
@@ -556,7 +558,7 @@ def run_table(name, directory, seed):
     task = data.preprocessor.task
     y_val = data.y_val.reshape(-1)
     linear_predictions = linear(data, seed)
-    ours_predictions = nnperf_predictions(task, result.model, data.x_val)
+    ours_predictions = nnperf_predictions(data.preprocessor, result.model, data.x_val)
     scores = {
         "trivial": score(task, y_val, trivial(data)),
         "linear": score(task, y_val, linear_predictions),

@@ -48,7 +48,7 @@ def add_figures(report, model, data, choice, run, search_result) -> None:
     report.add_text("Results on the validation rows", "")
     if pre.task == "regression":
         y_true = _original_units(pre, data.y_val)
-        y_pred = _original_units(pre, outputs)
+        y_pred = pre.prediction_from_model(outputs)
         logged = bool(getattr(pre, "target_log", False))
         report.add_figure(
             "predicted_vs_true",

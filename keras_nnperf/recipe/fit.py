@@ -662,7 +662,9 @@ def train_folds(
                 if out is None:
                     predicted.pop(name, None)
                 elif name in predicted:
-                    predicted[name][rows] = _squeeze(in_target_units(fold_pre, out), width)
+                    # The linear model unclipped, as scikit-learn gives it (`linear_metrics`).
+                    units = in_target_units(fold_pre, out, clip=name != "linear")
+                    predicted[name][rows] = _squeeze(units, width)
             fold_metrics.append(score(fold_pre.task, truth[rows], predicted["network"][rows]))
             model.save(os.path.join(out_dir, fold_file(i + 1, "model")))
             fold_pre.save(os.path.join(out_dir, fold_file(i + 1, "preprocessing")))

@@ -63,10 +63,16 @@ def score(task: str, y_true, predicted) -> dict:
     }
 
 
-def in_target_units(pre, outputs) -> np.ndarray:
-    """Model outputs as `score` takes them: probabilities `(n, classes)` or original values."""
+def in_target_units(pre, outputs, clip: bool = True) -> np.ndarray:
+    """Model outputs as `score` takes them: probabilities `(n, classes)` or original values.
+
+    Regression values are clipped to the training target's range (`prediction_from_model`)
+    unless `clip` is false: the report's linear model is scikit-learn's, as a user gets it.
+    """
     outputs = np.asarray(outputs, dtype=float)
     if pre.task == "regression":
+        if clip:
+            return pre.prediction_from_model(outputs)
         return pre.target_from_model(outputs)
     if pre.task == "binary":
         p = outputs.reshape(-1)
@@ -82,9 +88,10 @@ def true_in_target_units(pre, y) -> np.ndarray:
     return y.reshape(-1).astype(int)
 
 
-def metrics_from_outputs(pre, y_val, outputs) -> dict:
+def metrics_from_outputs(pre, y_val, outputs, clip: bool = True) -> dict:
     """`score` of raw model `outputs` against encoded targets `y_val` (as the model sees them)."""
-    return score(pre.task, true_in_target_units(pre, y_val), in_target_units(pre, outputs))
+    predicted = in_target_units(pre, outputs, clip=clip)
+    return score(pre.task, true_in_target_units(pre, y_val), predicted)
 
 
 def validation_metrics(model, data) -> dict:
@@ -153,4 +160,4 @@ def linear_metrics(data) -> dict | None:
     outputs = linear_outputs(data)
     if outputs is None:
         return None
-    return metrics_from_outputs(data.preprocessor, data.y_val, outputs)
+    return metrics_from_outputs(data.preprocessor, data.y_val, outputs, clip=False)

@@ -91,6 +91,12 @@ def data_markdown(data, data_path: str | None) -> str:
             f"deviation {pre.target_std:.4g}); the metrics and pictures below are in its "
             "original units"
         )
+    if pre.task == "regression" and getattr(pre, "target_range", None) is not None:
+        low, high = pre.target_range
+        lines.append(
+            f"- the network's predictions are clipped to the training range, {low:.4g} to "
+            f"{high:.4g} (the linear model's are scikit-learn's, not clipped)"
+        )
     return "\n".join(line for line in lines if line)
 
 

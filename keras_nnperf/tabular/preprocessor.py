@@ -144,6 +144,8 @@ class TabularPreprocessor:
         classes: Class labels (classification) or `None`.
         target_mean: Training mean of a regression target (else `None`).
         target_std: Training standard deviation of a regression target (else `None`).
+        target_range: `[smallest, largest]` training value of a regression target, in its
+            units, or `None` (a file from before it was kept): predictions are clipped to it.
         id_column: The ID column (kept out of the features; `ids` reads it from a new file), or
             `None`.
         id_given: Whether the user named `id_column` (then a new file must have it) or it was
@@ -172,6 +174,7 @@ class TabularPreprocessor:
         dropped=(),
         excluded=None,
         target_log=False,
+        target_range=None,
     ):
         if task not in TASKS[1:]:
             raise ValueError(f"Argument task must be one of {TASKS[1:]}. Received: task={task!r}")
@@ -186,6 +189,7 @@ class TabularPreprocessor:
         self.dropped = list(dropped)
         self.excluded = dict(excluded or {})
         self.target_log = bool(target_log)
+        self.target_range = None if target_range is None else [float(v) for v in target_range]
 
     @classmethod
     def fit(
@@ -280,11 +284,12 @@ class TabularPreprocessor:
                 f["cycles"] = informative_cycles(days, f["cycles"], targets)
                 if "week" in f["cycles"]:  # only the weekdays training has (no weekend?)
                     f["weekdays"] = weekdays_of(days)
-        mean = std = None
+        mean = std = target_range = None
         if target_log and task != "regression":
             raise DataError(f"a log target needs a regression target; {target!r} is {task}")
         if task == "regression":
             y = parse_numeric([labels[i] for i in rows])[0]
+            target_range = [float(np.nanmin(y)), float(np.nanmax(y))]
             if target_log:
                 y = _logarithm(target, y)
             scale, m, s = robust_moments(y)
@@ -303,6 +308,7 @@ class TabularPreprocessor:
             drop,
             excluded,
             target_log,
+            target_range,
         )
 
     @property
@@ -562,7 +568,7 @@ class TabularPreprocessor:
         """
         outputs = np.asarray(outputs, dtype="float64")
         if self.task == "regression":
-            return {"prediction": list(self.target_from_model(outputs))}
+            return {"prediction": list(self.prediction_from_model(outputs))}
         if self.task == "binary":
             p = outputs.reshape(-1)
             probs = np.stack([1.0 - p, p], axis=1)
@@ -587,6 +593,19 @@ class TabularPreprocessor:
                 return np.exp(values)
         return values
 
+    def prediction_from_model(self, outputs) -> np.ndarray:
+        """A regression model's predictions in the target's units, clipped to `target_range`.
+
+        Every value a row can have lies in the training range, except the few new extremes, so
+        clipping moves no prediction away from a true value inside it (a projection onto an
+        interval that holds the truth): a rain amount is never predicted below 0 mm.
+        `target_from_model` does not clip, since true values go through it too.
+        """
+        values = self.target_from_model(outputs)
+        if self.target_range is None:
+            return values
+        return np.clip(values, *self.target_range)
+
     def target_to_model(self, values) -> np.ndarray:
         """Regression values in the target's units as the model is trained on them, `(n, 1)`."""
         values = np.asarray(values, dtype="float64").reshape(-1)
@@ -609,6 +628,7 @@ class TabularPreprocessor:
             "dropped": self.dropped,
             "excluded": self.excluded,
             "target_log": self.target_log,
+            "target_range": self.target_range,
         }
 
     def save(self, path: str) -> None:

@@ -102,3 +102,30 @@ def test_linear_start_starts_the_network_at_the_linear_model(bench, tmp_path):
     first = np.asarray(net.predict(data.x_val, verbose=0)).ravel()
     expected = linear.predict_proba(data.x_val[:, plain])[:, 1]
     assert np.max(np.abs(first - expected)) < 0.1
+
+
+def test_no_clip_scores_the_default_runs_network_without_clipping(bench, tmp_path, monkeypatch):
+    import types
+
+    import numpy as np
+
+    from keras_nnperf.recipe.metrics import validation_metrics
+    from keras_nnperf.tabular import load_training_data
+
+    path = tmp_path / "t.csv"
+    path.write_text("x,y\n" + "".join(f"{i % 10},{1.5 * (i % 10) + 0.25}\n" for i in range(60)))
+    monkeypatch.setattr(bench.tabular, "write_table", lambda name, directory: (str(path), "y"))
+    # Three times the standardized target: overshoots both ends of the range 0.25..13.75.
+    network = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    network.set_weights([np.full((1, 1), 3.0, "float32"), np.zeros(1, "float32")])
+    result = types.SimpleNamespace(model=network, history={"val_loss": [2.0, 1.0, 1.5]})
+    monkeypatch.setitem(bench._DEFAULT_RESULTS, ("t", 0), result)
+    row = bench._unclipped("t", 0, str(tmp_path))
+    data = load_training_data(str(path), "y", "auto", 0.2, 0)
+    outputs = network.predict(data.x_val, verbose=0)
+    truth = data.preprocessor.target_from_model(data.y_val)
+    unclipped = data.preprocessor.target_from_model(outputs)
+    r2 = 1 - np.sum((truth - unclipped) ** 2) / np.sum((truth - truth.mean()) ** 2)
+    assert row["score"] == pytest.approx(r2, rel=1e-5)
+    assert (row["epochs"], row["best_epoch"], row["seconds"]) == (3, 2, 0.0)
+    assert validation_metrics(network, data)["r2"] > row["score"] + 0.1  # what clipping gives

@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from keras_nnperf.recipe.metrics import baseline_outputs, in_target_units
 from keras_nnperf.tabular import TabularPreprocessor
@@ -18,3 +19,29 @@ def test_the_trivial_baseline_of_a_log_target_is_the_mean_in_the_units():
     )
     # The arithmetic mean (337), not exp of the logarithm's mean (21.5).
     np.testing.assert_allclose(in_target_units(pre, baseline_outputs(data)), [337.0, 337.0])
+
+
+def test_regression_predictions_are_clipped_and_the_linear_model_is_not():
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import r2_score
+
+    from keras_nnperf.recipe.metrics import linear_metrics, metrics_from_outputs
+    from keras_nnperf.tabular import TabularData
+
+    pre = TabularPreprocessor(
+        "y", "regression", [], target_mean=5.0, target_std=2.5, target_range=[0.0, 10.0]
+    )
+    z = pre.target_to_model([-5.0, 3.0, 15.0])
+    np.testing.assert_allclose(in_target_units(pre, z), [0.0, 3.0, 10.0])
+    np.testing.assert_allclose(in_target_units(pre, z, clip=False), [-5.0, 3.0, 15.0])
+    y_val = pre.target_to_model([0.0, 3.0, 10.0])
+    assert metrics_from_outputs(pre, y_val, z)["r2"] == 1.0
+    # The report's linear model is scikit-learn's as a user gets it: it extrapolates past 10.
+    x_train = np.linspace(0.0, 1.0, 20, dtype="float32")[:, None]
+    x_val = np.array([[0.5], [3.0]], "float32")
+    y_train = pre.target_to_model(10.0 * x_train[:, 0]).astype("float32")
+    y_true = pre.target_to_model([5.0, 10.0]).astype("float32")
+    data = TabularData(x_train, y_train, x_val, y_true, pre)
+    reference = Ridge(alpha=1.0).fit(x_train, y_train[:, 0]).predict(x_val)
+    assert pre.target_from_model(reference)[1] > 10.0
+    assert linear_metrics(data)["r2"] == pytest.approx(r2_score(y_true[:, 0], reference), rel=1e-6)

@@ -41,6 +41,18 @@ def test_the_data_section_names_a_time_of_day_apart_from_dates(tmp_path):
     assert "(times of day as fractions of a day: time, written like 06:16, with its hour" in text
 
 
+def test_the_data_section_gives_the_range_regression_predictions_are_clipped_to(tmp_path):
+    rows = [f"{i % 7},{0.5 * i if i % 3 else 0}" for i in range(40)]
+    text = data_text(tmp_path, "a,rain", rows, "rain")
+    data_rows = load_training_data(str(tmp_path / "data.csv"), "rain", seed=0)
+    low, high = data_rows.preprocessor.target_range
+    assert low == 0.0 and 0.5 * 30 <= high <= 0.5 * 38
+    assert (
+        f"- the network's predictions are clipped to the training range, 0 to {high:.4g} (the "
+        "linear model's are scikit-learn's, not clipped)"
+    ) in text
+
+
 def test_the_data_section_groups_the_columns_left_out_for_one_reason(tmp_path):
     header = ",".join([f"p{i}" for i in range(12)] + ["a", "y"])
     rows = [",".join(["0"] * 12 + [str(i % 5), str(i % 2)]) for i in range(20)]

@@ -193,6 +193,42 @@ def test_regression_target_round_trips(frame):
     np.testing.assert_allclose(pre.decode(y)["prediction"], [100.5 + 3 * i for i in range(8)])
 
 
+def test_regression_predictions_are_clipped_to_the_training_range(frame, tmp_path):
+    # Rain-like: 0 mm on most days. Only the training rows (the first six) set the range.
+    y = [0.0, 0.0, 2.5, 0.0, 11.0, 0.5, 40.0, 0.0]
+    table = read_csv(frame([(i, "xz"[i % 3 > 0], v) for i, v in enumerate(y)]))
+    pre = TabularPreprocessor.fit(table, "y", rows=np.arange(6))
+    assert pre.target_range == [0.0, 11.0]
+    z = pre.target_to_model([-3.0, 0.2, 5.0, 40.0])
+    np.testing.assert_allclose(pre.prediction_from_model(z), [0.0, 0.2, 5.0, 11.0], atol=1e-9)
+    np.testing.assert_allclose(pre.decode(z)["prediction"], [0.0, 0.2, 5.0, 11.0], atol=1e-9)
+    # True values are not predictions: a new extreme stays itself.
+    np.testing.assert_allclose(pre.target_from_model(z), [-3.0, 0.2, 5.0, 40.0], atol=1e-9)
+    path = str(tmp_path / "pre.json")
+    pre.save(path)
+    assert TabularPreprocessor.load(path).target_range == [0.0, 11.0]
+    config = pre.get_config()
+    del config["target_range"], config["format"]  # a file saved before the range was kept
+    np.testing.assert_allclose(
+        TabularPreprocessor(**config).decode(z)["prediction"], [-3, 0.2, 5, 40]
+    )
+
+
+def test_a_log_target_is_clipped_in_its_own_units(frame):
+    y = [0.5 * 2.0**i for i in range(10)]
+    pre = TabularPreprocessor.fit(
+        read_csv(frame([(i, i % 2, v) for i, v in enumerate(y)])), "y", target_log=True
+    )
+    assert pre.target_range == [0.5, 256.0]
+    z = pre.target_to_model([0.1, 3.0, 1000.0])
+    np.testing.assert_allclose(pre.prediction_from_model(z), [0.5, 3.0, 256.0], rtol=1e-9)
+
+
+def test_a_classification_target_has_no_range(frame):
+    table = read_csv(frame([(1, "x", "dog"), (2, "z", "cat"), (3, "x", "emu")]))
+    assert TabularPreprocessor.fit(table, "y").target_range is None
+
+
 def test_huge_regression_target_does_not_overflow(frame):
     values = [1e307 * (1 + i) for i in range(8)]
     pre = TabularPreprocessor.fit(
