@@ -438,6 +438,73 @@ def test_predict_csv_averages_the_folds_and_scores_the_target(tmp_path):
     assert result.metrics["log_loss"] == pytest.approx(log_loss, rel=1e-5)
 
 
+def _ctrl_c_in_fold(monkeypatch, fold: int, after_an_epoch: bool):
+    """Patch `train_with_recipe` so Ctrl-C comes in the `fold`-th fold (1-based)."""
+    import dataclasses
+
+    from keras_nnperf.recipe import fit
+
+    train = fit.train_with_recipe
+    calls = []
+
+    def ctrl_c(model, *args, **kwargs):
+        calls.append(model)
+        if len(calls) == fold and not after_an_epoch:
+            raise KeyboardInterrupt  # before its first epoch ended: nothing of it to keep
+        run = train(model, *args, **kwargs)
+        if len(calls) == fold:  # as `keep_on_interrupt` returns a run Ctrl-C cut short
+            run = dataclasses.replace(run, interrupted=True)
+        return run
+
+    monkeypatch.setattr(fit, "train_with_recipe", ctrl_c)
+    return calls
+
+
+@pytest.mark.parametrize("after_an_epoch", [False, True])
+def test_ctrl_c_in_a_later_fold_keeps_the_folds_trained_so_far(
+    tmp_path, monkeypatch, after_an_epoch
+):
+    import json
+
+    path, _, _ = _fold_csv(tmp_path)
+    datasets, validation = pipeline.load_folds(path, "y", "auto", 4, seed=1)
+    _ctrl_c_in_fold(monkeypatch, 3, after_an_epoch)
+    out = tmp_path / "out"
+    result = pipeline.train_folds(
+        datasets, validation, str(out), epochs=2, learning_rate=0.01, verbose=0
+    )
+    kept = 3 if after_an_epoch else 2
+    assert result.interrupted and result.folds_planned == 4 and len(result.fold_metrics) == kept
+    folds = json.loads((out / "folds.json").read_text())["folds"]
+    assert [f["model"] for f in folds] == [f"fold_{k}.keras" for k in range(1, kept + 1)]
+    # Out-of-fold on the kept folds' rows only, each by its own saved model.
+    hits = []
+    for k in range(kept):
+        model = keras.models.load_model(str(out / f"fold_{k + 1}.keras"))
+        p = model.predict(datasets[k].x_val, verbose=0).reshape(-1)
+        hits.append((p >= 0.5) == (datasets[k].y_val.reshape(-1) == 1))
+    assert result.metrics["accuracy"] == pytest.approx(np.mean(np.concatenate(hits)))
+    assert pipeline.predict_csv(str(out), path).models == kept
+    report = (out / "report.md").read_text()
+    assert f"(4-fold cross-validation, interrupted: {kept} folds trained)" in report
+    rows = sum(len(r) for r in validation[:kept])
+    assert f"Ctrl-C ended the run: the metrics below are on the {rows} rows of folds 1-{kept}" in (
+        report
+    )
+    assert ("the last kept at its best epoch so far" in report) == after_an_epoch
+    assert f"Out-of-fold on the rows of folds 1-{kept} of 4 (interrupted" in result.summary()
+
+
+def test_ctrl_c_before_the_first_folds_first_epoch_ends_the_run(tmp_path, monkeypatch):
+    path, _, _ = _fold_csv(tmp_path)
+    datasets, validation = pipeline.load_folds(path, "y", "auto", 2)
+    _ctrl_c_in_fold(monkeypatch, 1, after_an_epoch=False)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.train_folds(
+            datasets, validation, str(tmp_path), epochs=1, learning_rate=0.01, verbose=0
+        )
+
+
 def test_predict_csv_says_what_is_wrong_with_a_damaged_folder(tmp_path):
     path, _, _ = _fold_csv(tmp_path)
     data = pipeline.load_folds(path, "y", "auto", 2)[0][0]

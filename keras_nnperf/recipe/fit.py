@@ -513,15 +513,28 @@ class FoldsResult(PipelineResult):
     Attributes:
         metrics: Out-of-fold metrics: every row predicted by the model that did not train on it.
         fold_metrics: One dict of metrics per fold (on its validation rows).
+        folds_planned: The K asked for; fewer folds were trained when `interrupted`.
+        interrupted: Whether Ctrl-C ended the run: the folds trained so far were kept (the
+            last at its best epoch), and `metrics` are out-of-fold on their rows.
         baselines: The baselines' out-of-fold metrics (fitted on the same folds).
     """
 
     fold_metrics: list = field(default_factory=list)
+    folds_planned: int | None = None
+    interrupted: bool = False
 
     def summary(self) -> str:
         """The lines `nnperf fit --folds` prints at the end."""
         k = len(self.fold_metrics)
-        lines = [f"Out-of-fold ({k} folds, every row predicted once by a model that never saw it):"]
+        if self.interrupted:
+            lines = [
+                f"Out-of-fold on the rows of folds 1-{k} of {self.folds_planned} (interrupted; "
+                "each row predicted once by a model that never saw it):"
+            ]
+        else:
+            lines = [
+                f"Out-of-fold ({k} folds, every row predicted once by a model that never saw it):"
+            ]
         for name, value in self.metrics.items():
             mean, spread = _mean_and_spread(self.fold_metrics, name)
             lines.append(f"  {name} {value:.4f} (per fold: {mean:.4f} +/- {spread:.4f})")
@@ -585,6 +598,12 @@ def train_folds(
     for the network and for the baselines (fitted on the same folds). Writes `fold_k.keras`,
     `fold_k_preprocessing.json`, `folds.json` and the report (pictures of fold 1).
 
+    Ctrl-C (`KeyboardInterrupt`) during a fold's training ends the run, not the work done: the
+    folds trained so far are kept (a fold interrupted after an epoch at its best epoch, one
+    interrupted before has nothing to keep), `folds.json` lists them, so `nnperf predict`
+    averages them, and the metrics and the report are out-of-fold on their rows. Ctrl-C
+    before fold 1's first epoch ended raises.
+
     Args:
         datasets: One `TabularData` per fold, from `load_folds`.
         validation_rows: The rows each fold validates, from `load_folds`.
@@ -624,6 +643,8 @@ def train_folds(
     predicted = {"network": np.zeros(shape), "trivial": np.zeros(shape), "linear": np.zeros(shape)}
     fold_metrics, runs, files = [], [], []
     choice = diagnosis = None
+    interrupted = False
+    os.makedirs(out_dir, exist_ok=True)  # as documented; only the command made it before
     remove_stale_outputs(out_dir, folds=True)
     for i, (data, rows) in enumerate(zip(datasets, validation_rows, strict=True)):
         fold_pre = data.preprocessor
@@ -651,7 +672,15 @@ def train_folds(
             f"Fold {i + 1}/{k}: training on {len(data.x_train)} rows, "
             f"validating on {len(data.x_val)}"
         ):
-            run = train_with_recipe(model, data, epochs, fold_batch, choice.rate, verbose)
+            try:
+                run = train_with_recipe(
+                    model, data, epochs, fold_batch, choice.rate, verbose, keep_on_interrupt=True
+                )
+            except KeyboardInterrupt:  # before this fold's first epoch ended: nothing of it
+                if not runs:
+                    raise
+                interrupted = True
+                break
             outputs = model.predict(data.x_val, batch_size=256, verbose=0)
             truth[rows] = true_in_target_units(fold_pre, data.y_val)
             for name, out in (
@@ -679,7 +708,21 @@ def train_folds(
         runs.append(run)
         if i == 0:
             first_model = model
+        if run.interrupted:  # kept at its best epoch, as a single run is
+            interrupted = True
+            break
 
+    if interrupted:
+        stages.print(
+            f"      interrupted: keeping the {len(runs)} of {k} folds trained, each at its best "
+            "epoch; the metrics are out-of-fold on their rows (Ctrl-C again to stop now)"
+        )
+    planned, k = k, len(runs)
+    validation_rows = validation_rows[:k]
+    covered = np.concatenate(validation_rows)
+    n = len(covered)
+    truth = truth[covered]
+    predicted = {name: values[covered] for name, values in predicted.items()}
     metrics = score(pre.task, truth, predicted["network"])
     baselines = {
         "trivial baseline (majority class or mean)": score(pre.task, truth, predicted["trivial"])
@@ -692,21 +735,29 @@ def train_folds(
         json.dump({"task": pre.task, "target": pre.target, "folds": files}, f, indent=1)
 
     with stages.stage("Writing the report"):
-        report = Report(out_dir, f"nnperf training report ({k}-fold cross-validation)")
+        cut = f", interrupted: {k} folds trained" if interrupted else ""
+        report = Report(out_dir, f"nnperf training report ({planned}-fold cross-validation{cut})")
         sizes = sorted({len(rows) for rows in validation_rows})
         report.add_text(
             "Data",
             report_text.data_markdown(first, data_path)
-            + f"\n- {k} folds of {' or '.join(map(str, sizes))} rows; the row counts above are "
-            "fold 1's, and every row is validated once",
+            + f"\n- {planned} folds of {' or '.join(map(str, sizes))} rows; the row counts above "
+            "are fold 1's, and "
+            + (
+                f"Ctrl-C ended the run: the metrics below are on the {n} rows of folds 1-{k}"
+                + (", the last kept at its best epoch so far" if runs[-1].interrupted else "")
+                if interrupted
+                else "every row is validated once"
+            ),
         )
         report.add_text("What the doctor found (fold 1)", report_text.findings_markdown(diagnosis))
         steps = -(-len(first.x_train) // effective_batch_size(batch_size, len(first.x_train)))
         done = (
-            f"- {k}-fold cross-validation"
+            f"- {planned}-fold cross-validation"
             + (" (stratified: each class spread evenly over the folds)" if pre.classes else "")
-            + f": {k} networks, each validated on its own fold and trained on the other "
-            f"{k - 1}; "
+            + f": {k} network(s)"
+            + (f" of {planned} (interrupted)" if interrupted else "")
+            + f", each validated on its own fold and trained on the other {planned - 1}; "
             "the preprocessing of each is fitted on its own training rows only.\n"
             + "- The peak learning rate was chosen once, on fold 1, and used for every fold.\n"
             + report_text.training_markdown(
@@ -729,6 +780,8 @@ def train_folds(
 
     stopper = runs[0].callbacks["early_stopping"]
     return FoldsResult(
+        folds_planned=planned,
+        interrupted=interrupted,
         model=first_model,
         metrics=metrics,
         diagnosis=diagnosis,
