@@ -130,6 +130,14 @@ def _data_args(p: argparse.ArgumentParser) -> None:
         help="use these columns as features even if they look like IDs (a time step)",
     )
     p.add_argument(
+        "--categorical",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="read these columns as categories even where every value is a number (postal, "
+        "store or product codes: 02134 keeps its zero)",
+    )
+    p.add_argument(
         "--log-target",
         action="store_true",
         help="train a positive regression target as its logarithm (prices, counts spanning "
@@ -306,6 +314,7 @@ def _demo(args) -> int:
     path = pipeline.write_demo_csv(os.path.join(args.out, "breast_cancer.csv"))
     print(f"Demo data: scikit-learn's breast-cancer set (569 rows) written to {path}")
     args.folds, args.drop, args.id, args.keep = None, [], None, []
+    args.categorical = []
     result = _train(args, path, "target", "auto", None, validation_split=0.2, tune=None)
     print(result.summary())
     return EXIT_OK
@@ -350,6 +359,8 @@ def _load_options(args) -> dict:
         options["id_column"] = args.id
     if getattr(args, "keep", None):
         options["keep"] = tuple(args.keep)
+    if getattr(args, "categorical", None):
+        options["categorical"] = tuple(args.categorical)
     if getattr(args, "log_target", False):
         options["log_target"] = True
     return options

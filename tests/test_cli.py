@@ -654,6 +654,43 @@ def test_keep_uses_an_id_like_column_as_a_feature(tmp_path, capsys):
     assert pre.feature_names == ["step"]
 
 
+def test_categorical_reads_postal_codes_as_categories_in_fit_and_predict(tmp_path, capsys):
+    codes = ["02134", "10001", "94105"]
+    rows = [
+        [codes[i % 3], f"{np.sin(i):.3f}", str(int(i % 3 == 0 or i % 5 == 0))] for i in range(60)
+    ]
+    data = write_csv(tmp_path / "shops.csv", ["zip", "x", "y"], rows)
+    out = str(tmp_path / "run")
+    code, _, stderr = run(
+        [
+            "fit",
+            data,
+            "--target",
+            "y",
+            *FAST,
+            "--ensemble",
+            "1",
+            "--out",
+            out,
+            "--categorical",
+            "zip",
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    pre = TabularPreprocessor.load(os.path.join(out, "preprocessing.json"))
+    assert pre.feature_names[:3] == [f"zip={c}" for c in pre.features[0]["categories"]]
+    assert sorted(pre.features[0]["categories"]) == codes
+    new = write_csv(tmp_path / "new.csv", ["zip", "x"], [["02134", "0.5"], ["94105", "0.5"]])
+    code, stdout, stderr = run(["predict", out, new], capsys)
+    assert code == 0, stderr
+    lines = stdout.strip().splitlines()
+    assert lines[0].startswith("prediction") and len(lines) == 3
+    code, _, stderr = run(["fit", data, "--target", "y", "--out", out, "--overwrite",
+                           "--categorical", "zp"], capsys)  # fmt: skip
+    assert code == 2 and "--categorical: no column named 'zp'; did you mean 'zip'" in stderr
+
+
 def test_ctrl_c_during_training_saves_and_reports_the_best_epoch_so_far(
     tmp_path, capsys, monkeypatch
 ):

@@ -65,6 +65,8 @@ class TrainingTable:
         drop: Columns the user dropped.
         excluded: Detected ID columns left out (other than `id_column`), name -> reason.
         log_target: Train a regression target as its logarithm (`TabularPreprocessor.fit`).
+        categorical: Columns read as categories even where every value is a number (postal
+            codes, store or product codes).
     """
 
     table: Table
@@ -77,6 +79,7 @@ class TrainingTable:
     drop: tuple = ()
     excluded: dict = field(default_factory=dict)
     log_target: bool = False
+    categorical: tuple = ()
 
     @property
     def num_rows(self) -> int:
@@ -116,6 +119,7 @@ class TrainingTable:
                 id_given=self.id_given,
                 excluded=self.excluded,
                 target_log=self.log_target,
+                categorical=self.categorical,
             )
             x = pre.transform(self.table, warn=warn)
         y = pre.encode_target(self.table)
@@ -170,6 +174,7 @@ def read_training_table(
     id_column: str | None = None,
     keep: Sequence[str] = (),
     log_target: bool = False,
+    categorical: Sequence[str] = (),
 ) -> TrainingTable:
     """Read `path`, drop rows without a usable target, decide the task and the left-out columns.
 
@@ -188,6 +193,9 @@ def read_training_table(
         keep: Columns that are features even if they look like IDs.
         log_target: Train a positive regression target as its natural logarithm (predictions
             and metrics stay in its units): for a target spanning orders of magnitude.
+        categorical: Columns to read as categories even where every value is a number (a
+            postal code, a store or product code): each value is a level, spelled as in the
+            file (`02134` keeps its zero). They are features, as `keep`'s are.
 
     Returns:
         A `TrainingTable`.
@@ -204,9 +212,12 @@ def read_training_table(
     # would never match; strip the names given the same way.
     target, drop = _stripped(target), tuple(_stripped(name) for name in drop)
     features = tuple(_stripped(name) for name in features)
+    categories = (categorical,) if isinstance(categorical, str) else tuple(categorical)
+    categories = tuple(_stripped(name) for name in categories)
     id_column = _stripped(id_column)
     _check_columns(table, target, drop, id_column)
     _check_kept(table, target, drop, id_column, features)
+    _check_kept(table, target, drop, id_column, categories, option="--categorical")
     keep = [i for i, v in enumerate(table.columns[target]) if v is not None]
     empty = table.num_rows - len(keep)
     if len(keep) < table.num_rows:
@@ -257,7 +268,7 @@ def read_training_table(
             )
         if not log_target:
             _warn_if_many_magnitudes(target, values)
-    detected = find_id_columns(table, skip={target, *drop, id_column, *features})
+    detected = find_id_columns(table, skip={target, *drop, id_column, *features, *categories})
     id_given = id_column is not None
     if not id_given:
         named = [n for n in detected if named_like_id(n)]
@@ -281,6 +292,7 @@ def read_training_table(
         drop,
         {n: r for n, r in detected.items() if n != id_column},
         bool(log_target),
+        categories,
     )
 
 
@@ -295,6 +307,7 @@ def load_training_data(
     id_column: str | None = None,
     keep: Sequence[str] = (),
     log_target: bool = False,
+    categorical: Sequence[str] = (),
 ) -> TabularData:
     """Read `path`, split it (stratified for classification) and encode both splits.
 
@@ -314,6 +327,8 @@ def load_training_data(
         keep: Columns that are features even if they look like IDs (a time step numbering
             the rows, the one column a series has besides its value).
         log_target: Train a positive regression target as its logarithm (`read_training_table`).
+        categorical: Columns read as categories even where every value is a number
+            (`read_training_table`).
 
     Returns:
         A `TabularData`.
@@ -322,7 +337,14 @@ def load_training_data(
         DataError: for any input the rules cannot handle.
     """
     prepared = read_training_table(
-        path, target, task, drop=drop, id_column=id_column, keep=keep, log_target=log_target
+        path,
+        target,
+        task,
+        drop=drop,
+        id_column=id_column,
+        keep=keep,
+        log_target=log_target,
+        categorical=categorical,
     )
     return prepared.split(validation_fraction, seed)
 
@@ -372,16 +394,16 @@ def _no_column(start: str, name: str, table: Table) -> DataError:
     return DataError(f"{start}; {hint}the columns are: {', '.join(names)}")
 
 
-def _check_kept(table: Table, target, drop, id_column, keep) -> None:
+def _check_kept(table: Table, target, drop, id_column, keep, option="--keep") -> None:
     unknown = [n for n in keep if n not in table.columns]
     if unknown:
-        raise _no_column(f"--keep: no column named {unknown[0]!r}", unknown[0], table)
+        raise _no_column(f"{option}: no column named {unknown[0]!r}", unknown[0], table)
     for name in keep:
         if name == target:
-            raise DataError(f"--keep names the target column {target!r}")
+            raise DataError(f"{option} names the target column {target!r}")
         if name in drop or name == id_column:
             raise DataError(
-                f"column {name!r} is both kept as a feature and left out (--drop, --id)"
+                f"column {name!r} is both a feature ({option}) and left out (--drop, --id)"
             )
 
 

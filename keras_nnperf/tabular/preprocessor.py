@@ -204,6 +204,7 @@ class TabularPreprocessor:
         id_given: bool = False,
         excluded: dict | None = None,
         target_log: bool = False,
+        categorical=(),
     ):
         """Learn the encoding from `table` (only `rows` of it for the statistics, if given).
 
@@ -223,6 +224,8 @@ class TabularPreprocessor:
             excluded: Further columns to leave out, name -> reason (for the report).
             target_log: Train a regression target as its natural logarithm, standardized
                 (`target_to_model`); every prediction and metric stays in the target's units.
+            categorical: Columns that are categories even where every value reads as a number
+                or a date (postal codes, store codes): their levels are the cells as spelled.
 
         Raises:
             DataError: for an unknown target or dropped column, no feature columns left, or a
@@ -248,7 +251,7 @@ class TabularPreprocessor:
                 continue
             column = table.columns[name]
             word = table.missing_words.get(name)
-            feature = _fit_column(name, column, rows)
+            feature = _fit_column(name, column, rows, category=name in categorical)
             if isinstance(feature, dict):
                 if word is not None and feature["kind"] == "numeric":
                     # A new file of that word alone (one row to predict) does not read it as
@@ -716,11 +719,19 @@ def _parse_date_column(column, spelling) -> tuple[np.ndarray, int] | None:
     return None if days is None else (days, 0)
 
 
-def _fit_column(name, column, rows):
-    """The feature dict of one column fitted on `rows`, or why it is left out (a few words)."""
+def _fit_column(name, column, rows, category: bool = False):
+    """The feature dict of one column fitted on `rows`, or why it is left out (a few words).
+
+    `category` reads the column as categories whatever its values look like (`--categorical`).
+    """
     # Dates first: `20120131` (the `compact` spelling) also reads as a number.
-    spelling = date_spelling(column)
-    parsed = parse_numeric(column) if spelling is None else (parse_dates(column, spelling), 0)
+    spelling = None if category else date_spelling(column)
+    if category:
+        parsed = None
+    elif spelling is None:
+        parsed = parse_numeric(column)
+    else:
+        parsed = (parse_dates(column, spelling), 0)
     unusable = "no usable value in the training split (all missing or non-finite)"
     if parsed is not None:
         train = parsed[0][rows]
@@ -763,7 +774,7 @@ def _fit_column(name, column, rows):
     folded = {"fold_case": True} if fold_case else {}
     if len(counts) == 1 and sum(counts.values()) == len(rows):
         return f"a single value ({next(iter(counts))}) in the training split"
-    if ambiguous_day_month(column):
+    if not category and ambiguous_day_month(column):
         # Repeated, such dates are a category (a few survey waves); say so, and the fix. (A
         # column left out above, pvlib's one `Date` of a whole library, needs no such advice.)
         warnings.warn(

@@ -64,10 +64,45 @@ def test_keep_makes_an_id_like_column_a_feature(frame):
     for keep, message in (
         (["nope"], "--keep: no column named 'nope'"),
         (["y"], "target"),
-        (["a"], "both kept"),
+        (["a"], r"both a feature \(--keep\) and left out"),
     ):
         with pytest.raises(DataError, match=message):
             read_training_table(frame(rows), "y", keep=keep, drop=["a"] if keep == ["a"] else ())
+
+
+def test_categorical_reads_number_codes_as_levels_spelled_as_in_the_file(frame):
+    # Postal codes: numbers to every reader, categories to the user; 02134 keeps its zero.
+    codes = ["02134", "10001", "94105", "60601"]
+    rows = [(codes[i % 4], i % 7, round(1.5 * (i % 3) + (i % 4 == 0), 2)) for i in range(60)]
+    path = frame(rows, header=("zip", "x", "y"))
+    numeric = load_training_data(path, "y")
+    assert numeric.preprocessor.features[0]["kind"] == "numeric"
+    data = load_training_data(path, "y", categorical=["zip"])
+    zip_feature = data.preprocessor.features[0]
+    assert zip_feature["kind"] == "categorical" and sorted(zip_feature["categories"]) == sorted(
+        codes
+    )
+    assert data.preprocessor.feature_names[:4] == [f"zip={c}" for c in zip_feature["categories"]]
+    new = read_csv(
+        frame([("94105", 3, 0.0), ("99999", 3, 0.0)], header=("zip", "x", "y"), name="n.csv")
+    )
+    x = data.preprocessor.transform(new, warn=False)
+    level = zip_feature["categories"].index("94105")
+    np.testing.assert_array_equal(x[:, :4], np.eye(4)[[level]].tolist() + [[0, 0, 0, 0]])
+    # A code column of one value per row is an ID to the detector; named, it is a feature.
+    ids = [(f"{i:05d}", i % 2, i % 3) for i in range(30)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert "a" in read_training_table(frame(ids, name="ids.csv"), "y").excluded
+        named = read_training_table(frame(ids, name="ids.csv"), "y", categorical=["a"])
+    assert "a" not in named.excluded and named.categorical == ("a",)
+    for kwargs, message in (
+        ({"categorical": ["zp"]}, "--categorical: no column named 'zp'; did you mean 'zip'"),
+        ({"categorical": ["y"]}, "--categorical names the target column 'y'"),
+        ({"categorical": ["zip"], "drop": ["zip"]}, r"both a feature \(--categorical\)"),
+    ):
+        with pytest.raises(DataError, match=message):
+            read_training_table(path, "y", **kwargs)
 
 
 @pytest.mark.parametrize(
