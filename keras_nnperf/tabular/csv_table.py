@@ -16,6 +16,7 @@ from keras_nnperf.tabular.comments import is_comment_row, leading_comments, unco
 from keras_nnperf.tabular.errors import DataError, DataWarning
 from keras_nnperf.tabular.file_formats import source_text
 from keras_nnperf.tabular.names import name_list, names_by_value
+from keras_nnperf.tabular.quoted import quoted_number_columns
 from keras_nnperf.tabular.spreadsheet import summary_rows, table_lines, units_rows
 
 #: Excel's error values, which a spreadsheet exports where a formula failed (`#N/A` from a
@@ -121,6 +122,8 @@ class Table:
         delimiter: The delimiter the file was read with.
         decimal_comma: Names of the columns whose decimal commas were turned into points.
         missing_words: Column name -> the one word read as missing among its numbers (`-`).
+        quoted_numbers: Names of the columns of numbers the file writes in quotes while it
+            leaves other numbers bare, as R writes factors (`quoted.quoted_number_columns`).
     """
 
     path: str
@@ -128,6 +131,7 @@ class Table:
     delimiter: str = ","
     decimal_comma: tuple[str, ...] = ()
     missing_words: dict[str, str] = field(default_factory=dict)
+    quoted_numbers: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -147,6 +151,7 @@ class Table:
             self.delimiter,
             self.decimal_comma,
             dict(self.missing_words),
+            self.quoted_numbers,
         )
 
 
@@ -452,7 +457,7 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
             f"{name}: {token!r} among numbers read as missing (its own indicator column marks "
             f"it): {name_list(names)}"
         )
-    converted = []
+    converted, grouped = [], []
     has_money = any(sign in text for sign in CURRENCY_SIGNS)  # one scan; most files have none
     if has_money and (money := _strip_currency(columns)):
         _warn(f"{name}: amounts of money read as numbers ($1,234.50 as 1234.5): {name_list(money)}")
@@ -471,7 +476,10 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     percentage = _percentage if delimiter != "," else _PERCENT.fullmatch
     if percent := _convert(columns, percentage, _from_percent, needs="%"):
         _warn(f"{name}: percentages read as numbers (12% as 0.12): {name_list(percent)}")
-    return Table(path, columns, delimiter, tuple(converted), missing_words)
+    # Quoted because of their grouping commas (`"1,234"`), not as text: no factor.
+    quoted = [n for n in quoted_number_columns(text, delimiter) if n in columns]
+    quoted = tuple(n for n in quoted if n not in grouped)
+    return Table(path, columns, delimiter, tuple(converted), missing_words, quoted)
 
 
 def _shown(cells: list[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ import numpy as np
 
 from keras_nnperf.tabular.csv_table import DataError, DataWarning, Table, parse_numeric, read_csv
 from keras_nnperf.tabular.id_columns import find_id_columns, named_like_id
-from keras_nnperf.tabular.names import closest_name
+from keras_nnperf.tabular.names import closest_name, name_list
 from keras_nnperf.tabular.preprocessor import TabularPreprocessor
 from keras_nnperf.tabular.task import (
     fold_indices,
@@ -281,6 +282,7 @@ def read_training_table(
             DataWarning,
             stacklevel=2,
         )
+    _advise_quoted_numbers(table, {target, *drop, id_column, *categories, *detected})
     return TrainingTable(
         table,
         target,
@@ -372,6 +374,26 @@ def _warn_if_many_magnitudes(target: str, values: np.ndarray) -> None:
         f"{high:.3g}): fitted by squared error, the largest values dominate; if the "
         "ratios matter more than the differences, train on its logarithm (--log-target, "
         "log_target=True): predictions and metrics stay in its units",
+        DataWarning,
+        stacklevel=3,
+    )
+
+
+def _advise_quoted_numbers(table: Table, left_out) -> None:
+    """Warn that numbers the file writes in quotes (R's factors, codes) are read as numbers.
+
+    Advice, not a change: `"9130"` in a file that leaves other numbers bare says the author
+    stored the column as text (dowhy's occupation codes), but an ordered factor (`"1"` to
+    `"8"`) is a number as well; `--categorical` is the user's call.
+    """
+    names = [n for n in table.quoted_numbers if n not in left_out]
+    if not names:
+        return
+    shown = " ".join(shlex.quote(n) for n in names)
+    warnings.warn(
+        f"column(s) {name_list(names)} hold numbers the file writes in quotes, as R writes "
+        f"factors and codes, and other numbers bare: read as numbers; if they are codes or "
+        f"categories, read them so with --categorical {shown}",
         DataWarning,
         stacklevel=3,
     )

@@ -1,0 +1,72 @@
+"""`keras_nnperf.tabular.quoted`: numbers a file writes in quotes, as R writes factors."""
+
+import csv
+import io
+import warnings
+
+import pytest
+
+from keras_nnperf.tabular import DataWarning, read_csv, read_training_table
+from keras_nnperf.tabular.quoted import quoted_number_columns
+
+
+def r_csv(rows, header=("wage", "occ", "sex")):
+    """What R's `write.csv` writes: row names and text quoted, numbers bare, NA bare."""
+    lines = ['"",' + ",".join(f'"{h}"' for h in header)]
+    for i, (wage, occ, sex) in enumerate(rows, start=1):
+        lines.append(f'"{i}",{wage},{"NA" if occ is None else f"{chr(34)}{occ}{chr(34)}"},"{sex}"')
+    return "\n".join(lines) + "\n"
+
+
+def test_r_factors_of_digits_are_found_and_row_names_are_not():
+    text = r_csv([(10.5, "9130", "m"), (12.0, "930", "f"), (9.25, None, "f")])
+    assert quoted_number_columns(text, ",") == ("occ",)
+    # R's `write.table`: the header has no field over the row names.
+    text = text.replace('"",', "", 1)
+    assert quoted_number_columns(text, ",") == ("occ",)
+
+
+def test_a_file_that_quotes_everything_or_nothing_says_nothing():
+    rows = [[10.5, 9130, "m"], [12.0, 930, "f"]]
+    for quoting in (csv.QUOTE_ALL, csv.QUOTE_MINIMAL):
+        out = io.StringIO()
+        writer = csv.writer(out, quoting=quoting)
+        writer.writerows([["wage", "occ", "sex"], *rows])
+        assert quoted_number_columns(out.getvalue(), ",") == ()
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_NONNUMERIC).writerows([["wage", "occ"], [1.5, "9130"]])
+    assert quoted_number_columns(out.getvalue(), ",") == ("occ",)  # pandas' QUOTE_NONNUMERIC
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_other_delimiters_and_a_mixed_column(delimiter):
+    text = delimiter.join(["a", "b", "c"]) + "\n"
+    text += "\n".join(delimiter.join(['"1"', "2.5", '"x"' if i else '"3"']) for i in range(5))
+    assert quoted_number_columns(text, delimiter) == ("a",)  # c holds a word: text anyway
+    assert quoted_number_columns("a b\n1 2\n", " ") == ()  # aligned columns are not quoted
+
+
+def test_read_csv_keeps_them_but_not_numbers_quoted_for_their_grouping_commas(write):
+    text = 'n,amount,code\n1,"1,234","07"\n2,"999","12"\n3,"5","07"\n'
+    with pytest.warns(DataWarning, match="grouping thousands"):
+        table = read_csv(write(text))
+    assert table.quoted_numbers == ("code",)
+    assert table.take([0, 1]).quoted_numbers == ("code",)
+
+
+def test_training_advises_categorical_for_quoted_numbers_it_reads_as_numbers(write):
+    rows = [(10.5 + i, ["9130", "930", "4700"][i % 3], "mf"[i % 2]) for i in range(30)]
+    path = write(r_csv(rows))
+    with pytest.warns(DataWarning) as caught:
+        read_training_table(path, "wage")
+    advice = [str(w.message) for w in caught if "in quotes" in str(w.message)]
+    assert advice == [
+        "column(s) occ hold numbers the file writes in quotes, as R writes factors and codes, "
+        "and other numbers bare: read as numbers; if they are codes or categories, read them "
+        "so with --categorical occ"
+    ]
+    for kwargs in ({"categorical": ["occ"]}, {"drop": ["occ"]}):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            read_training_table(path, "wage", **kwargs)
+        assert not [w for w in caught if "in quotes" in str(w.message)]
