@@ -49,11 +49,17 @@ def data_markdown(data, data_path: str | None) -> str:
         + (f", classes: {', '.join(map(str, pre.classes))}" if pre.classes else ""),
         f"- rows: {len(data.x_train)} training, {len(data.x_val)} validation"
         + (" (stratified)" if pre.classes else ""),
-        f"- {len(numeric)} numeric column(s), standardized with training-split statistics"
-        + (f" (dates as days since 1970-01-01: {'; '.join(dates)})" if dates else "")
-        + (f" (times of day as fractions of a day: {'; '.join(times)})" if times else ""),
-        f"- {len(one_hot)} categorical column(s), one-hot encoded"
-        + (f": {', '.join(one_hot)}" if one_hot else ""),
+        (
+            f"- {len(numeric)} numeric column(s), standardized with training-split statistics"
+            + (f" (dates as days since 1970-01-01: {'; '.join(dates)})" if dates else "")
+            + (f" (times of day as fractions of a day: {'; '.join(times)})" if times else "")
+            if numeric
+            else ""
+        ),
+        # A table of numbers only has no such line (it read "0 categorical column(s)").
+        f"- {len(one_hot)} categorical column(s), one-hot encoded: {', '.join(one_hot)}"
+        if one_hot
+        else "",
         (
             f"- {len(embedded)} high-cardinality categorical column(s), learned embeddings: "
             + ", ".join(embedded)

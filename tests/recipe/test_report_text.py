@@ -114,3 +114,10 @@ def test_the_training_text_says_when_ctrl_c_ended_the_run_and_whether_it_had_ann
     text = training_markdown(choice, run, 32, 10, 1)
     assert "after 3 of at most 10 epoch(s)**, once the rate had annealed" in text
     assert "Training was interrupted" not in training_markdown(choice, _stopped(1), 32, 10, 1)
+
+
+def test_the_data_section_names_no_kind_of_column_the_table_lacks(tmp_path):
+    numbers = data_text(tmp_path, "a,b,y", [f"{i % 7},{i % 5},{i % 2}" for i in range(40)], "y")
+    assert "2 numeric column(s)" in numbers and "categorical" not in numbers
+    words = data_text(tmp_path, "a,y", [f"{'pqr'[i % 3]},{i % 2}" for i in range(40)], "y")
+    assert "1 categorical column(s), one-hot encoded: a" in words and "numeric" not in words
