@@ -138,6 +138,14 @@ def _data_args(p: argparse.ArgumentParser) -> None:
         "store or product codes: 02134 keeps its zero)",
     )
     p.add_argument(
+        "--numeric",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="read these columns of quoted numbers as numbers (the file quotes them as R quotes "
+        "factors, which are read as categories otherwise)",
+    )
+    p.add_argument(
         "--log-target",
         action="store_true",
         help="train a positive regression target as its logarithm (prices, counts spanning "
@@ -314,7 +322,6 @@ def _demo(args) -> int:
     path = pipeline.write_demo_csv(os.path.join(args.out, "breast_cancer.csv"))
     print(f"Demo data: scikit-learn's breast-cancer set (569 rows) written to {path}")
     args.folds, args.drop, args.id, args.keep = None, [], None, []
-    args.categorical = []
     result = _train(args, path, "target", "auto", None, validation_split=0.2, tune=None)
     print(result.summary())
     return EXIT_OK
@@ -361,6 +368,8 @@ def _load_options(args) -> dict:
         options["keep"] = tuple(args.keep)
     if getattr(args, "categorical", None):
         options["categorical"] = tuple(args.categorical)
+    if getattr(args, "numeric", None):
+        options["numeric"] = tuple(args.numeric)
     if getattr(args, "log_target", False):
         options["log_target"] = True
     return options

@@ -691,6 +691,26 @@ def test_categorical_reads_postal_codes_as_categories_in_fit_and_predict(tmp_pat
     assert code == 2 and "--categorical: no column named 'zp'; did you mean 'zip'" in stderr
 
 
+def test_quoted_numbers_are_categories_unless_named_with_numeric(tmp_path, capsys):
+    # As R's write.csv writes a factor of digits: quoted, beside bare numbers.
+    lines = ['"","x","group","y"']
+    lines += [
+        f'"{i}",{np.sin(i):.3f},"{i % 4 + 1}",{i % 4 == 1 or i % 3 == 0:d}' for i in range(60)
+    ]
+    data = tmp_path / "r.csv"
+    data.write_text("\n".join(lines) + "\n")
+    kinds = {}
+    for name, extra in (("default", []), ("numeric", ["--numeric", "group"])):
+        out = str(tmp_path / name)
+        argv = ["fit", str(data), "--target", "y", *FAST, "--ensemble", "1", "--out", out]
+        code, stdout, stderr = run([*argv, *extra], capsys)
+        assert code == 0, stderr
+        assert ("read as categories (pass --numeric group" in stderr) == (name == "default")
+        pre = TabularPreprocessor.load(os.path.join(out, "preprocessing.json"))
+        kinds[name] = next(f["kind"] for f in pre.features if f["name"] == "group")
+    assert kinds == {"default": "categorical", "numeric": "numeric"}
+
+
 def test_ctrl_c_during_training_saves_and_reports_the_best_epoch_so_far(
     tmp_path, capsys, monkeypatch
 ):

@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-from keras_nnperf.tabular import DataWarning, read_csv, read_training_table
+from keras_nnperf.tabular import DataError, DataWarning, read_csv, read_training_table
 from keras_nnperf.tabular.quoted import quoted_number_columns
 
 
@@ -54,19 +54,30 @@ def test_read_csv_keeps_them_but_not_numbers_quoted_for_their_grouping_commas(wr
     assert table.take([0, 1]).quoted_numbers == ("code",)
 
 
-def test_training_advises_categorical_for_quoted_numbers_it_reads_as_numbers(write):
+def test_training_reads_quoted_numbers_as_categories_unless_told_numeric(write):
     rows = [(10.5 + i, ["9130", "930", "4700"][i % 3], "mf"[i % 2]) for i in range(30)]
     path = write(r_csv(rows))
     with pytest.warns(DataWarning) as caught:
-        read_training_table(path, "wage")
-    advice = [str(w.message) for w in caught if "in quotes" in str(w.message)]
-    assert advice == [
+        prepared = read_training_table(path, "wage")
+    notes = [str(w.message) for w in caught if "in quotes" in str(w.message)]
+    assert notes == [
         "column(s) occ hold numbers the file writes in quotes, as R writes factors and codes, "
-        "and other numbers bare: read as numbers; if they are codes or categories, read them "
-        "so with --categorical occ"
+        "and other numbers bare: read as categories (pass --numeric occ to read them as "
+        "numbers)"
     ]
-    for kwargs in ({"categorical": ["occ"]}, {"drop": ["occ"]}):
+    assert prepared.categorical == ("occ",)
+    occ = next(f for f in prepared.split(0.2, 0).preprocessor.features if f["name"] == "occ")
+    assert occ["kind"] == "categorical" and sorted(occ["categories"]) == ["4700", "9130", "930"]
+    for kwargs in ({"numeric": ["occ"]}, {"drop": ["occ"]}, {"categorical": ["occ"]}):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            read_training_table(path, "wage", **kwargs)
+            prepared = read_training_table(path, "wage", **kwargs)
         assert not [w for w in caught if "in quotes" in str(w.message)]
+    data = read_training_table(path, "wage", numeric=["occ"]).split(0.2, 0)
+    assert next(f for f in data.preprocessor.features if f["name"] == "occ")["kind"] == "numeric"
+    for kwargs, message in (
+        ({"numeric": ["oc"]}, "--numeric: no column named 'oc'; did you mean 'occ'"),
+        ({"numeric": ["occ"], "categorical": ["occ"]}, "both --categorical and --numeric"),
+    ):
+        with pytest.raises(DataError, match=message):
+            read_training_table(path, "wage", **kwargs)
