@@ -477,7 +477,8 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     if percent := _convert(columns, percentage, _from_percent, needs="%"):
         _warn(f"{name}: percentages read as numbers (12% as 0.12): {name_list(percent)}")
     # Quoted because of their grouping commas (`"1,234"`), not as text: no factor.
-    quoted = [n for n in quoted_number_columns(text, delimiter) if n in columns]
+    quoted = quoted_number_columns(text, delimiter, _PLAIN_NUMBER.fullmatch)
+    quoted = [n for n in quoted if n in columns]
     quoted = tuple(n for n in quoted if n not in grouped)
     return Table(path, columns, delimiter, tuple(converted), missing_words, quoted)
 

@@ -14,17 +14,17 @@ only when the file also has a column of bare numbers.
 from __future__ import annotations
 
 import csv
-import re
+from collections.abc import Callable
 
 #: Data lines looked at after the header; enough to see a column's habit, cheap on any file.
 SAMPLE_LINES = 200
 #: Characters of the text that hold them (a line longer than 10,000 is rare).
 SAMPLE_CHARS = 2_000_000
 
-_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
-
-def quoted_number_columns(text: str, delimiter: str) -> tuple[str, ...]:
+def quoted_number_columns(
+    text: str, delimiter: str, is_number: Callable[[str], bool]
+) -> tuple[str, ...]:
     """Names of the columns whose present cells are all numbers, all written in quotes.
 
     The header is the text's first line. A data line is read twice, by the CSV rules and
@@ -36,6 +36,8 @@ def quoted_number_columns(text: str, delimiter: str) -> tuple[str, ...]:
         text: The file's text, header first.
         delimiter: Its delimiter; runs of spaces (`" "`) give none (such files are aligned,
             not quoted).
+        is_number: Whether a cell, stripped, is a plain number (the reader's own rule, so
+            both agree on what a number is).
 
     Returns:
         The names, in file order; empty unless the file also has a column of bare numbers.
@@ -65,7 +67,7 @@ def quoted_number_columns(text: str, delimiter: str) -> tuple[str, ...]:
             if not cell.strip() or cell.strip() == "NA":
                 continue
             present[i] = True
-            number = bool(_NUMBER.match(cell))
+            number = bool(is_number(cell.strip()))
             written_quoted = field.strip().startswith(('"', "'"))
             quoted[i] = quoted[i] and number and written_quoted
             bare[i] = bare[i] and number and not written_quoted

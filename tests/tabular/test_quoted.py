@@ -6,8 +6,14 @@ import warnings
 
 import pytest
 
-from keras_nnperf.tabular import DataError, DataWarning, read_csv, read_training_table
-from keras_nnperf.tabular.quoted import quoted_number_columns
+from keras_nnperf.tabular import DataError, DataWarning, quoted, read_csv, read_training_table
+
+
+def quoted_number_columns(text, delimiter):
+    """The module's function with a plain-number rule of the test's own (read_csv has its own)."""
+    return quoted.quoted_number_columns(
+        text, delimiter, lambda cell: cell.lstrip("+-").replace(".", "", 1).isdigit()
+    )
 
 
 def r_csv(rows, header=("wage", "occ", "sex")):
