@@ -640,6 +640,40 @@ def test_resume_continues_the_search_of_an_interrupted_run(tmp_path, capsys):
     assert "Kept the best tuning" in stdout
 
 
+def test_ctrl_c_during_the_search_keeps_the_best_completed_trial(tmp_path, capsys, monkeypatch):
+    import keras
+
+    from keras_nnperf.tuning.recipe import RecipeHyperModel
+
+    class CtrlCAtEpochEnd(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    trials, fit = [], RecipeHyperModel.fit
+
+    def ctrl_c_in_third_trial(self, hp, model, *args, callbacks=None, **kwargs):
+        trials.append(hp.values)
+        if len(trials) == 3:
+            callbacks = [*(callbacks or []), CtrlCAtEpochEnd()]
+        return fit(self, hp, model, *args, callbacks=callbacks, **kwargs)
+
+    monkeypatch.setattr(RecipeHyperModel, "fit", ctrl_c_in_third_trial)
+    data = generated(tmp_path, "binary")
+    out = str(tmp_path / "run")
+    argv = ["fit", data, "--target", "y", "--out", out, *FAST, "--tune", "4"]
+    code, stdout, stderr = run(argv, capsys, clean=False)
+    assert code == 0, stderr
+    assert "interrupted: the search ends with 2 of 4 trial(s) completed" in stdout
+    report = check_report(out, ("tuner_trials",))
+    assert "Searched 2 of 4 architecture(s) and recipe(s): interrupted by Ctrl-C" in report
+    assert len(_trial_folders(out)) == 3  # the third trial's folder, to run again on resume
+    code, stdout, stderr = run([*argv, "--resume"], capsys, clean=False)
+    assert code == 0, stderr
+    assert "interrupted" not in stdout
+    assert len(_trial_folders(out)) == 4
+    assert trials[3] == trials[2]  # the dropped trial ran again, with the same values
+
+
 def test_keep_uses_an_id_like_column_as_a_feature(tmp_path, capsys):
     # A time step numbering the rows and a value that grows with it: left out as an ID, the
     # step left no feature at all; --keep makes it one.

@@ -121,10 +121,12 @@ def tune_architecture(
     `result.best_model` holds the best trial's model at its best epoch's weights. With `resume`,
     a search of the same data and template left in `out_dir/tuner` (an interrupted run)
     continues: its completed trials are kept, an interrupted one is retried. Otherwise the
-    folder is emptied first.
+    folder is emptied first. Ctrl-C ends the search with the trials completed so far
+    (`result.interrupted`), as `search(keep_on_interrupt=True)` does.
 
     Raises:
         PipelineError: when no trial completed.
+        KeyboardInterrupt: on Ctrl-C before any trial completed.
     """
     from keras_nnperf.tuning.hyper_mlp import HyperMLP
     from keras_nnperf.tuning.recipe import BATCH_SIZES
@@ -154,6 +156,8 @@ def tune_architecture(
         # template starts a new project beside the old one instead of mixing them.
         overwrite=not resume,
         seed=seed,
+        # An hour of search is not lost to one key: Ctrl-C keeps the completed trials.
+        keep_on_interrupt=True,
         verbose=verbose,
     )
     if result.best_hyperparameters is None or result.best_model is None:
@@ -234,6 +238,12 @@ def train_tabular(
         with stages.stage(f"Searching {tune_trials} architecture(s) and recipe(s) (HyperMLP)"):
             search_result, template = tune_architecture(
                 data, out_dir, tune_trials, epochs, workers, seed, verbose, resume
+            )
+        if search_result.interrupted:
+            stages.print(
+                f"      interrupted: the search ends with {len(search_result.completed)} of "
+                f"{tune_trials} trial(s) completed; keeping the best (Ctrl-C again to stop now; "
+                "rerun with --resume to search the rest)"
             )
         model = search_result.best_model
         # A model restored from a trial checkpoint has an unbuilt optimizer; building it saves
@@ -320,8 +330,15 @@ def train_tabular(
         steps_per_epoch = -(-len(data.x_train) // batch_size)
         if tuned:
             best = search_result.best_hyperparameters.values
+            searched = f"- Searched {tune_trials} architecture(s) and recipe(s)"
+            if search_result.interrupted:
+                searched = (
+                    f"- Searched {len(search_result.completed)} of {tune_trials} architecture(s) "
+                    "and recipe(s): interrupted by Ctrl-C (rerun the same command with "
+                    "`--resume` to search the rest)"
+                )
             done = (
-                f"- Searched {tune_trials} architecture(s) and recipe(s); best: `{best}`.\n"
+                f"{searched}; best: `{best}`.\n"
                 "- Kept the best trial's model with the weights of its best epoch: retraining "
                 "with another recipe would throw away what the search found."
             )

@@ -38,6 +38,8 @@ class SearchResult:
         epochs: The epochs per trial the search was given (Hyperband trials record their own).
         elapsed_seconds: The search call's wall-clock seconds, or `None`.
         project_dir: The keras-tuner project directory, or `None`.
+        interrupted: Whether Ctrl-C ended the search (`search(keep_on_interrupt=True)`): the
+            results hold the trials completed by then, and the one running is dropped.
 
     `print(result)` (and `repr`) gives a few lines: trials completed and failed, time, the best
     score and the best hyperparameters in short.
@@ -60,6 +62,7 @@ class SearchResult:
     epochs: int | None = None
     elapsed_seconds: float | None = None
     project_dir: str | None = None
+    interrupted: bool = False
 
     def __repr__(self) -> str:
         counts = {}
@@ -67,8 +70,9 @@ class SearchResult:
             counts[result["status"]] = counts.get(result["status"], 0) + 1
         statuses = ", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items()))
         took = "" if self.elapsed_seconds is None else f" in {self.elapsed_seconds:.1f} s"
+        ended = ", interrupted (Ctrl-C)" if self.interrupted else ""
         lines = [
-            f"SearchResult: {len(self.results)} trial(s) ({statuses or 'none'}){took}, "
+            f"SearchResult: {len(self.results)} trial(s) ({statuses or 'none'}){took}{ended}, "
             f"objective {self.objective} ({self.direction})"
         ]
         best = self.best_trial

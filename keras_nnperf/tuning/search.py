@@ -73,6 +73,7 @@ def search(
     trial_isolation="none",
     workers=1,
     max_consecutive_failed_trials=3,
+    keep_on_interrupt=False,
     verbose=1,
 ) -> SearchResult:
     """Search `template`'s hyperparameters with a keras-tuner tuner and return what was found.
@@ -89,6 +90,14 @@ def search(
     this call just plays that role: the chief serves the oracle and returns the full result; a
     worker runs trials and returns the results visible in the (shared) project directory,
     without a model.
+
+    **Ctrl-C.** With `keep_on_interrupt=True`, Ctrl-C (`KeyboardInterrupt`) ends the search,
+    not the work done: the running trial is dropped and the result holds the trials completed
+    so far (`interrupted=True`), its `best_model` the best of them, as `max_trials` set to that
+    count would have. The dropped trial stays `RUNNING` in the project, so a later call with the
+    same arguments resumes the search and runs it again. With no trial completed there is
+    nothing to keep, and the interrupt propagates; it always does without the option (Keras's
+    `fit` behaves so too).
 
     **Resuming.** Every project records a fingerprint of what it searched (`FINGERPRINT_FILE`:
     the shapes, dtypes and a BLAKE2 hash of `x`, `y` and the validation data, the template's
@@ -140,6 +149,8 @@ def search(
             child imports the script again); `search` checks this and raises otherwise.
         workers: Parallel trials on this machine (one per GPU when there are GPUs).
         max_consecutive_failed_trials: Stop with an error after this many failures in a row.
+        keep_on_interrupt: On Ctrl-C, return the completed trials instead of raising (see
+            above). Defaults to False.
         verbose: 0 silent (keras-tuner's own prints and failure tracebacks too), 1 one line per
             trial, 2 also one line per epoch.
 
@@ -154,6 +165,7 @@ def search(
         ImportError: for `workers > 1` without `grpcio`.
         RuntimeError: when `max_consecutive_failed_trials` trials failed in a row, or
             `trial_isolation="process"` is used from a script without a main guard.
+        KeyboardInterrupt: on Ctrl-C without `keep_on_interrupt`, or before any trial completed.
 
     Example:
     ```python
@@ -182,6 +194,7 @@ def search(
     jit_compile = check_auto_or_bool("jit_compile", jit_compile)
     mixed_precision = check_bool("mixed_precision", mixed_precision)
     overwrite = check_bool("overwrite", overwrite)
+    keep_on_interrupt = check_bool("keep_on_interrupt", keep_on_interrupt)
     if resume is not True:
         check_choice("resume", resume, ("auto", True))
     verbose = check_choice("verbose", verbose, (0, 1, 2))
@@ -278,7 +291,14 @@ def search(
                 raise ValueError("workers > 1 needs a tuner name, not a tuner instance.")
             from keras_nnperf.tuning.distributed import run_workers
 
-            run_workers(template, x, y, validation_data, settings, workers)
+            interrupted = False
+            try:
+                run_workers(template, x, y, validation_data, settings, workers)
+            except KeyboardInterrupt:
+                # The chief saves the oracle at every trial's end: the files hold what was done.
+                if not keep_on_interrupt:
+                    raise
+                interrupted = True
             with _dtype_policy(settings["dtype_policy"]):
                 tuner_object = _make(template, {**settings, "verbose": 0}, overwrite=False)
                 # keras-tuner reloads a tuner only from its own `tuner0.json`, which exists
@@ -286,8 +306,12 @@ def search(
                 # every trial; then the results came back empty. The oracle's files hold them.
                 tuner_object.oracle.reload()
                 result = _collect(tuner_object, settings)
+            if interrupted:
+                _keep_interrupted(result)
         else:
-            result = run_search(template, x, y, validation_data, settings)
+            result = run_search(
+                template, x, y, validation_data, settings, keep_on_interrupt=keep_on_interrupt
+            )
     result.elapsed_seconds = time.perf_counter() - started
     result.project_dir = project_dir
     return result
@@ -521,11 +545,28 @@ def _sigterm_raises_system_exit():
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def run_search(template, x, y, validation_data, settings, overwrite=False, collect=True):
+def _keep_interrupted(result: SearchResult) -> None:
+    """Mark `result` as ended by Ctrl-C, or raise `KeyboardInterrupt` if no trial completed."""
+    if result.best_model is None:
+        raise KeyboardInterrupt
+    result.interrupted = True
+
+
+def run_search(
+    template,
+    x,
+    y,
+    validation_data,
+    settings,
+    overwrite=False,
+    collect=True,
+    keep_on_interrupt=False,
+):
     """Run the search in this process, as a single tuner or as the role set in the environment.
 
     `settings` is the dict `search` assembles from its arguments; with `collect=False` the
-    result is not assembled (a launched chief or worker only has to run).
+    result is not assembled (a launched chief or worker only has to run). With
+    `keep_on_interrupt`, Ctrl-C returns the completed trials (see `search`).
     """
     role = os.environ.get("KERASTUNER_TUNER_ID")
     distributed = "KERASTUNER_ORACLE_IP" in os.environ and role is not None
@@ -547,12 +588,17 @@ def run_search(template, x, y, validation_data, settings, overwrite=False, colle
         if settings["deadline"] is not None:
             fit_kwargs["callbacks"] = [DeadlineStopping(settings["deadline"])]
         stack.enter_context(_frozen_heap())
+        interrupted = False
         try:
             with _objective_metrics_only(tuner):
                 tuner.search(x, y, **fit_kwargs)
         except TimeBudgetExhausted:
             if settings["verbose"]:
                 print("Time budget spent: no new trial started.", flush=True)
+        except KeyboardInterrupt:
+            if not keep_on_interrupt or not collect:
+                raise
+            interrupted = True
         if not collect:
             return None
         if distributed and "chief" not in role:
@@ -566,7 +612,10 @@ def run_search(template, x, y, validation_data, settings, overwrite=False, colle
                 direction=tuner.oracle.objective.direction,
                 epochs=settings["epochs"],
             )
-        return _collect(tuner, settings)
+        result = _collect(tuner, settings)
+        if interrupted:
+            _keep_interrupted(result)
+        return result
 
 
 def _make(template, settings, overwrite):

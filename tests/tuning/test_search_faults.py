@@ -106,6 +106,97 @@ def test_a_project_without_fingerprint_is_not_silently_reused(tmp_path):
         search(_template(), x, y, directory=tmp_path, project_name="old", **QUICK)
 
 
+# --- Ctrl-C ---------------------------------------------------------------------------------
+
+
+class _CtrlCAtEpochEnd(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+class CtrlCInTrial(HyperMLP):
+    """Presses Ctrl-C at the end of the first epoch of its `at`-th trial (1-based)."""
+
+    def __init__(self, at, **kwargs):
+        super().__init__(**kwargs)
+        # Private: the search's fingerprint reads public attributes, and a resume must match.
+        self._at, self._trials = at, 0
+
+    def fit(self, hp, model, *args, callbacks=None, **kwargs):
+        self._trials += 1
+        if self._trials == self._at:
+            callbacks = [*(callbacks or []), _CtrlCAtEpochEnd()]
+        return super().fit(hp, model, *args, callbacks=callbacks, **kwargs)
+
+
+def _ctrl_c_template(at):
+    return CtrlCInTrial(
+        at,
+        num_features=4,
+        max_layers=1,
+        activations=["relu", "elu"],
+        optimizers=["adam"],
+        lr_schedules=["constant"],
+        batch_sizes=[32],
+    )
+
+
+def test_ctrl_c_keeps_the_completed_trials_and_resume_reruns_the_dropped_one(tmp_path):
+    x, y = _data(64)
+    train, val = (x[:48], y[:48]), (x[48:], y[48:])
+    settings = {"directory": tmp_path, "validation_data": val, **QUICK, "epochs": 2}
+    result = search(_ctrl_c_template(3), *train, max_trials=4, keep_on_interrupt=True, **settings)
+    assert result.interrupted and "interrupted (Ctrl-C)" in str(result)
+    statuses = [(r["trial_id"], r["status"]) for r in result.results]
+    assert statuses == [("0", "COMPLETED"), ("1", "COMPLETED"), ("2", "RUNNING")]
+    # The best completed trial, not the dropped one, whose first epoch had been checkpointed.
+    assert result.best_trial_id in ("0", "1")
+    score = result.best_model.evaluate(*val, verbose=0, return_dict=True)["accuracy"]
+    assert score == pytest.approx(result.best_trial["score"], abs=1e-6)
+    resumed = search(_ctrl_c_template(0), *train, max_trials=4, **settings)
+    assert not resumed.interrupted and resumed.project_dir == result.project_dir
+    assert [r["status"] for r in resumed.results] == ["COMPLETED"] * 4
+    assert resumed.results[:2] == result.results[:2]  # kept as they were, not run again
+
+
+@pytest.mark.parametrize("at, keep", [(3, False), (1, True)])
+def test_ctrl_c_propagates_without_the_option_or_a_completed_trial(tmp_path, at, keep):
+    x, y = _data()
+    with pytest.raises(KeyboardInterrupt):
+        search(
+            _ctrl_c_template(at),
+            x,
+            y,
+            max_trials=4,
+            directory=tmp_path,
+            keep_on_interrupt=keep,
+            **QUICK,
+        )
+
+
+def test_ctrl_c_with_workers_reads_the_completed_trials_from_the_project(tmp_path, monkeypatch):
+    from keras_nnperf.tuning import distributed
+    from keras_nnperf.tuning.search import run_search
+
+    x, y = _data()
+
+    def two_trials_then_ctrl_c(template, x, y, validation_data, settings, workers):
+        # Stands in for the chief and its workers: the chief saves the oracle at every
+        # trial's end, so the project holds the trials completed before the interrupt.
+        run_search(template, x, y, validation_data, {**settings, "max_trials": 2})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(distributed, "run_workers", two_trials_then_ctrl_c)
+    monkeypatch.setattr(distributed, "check_requirements", lambda: None)
+    kwargs = {"max_trials": 4, "directory": tmp_path, "workers": 2, **QUICK}
+    result = search(_template(), x, y, keep_on_interrupt=True, **kwargs)
+    assert result.interrupted
+    assert [r["status"] for r in result.results] == ["COMPLETED"] * 2
+    assert result.best_model is not None
+    with pytest.raises(KeyboardInterrupt):
+        search(_template(), x, y, overwrite=True, **kwargs)
+
+
 # --- memory ---------------------------------------------------------------------------------
 
 
