@@ -17,8 +17,8 @@ from keras_nnperf.tuning.search import FINGERPRINT_FILE, fingerprint, search
 from keras_nnperf.tuning.tuner import non_finite_loss_epoch
 
 
-def _template(**kwargs):
-    return HyperMLP(
+def _template(cls=HyperMLP, **kwargs):
+    return cls(
         num_features=4,
         max_layers=1,
         activations=["relu", "elu"],
@@ -117,7 +117,7 @@ class _CtrlCAtEpochEnd(keras.callbacks.Callback):
 class CtrlCInTrial(HyperMLP):
     """Presses Ctrl-C at the end of the first epoch of its `at`-th trial (1-based)."""
 
-    def __init__(self, at, **kwargs):
+    def __init__(self, *, at, **kwargs):
         super().__init__(**kwargs)
         # Private: the search's fingerprint reads public attributes, and a resume must match.
         self._at, self._trials = at, 0
@@ -130,15 +130,7 @@ class CtrlCInTrial(HyperMLP):
 
 
 def _ctrl_c_template(at):
-    return CtrlCInTrial(
-        at,
-        num_features=4,
-        max_layers=1,
-        activations=["relu", "elu"],
-        optimizers=["adam"],
-        lr_schedules=["constant"],
-        batch_sizes=[32],
-    )
+    return _template(CtrlCInTrial, at=at)
 
 
 def test_ctrl_c_keeps_the_completed_trials_and_resume_reruns_the_dropped_one(tmp_path):
