@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from keras_nnperf import pipeline
-from keras_nnperf.tabular import DataError, TabularData, TabularPreprocessor, read_csv
+from keras_nnperf.tabular import DataError, DataWarning, TabularData, TabularPreprocessor, read_csv
 
 
 @pytest.mark.parametrize(
@@ -595,3 +595,37 @@ def test_ctrl_c_in_a_later_member_keeps_the_members_trained_so_far(tmp_path, mon
     assert members_of(result.model) == calls[:2] and result.members == 2
     report = (tmp_path / "report.md").read_text()
     assert "Training was interrupted (Ctrl-C)**: 2 of 4 networks were kept" in report
+
+
+def test_predict_csv_reads_decimal_commas_as_the_training_file_did(tmp_path):
+    from keras_nnperf.recipe.fit import default_model
+
+    rng = np.random.default_rng(0)
+    grams, shares = rng.integers(1, 30, 40), rng.integers(1, 9999, 40)
+    lines = ["grams,share,y"] + [
+        f'"{g},000","0,{s:04d}",{i % 2}' for i, (g, s) in enumerate(zip(grams, shares, strict=True))
+    ]
+    train = tmp_path / "train.csv"
+    train.write_text("\n".join(lines) + "\n")
+    with pytest.warns(DataWarning, match="decimal commas"):
+        table = read_csv(str(train))
+    pre = TabularPreprocessor.fit(table, "y")
+    assert pre.decimal_comma
+    out = tmp_path / "model"
+    out.mkdir()
+    default_model(pre, seed=0).save(out / "model.keras")
+    pre.save(str(out / "preprocessing.json"))
+    assert TabularPreprocessor.load(str(out / "preprocessing.json")).decimal_comma
+    # A file to predict whose numbers all could group thousands ("12,000", "1,250"): read as
+    # training read its file, so as 12.0 and 1.25, the same as the file written with points.
+    (tmp_path / "commas.csv").write_text('grams,share\n"12,000","1,250"\n"3,000","2,500"\n')
+    (tmp_path / "points.csv").write_text("grams,share\n12.0,1.25\n3.0,2.5\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        commas = pipeline.predict_csv(str(out), str(tmp_path / "commas.csv"))
+        pre.decimal_comma = False  # as a preprocessor from before the rule reads it
+        pre.save(str(out / "preprocessing.json"))
+        thousands = pipeline.predict_csv(str(out), str(tmp_path / "commas.csv"))
+    points = pipeline.predict_csv(str(out), str(tmp_path / "points.csv"))
+    np.testing.assert_allclose(commas["probability_1"], points["probability_1"], rtol=1e-6)
+    assert not np.allclose(thousands["probability_1"], points["probability_1"], rtol=1e-3)

@@ -45,8 +45,12 @@ _COMMA_NUMBER = re.compile(
 
 
 # A number with commas grouping thousands, as spreadsheets write it in comma files: `1,234`,
-# `-12,345,678.5`. Groups of exactly three digits, so `1,5` (a decimal comma) never matches.
-_THOUSANDS_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", re.ASCII)
+# `-12,345,678.5`. Groups of exactly three digits, so `1,5` (a decimal comma) never matches,
+# and no leading zero: `0,072` is no one's way of writing 72 (causalpy's nevo table quotes
+# decimal commas in a comma file, `"0,072"`, and was read as 72).
+_THOUSANDS_NUMBER = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?", re.ASCII)
+# Only thousands can be read from these: two groups, or a decimal point after the group.
+_ONLY_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:(?:,\d{3}){2,}(?:\.\d+)?|,\d{3}\.\d+)", re.ASCII)
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 # A percentage: `12%`, `-0.5 %`, `1e2%`.
@@ -233,7 +237,7 @@ def _from_decimal_comma(cell: str) -> str:
     return cell.replace(".", "").replace(",", ".")
 
 
-def read_csv(path: str, min_columns: int = 2) -> Table:
+def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None) -> Table:
     """Read a delimited text file with a header row, as spreadsheets and pandas write them.
 
     The source becomes text in `file_formats`: a gzip, bz2, xz, one-file zip or tar file is read as
@@ -251,7 +255,9 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
     * numbers written with a decimal comma (`1,5`; dots may group thousands: `1.234,5`), at
       least one of them with a comma, in a file not delimited by commas;
     * numbers with commas grouping thousands (`1,234`, `12,345.5`; quoted, in a comma file),
-      at least one of them with a comma, in a file delimited by commas;
+      at least one of them with a comma, in a file delimited by commas; but quoted numbers with
+      a decimal comma when the file shows that convention (`"0,0124"`, `"2,5"`: a cell that
+      cannot group thousands, and none that can only; `_quotes_decimal_commas`);
     * percentages (`12%`, read as 0.12);
     * amounts of money in one currency (`$1,234.50`, `-$5`, `($5.00)`, `12,50 €`: the sign
       stripped, then read by the two rules above);
@@ -264,6 +270,9 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
         path: The file, or a pandas `DataFrame`.
         min_columns: The fewest columns the file may have: 2 for training (features and a
             target), 1 for a file to predict (one feature column, no target, is a whole file).
+        decimal_comma: For a comma file's quoted numbers: `None` lets the file decide (see
+            above), `True` reads their commas as decimal marks whatever the file shows (a file
+            to predict, after training on a file that did), `False` as grouping thousands.
 
     Returns:
         A `Table` (its `path` "the DataFrame" for a frame).
@@ -468,6 +477,12 @@ def read_csv(path: str, min_columns: int = 2) -> Table:
                 f"{name} is {_DELIMITER_NAMES[delimiter]}-separated with decimal commas; read "
                 f"as numbers: {name_list(converted)}"
             )
+    elif decimal_comma or (decimal_comma is None and _quotes_decimal_commas(columns)):
+        converted = _convert(columns, _is_comma_number, _from_decimal_comma, needs=",")
+        _warn(
+            f'{name}: numbers quoted with decimal commas ("0,5" as 0.5) read as numbers: '
+            f"{name_list(converted)}"
+        )
     elif grouped := _convert(columns, _is_grouped_number, _ungrouped, needs=","):
         _warn(
             f"{name}: numbers with commas grouping thousands (1,234) read as numbers: "
@@ -820,6 +835,29 @@ def _amount(match: re.Match) -> str:
     if match["open"] or match["pre"] == "-":
         number = number[1:] if number.startswith("-") else "-" + number.lstrip("+")
     return number
+
+
+def _quotes_decimal_commas(columns: dict) -> bool:
+    """Whether a comma file's quoted numbers use the comma as their decimal mark.
+
+    `"2,000"` reads either way, so the file decides: yes when some column of comma numbers has
+    a cell that cannot group thousands (`"0,0124"`, `"2,5"`, `"-0,216"`), and no column of
+    grouped numbers has one that can only (`"1,234,567"`, `"1,234.5"`). A file keeps one
+    convention, so its ambiguous columns then read as decimals too.
+    """
+    decimal = False
+    for cells in columns.values():
+        with_comma = [c for c in cells if c is not None and "," in c]
+        if not with_comma:
+            continue
+        present = [c for c in cells if c is not None]
+        if any(_ONLY_THOUSANDS.fullmatch(c) for c in with_comma) and all(
+            _is_grouped_number(c) for c in present
+        ):
+            return False
+        if not decimal and all(_is_comma_number(c) for c in present):
+            decimal = any(not _THOUSANDS_NUMBER.fullmatch(c) for c in with_comma)
+    return decimal
 
 
 def _is_grouped_number(cell: str) -> bool:

@@ -146,6 +146,9 @@ class TabularPreprocessor:
         target_std: Training standard deviation of a regression target (else `None`).
         target_range: `[smallest, largest]` training value of a regression target, in its
             units, or `None` (a file from before it was kept): predictions are clipped to it.
+        decimal_comma: Whether the training file was a comma file whose quoted numbers have
+            decimal commas (`"0,5"`): a file to predict is then read so too, even when all its
+            numbers could be grouping thousands (`"2,000"`).
         id_column: The ID column (kept out of the features; `ids` reads it from a new file), or
             `None`.
         id_given: Whether the user named `id_column` (then a new file must have it) or it was
@@ -175,6 +178,7 @@ class TabularPreprocessor:
         excluded=None,
         target_log=False,
         target_range=None,
+        decimal_comma=False,
     ):
         if task not in TASKS[1:]:
             raise ValueError(f"Argument task must be one of {TASKS[1:]}. Received: task={task!r}")
@@ -190,6 +194,7 @@ class TabularPreprocessor:
         self.excluded = dict(excluded or {})
         self.target_log = bool(target_log)
         self.target_range = None if target_range is None else [float(v) for v in target_range]
+        self.decimal_comma = bool(decimal_comma)
 
     @classmethod
     def fit(
@@ -312,6 +317,7 @@ class TabularPreprocessor:
             excluded,
             target_log,
             target_range,
+            decimal_comma=table.delimiter == "," and bool(table.decimal_comma),
         )
 
     @property
@@ -632,6 +638,7 @@ class TabularPreprocessor:
             "excluded": self.excluded,
             "target_log": self.target_log,
             "target_range": self.target_range,
+            "decimal_comma": self.decimal_comma,
         }
 
     def save(self, path: str) -> None:

@@ -113,9 +113,12 @@ def test_mixed_decimal_marks_are_not_converted(write):
     assert table.columns["v"] == ["1,5", "2.5"] and table.decimal_comma == ()
 
 
-def test_commas_in_a_comma_file_stay_text(write):
-    table = read_csv(write('v,y\n"1,5",0\n"2,5",1\n'))
-    assert table.columns["v"] == ["1,5", "2,5"]
+def test_commas_in_a_comma_file_stay_text_unless_every_cell_is_a_number(write):
+    # Lists of codes are text; quoted numbers with a decimal comma are numbers (see below).
+    table = read_csv(write('v,y\n"1,5,7",0\n"2,5",1\n'))
+    assert table.columns["v"] == ["1,5,7", "2,5"]
+    with pytest.warns(DataWarning, match="decimal commas"):
+        assert read_csv(write('v,y\n"1,5",0\n"2,5",1\n')).columns["v"] == ["1.5", "2.5"]
 
 
 def test_windows_1252_and_utf_16_files_are_read(tmp_path):
@@ -147,8 +150,38 @@ def test_thousands_separators_in_a_comma_file_are_numbers(write):
         table = read_csv(write(text))
     assert table.columns["income"] == ["1234", "-12345678.5", "999", None]
     assert parse_numeric(table.columns["income"]) is not None
-    # Groups of other than three digits are no thousands: left as text.
-    assert read_csv(write('v,y\n"1,234",0\n"12,34",1\n')).columns["v"] == ["1,234", "12,34"]
+    # A group of other than three digits is no thousands: with nothing that only thousands
+    # can be, the column's commas are decimal marks (below).
+    with pytest.warns(DataWarning, match="decimal commas"):
+        assert read_csv(write('v,y\n"1,234",0\n"12,34",1\n')).columns["v"] == ["1.234", "12.34"]
+
+
+def test_quoted_decimal_commas_in_a_comma_file_are_numbers(write):
+    # causalpy's nevo table: comma-separated, every fraction quoted with a decimal comma. Its
+    # "0,072" (a price) was read as 72 and "2,000" (grams of sugar) as 2000, and its share
+    # "0,0124" as text: the target became 435 classes.
+    text = 'id,share,price,sugar,y\n1,"0,0124","0,072","2,000",0\n2,"0,0078","-0,114","18,000",1\n'
+    with pytest.warns(
+        DataWarning, match=r'decimal commas \("0,5" as 0.5\) .*: share, price, sugar$'
+    ):
+        table = read_csv(write(text))
+    assert table.columns["share"] == ["0.0124", "0.0078"]
+    assert table.columns["price"] == ["0.072", "-0.114"]
+    assert table.columns["sugar"] == ["2.000", "18.000"]  # the file's convention decides
+    # One cell that can only group thousands makes it a thousands file again.
+    text = 'a,b,y\n"2,000","1,234,567",0\n"13,500","999",1\n'
+    with pytest.warns(DataWarning, match="grouping thousands"):
+        assert read_csv(write(text)).columns["a"] == ["2000", "13500"]
+    # Nothing tells: thousands, as before; unless the caller knows (a file to predict).
+    ambiguous = write('a,y\n"2,000",0\n"13,500",1\n')
+    with pytest.warns(DataWarning, match="grouping thousands"):
+        assert read_csv(ambiguous).columns["a"] == ["2000", "13500"]
+    with pytest.warns(DataWarning, match="decimal commas"):
+        assert read_csv(ambiguous, decimal_comma=True).columns["a"] == ["2.000", "13.500"]
+    # Quoted text with commas (names, lists) is no number either way.
+    table = read_csv(write('name,v,y\n"Braund, Mr. Owen","0,5",0\n"Cumings, Mrs.","1,25",1\n'))
+    assert table.columns["name"] == ["Braund, Mr. Owen", "Cumings, Mrs."]
+    assert table.columns["v"] == ["0.5", "1.25"]
 
 
 def test_other_locales_grouping_marks_and_the_unicode_minus_are_numbers(write):
