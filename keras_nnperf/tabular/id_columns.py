@@ -4,8 +4,8 @@ An ID is no feature: in a file sorted by class it leaks the answer on the valida
 predicts nothing on new rows. A column is taken for an ID when
 
 * its name is `id` (any case); or
-* its name ends like an id (`passenger_id`, `PassengerId`, `CustomerID`, `row id`) and its
-  values are unique per row; or
+* its name ends like an id (`passenger_id`, `PassengerId`, `CustomerID`, `row id`, `Row Id.`)
+  and its values are unique per row; or
 * its values are unique per row and text (every value a category of its own: nothing to learn),
   other than dates (`parse_dates`: one reading a day is a time series, and its date a feature;
   dates that never show which of day and month comes first are named as such); or
@@ -57,7 +57,11 @@ _AMBIGUOUS_DATES = f"{AMBIGUOUS_DAY_MONTH}; {AMBIGUOUS_DAY_MONTH_FIX}, to use th
 
 
 def named_like_id(name: str) -> bool:
-    """Whether `name` ends like an id: `id`, `*_id`, `* id`, `*.id`, `*-id`, `*Id`, `*ID`."""
+    """Whether `name` ends like an id: `id`, `*_id`, `* id`, `*.id`, `*-id`, `*Id`, `*ID`.
+
+    Trailing dots do not count (`Row Id.`: DMBA's fundraising table holds it beside `Row Id`).
+    """
+    name = name.rstrip(".")
     return bool(re.search(r"(?:^|[_\s.\-])id$", name, re.IGNORECASE) or _CAMEL_SUFFIX.search(name))
 
 

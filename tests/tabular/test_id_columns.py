@@ -44,13 +44,15 @@ def test_id_reason(name, values, reason):
 
 
 @pytest.mark.parametrize(
-    "name", ["id", "Id", "row_id", "row id", "row.id", "PassengerId", "userID"]
+    # DMBA's fundraising table has both `Row Id` and `Row Id.` (the row in the full data).
+    "name",
+    ["id", "Id", "row_id", "row id", "row.id", "PassengerId", "userID", "Row Id.", "CustID."],
 )
 def test_named_like_id(name):
     assert named_like_id(name)
 
 
-@pytest.mark.parametrize("name", ["paid", "valid", "VALID", "idea", "grid"])
+@pytest.mark.parametrize("name", ["paid", "valid", "VALID", "idea", "grid", "paid.", "."])
 def test_not_named_like_id(name):
     assert not named_like_id(name)
 
