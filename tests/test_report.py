@@ -372,3 +372,17 @@ def test_epoch_progress_prints_plain_lines_without_a_terminal(capsys):
         "epoch 13/25",
     ]
     assert "loss: 0.1" in lines[1] and "\x1b" not in "".join(lines)
+
+
+def test_a_losing_verdict_suggests_categorical_for_columns_that_read_as_codes():
+    from keras_nnperf.recipe.report_text import comparison_markdown
+
+    # causalpy's cereal table: brand, firm and city codes in digits; --categorical won there.
+    baselines = {"trivial": {"r2": 0.0}, "linear": {"r2": 0.214}}
+    codes = ["firmbr", "brand", "city"]
+    text = comparison_markdown({"r2": 0.130}, baselines, codes=codes)
+    assert "names read as codes: `firmbr`, `brand`, `city`;" in text
+    assert "`--categorical firmbr brand city` reads them as categories." in text
+    for r2 in (0.21, 0.3):  # about even, or ahead: nothing to fix
+        assert "--categorical" not in comparison_markdown({"r2": r2}, baselines, codes=codes)
+    assert "--categorical" not in comparison_markdown({"r2": 0.130}, baselines)

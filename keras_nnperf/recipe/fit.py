@@ -42,6 +42,7 @@ from keras_nnperf.recipe.training import (
 )
 from keras_nnperf.report import Report, plotting_available
 from keras_nnperf.tabular import TabularData
+from keras_nnperf.tabular.codes import code_like_columns
 
 
 class PipelineError(RuntimeError):
@@ -355,7 +356,9 @@ def train_tabular(
         report.add_text("What was done", done)
         report.add_text(
             "Validation metrics, beside baselines on the same split",
-            report_text.comparison_markdown(metrics, baselines, rows=len(data.y_val)),
+            report_text.comparison_markdown(
+                metrics, baselines, rows=len(data.y_val), codes=code_like_columns(pre)
+            ),
         )
         if plotting_available():
             add_figures(report, model, data, choice, run, search_result)
@@ -788,7 +791,9 @@ def train_folds(
         report.add_text(
             "Out-of-fold metrics, beside baselines on the same folds",
             "Every row is predicted once, by the model whose training never saw it.\n\n"
-            + report_text.comparison_markdown(metrics, baselines, rows=n, folds=k),
+            + report_text.comparison_markdown(
+                metrics, baselines, rows=n, folds=k, codes=code_like_columns(first.preprocessor)
+            ),
         )
         report.add_text("Metrics per fold", _folds_table(fold_metrics, validation_rows))
         if plotting_available():

@@ -220,7 +220,11 @@ def ensemble_markdown(
 
 
 def comparison_markdown(
-    metrics: dict, baselines: dict, rows: int | None = None, folds: int | None = None
+    metrics: dict,
+    baselines: dict,
+    rows: int | None = None,
+    folds: int | None = None,
+    codes: list[str] | tuple = (),
 ) -> str:
     """A table of the network's validation metrics beside the baselines', and a verdict.
 
@@ -241,6 +245,8 @@ def comparison_markdown(
         rows: Validation rows behind the numbers; with it, the verdict says how large a
             difference of accuracy one row makes.
         folds: The number of folds when the numbers are out-of-fold (`--folds`), else `None`.
+        codes: Whole-number columns read as numbers whose names read as codes
+            (`tabular.codes.code_like_columns`); a losing verdict suggests `--categorical`.
 
     Returns:
         Markdown: the table, then a paragraph.
@@ -315,6 +321,14 @@ def comparison_markdown(
         lines.append(
             f"\nThe network's {key} is within {TIE_MARGIN} of the {' and the '.join(even)}: "
             "about even on this split, so the simpler model does as well." + noise
+        )
+    if lost and codes:
+        shown = " ".join(codes)
+        lines[-1] += (
+            f" Whole numbers read as quantities, whose names read as codes: "
+            f"{name_list(list(codes), quote=lambda n: f'`{n}`')}; if their numbers name things "
+            f"(a brand, a city) rather than count them, `--categorical {shown}` reads them as "
+            "categories."
         )
     behind = [label for label, gap in gaps.items() if gap > 0]
     if not behind:

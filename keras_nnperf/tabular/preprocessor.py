@@ -42,6 +42,9 @@ from keras_nnperf.tabular.task import TASKS, infer_task, merge_case_variants, ta
 #: one with more goes to an embedding.
 ONE_HOT_MAX_LEVELS = 10
 
+#: Whole-number columns with at most this many values keep their count (`whole_levels`).
+CODE_MAX_LEVELS = 200
+
 #: At most this many levels of an embedded column are kept (the most frequent); the others
 #: encode as code 0, like missing and unseen levels.
 MAX_CATEGORIES = 1000
@@ -762,6 +765,11 @@ def _fit_column(name, column, rows, category: bool = False):
             "low": float(finite.min()),
             "high": float(finite.max()),
         }
+        if spelling is None and np.all(finite == np.round(finite)):
+            # Whole numbers of few values may be codes (a brand, a city): `codes.py` asks.
+            levels = len(np.unique(finite))
+            if levels <= CODE_MAX_LEVELS:
+                feature["whole_levels"] = levels
         if spelling is not None:
             feature["spelling"] = spelling
             cycles = calendar_cycles(finite)
