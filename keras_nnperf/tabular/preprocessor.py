@@ -36,6 +36,7 @@ from keras_nnperf.tabular.dates import (
 )
 from keras_nnperf.tabular.embedding import embedding_size
 from keras_nnperf.tabular.names import case_variants, closest_name, name_list, names_by_value
+from keras_nnperf.tabular.sentinels import missing_code
 from keras_nnperf.tabular.task import TASKS, infer_task, merge_case_variants, target_labels
 
 #: A categorical column with at most this many levels (in the training split) is one-hot encoded;
@@ -139,7 +140,9 @@ class TabularPreprocessor:
             "std", "fill", "indicator", "date"}` (`date` optional, default false), and for a
             date `"spelling"` and `"cycles"` (optional, default `"iso"` and `[]`), and
             `"missing_word"` (optional) for the word `read_csv` read as missing among its
-            numbers in training (`transform` reads it so in any new file), or
+            numbers in training (`transform` reads it so in any new file), `"missing_code"`
+            (optional) for a number that codes "missing" there (`sentinels.missing_code`:
+            -999 among ages), read as missing in any file, or
             `{"name", "kind": "categorical", "encoding": "one_hot", "categories"}` or
             `{..., "encoding": "embedding", "categories", "output_dim"}`, with `"fold_case":
             true` (optional) when training merged levels that differ only in case (`Male`,
@@ -446,6 +449,8 @@ class TabularPreprocessor:
                 numbers, count = _numbers(f, column)
                 if count:
                     nonfinite.append(f"{f['name']} ({count})")
+                if f.get("missing_code") is not None:
+                    numbers[numbers == f["missing_code"]] = np.nan
                 missing = np.isnan(numbers)
                 numbers = np.where(missing, f["fill"], numbers)
                 with np.errstate(over="ignore", invalid="ignore"):
@@ -750,6 +755,17 @@ def _fit_column(name, column, rows, category: bool = False):
             return unusable
         if len(finite) == len(train) and np.all(finite == finite[0]):
             return f"a single value ({column[rows[0]]}) in the training split"
+        code = None if spelling is not None else missing_code(finite)
+        if code is not None:
+            others = finite[finite != code]
+            warnings.warn(
+                f"column {name!r}: {code:g} ({len(finite) - len(others)} training rows) lies "
+                f"far outside its other values ({others.min():g} to {others.max():g}); read as "
+                "a code for a missing number (its indicator column marks those rows)",
+                DataWarning,
+                stacklevel=3,
+            )
+            finite = others
         scale, mean, std = robust_moments(finite)
         feature = {
             "name": name,
@@ -765,6 +781,8 @@ def _fit_column(name, column, rows, category: bool = False):
             "low": float(finite.min()),
             "high": float(finite.max()),
         }
+        if code is not None:
+            feature["missing_code"] = code
         if spelling is None and np.all(finite == np.round(finite)):
             # Whole numbers of few values may be codes (a brand, a city): `codes.py` asks.
             levels = len(np.unique(finite))

@@ -1,0 +1,67 @@
+"""Numbers that stand for "missing": -999 among ages, 97 among income brackets.
+
+Surveys and older tools write a missing number as a number: `-999`, `-1`, `99`, `9999`, or
+`97`/`98` ("refused", "don't know"). Read as a quantity, explainerdashboard's Titanic puts 134
+passengers at age -999, fifty times the spread of the real ages away: after standardizing, an
+input of about -50 that the network must learn to ignore, and the real ages squeezed together.
+
+A value is taken for such a code when all of these hold (`missing_code`):
+
+* it is written like one: -1, or all nines with an optional sign (`9`, `-99`, `9999`), or
+  nines ending in 7 or 8 (`97`, `998`);
+* it is frequent: at least `MIN_ROWS` rows and `MIN_SHARE` of the present values;
+* the other values are a quantity, at least `MIN_OTHER_VALUES` distinct ones (a column of 1
+  and 9 is two codes, not a code among numbers);
+* it lies outside their range by more than the range's width: -999 beside ages 0.67 to 80 (a
+  gap of 999.7, width 79.3), 97 beside income brackets 1 to 16, 999 beside loan reviews 0 to 15.
+  So 99 among ages up to 98, or 9 on a 1-8 scale, stay numbers: they may be real, and are near
+  the others anyway.
+
+Such a value is read as missing: the column's missing-value indicator marks those rows, so
+nothing the code said is lost, and the median, scale and range are the other values'.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+#: A code needs at least this many rows ...
+MIN_ROWS = 3
+#: ... and at least this share of the column's present values.
+MIN_SHARE = 0.005
+#: The other values must have at least this many distinct values.
+MIN_OTHER_VALUES = 3
+
+_CODE_SPELLING = re.compile(r"-1|-?9*[789]")
+
+
+def written_like_code(value: float) -> bool:
+    """Whether `value` is spelled like a missing-number code: -1, 9, -99, 999, 97, 998, ..."""
+    if value != np.round(value) or abs(value) > 1e9:
+        return False
+    text = str(int(value))
+    return bool(_CODE_SPELLING.fullmatch(text)) and (text == "-1" or text.lstrip("-")[0] == "9")
+
+
+def missing_code(values: np.ndarray) -> float | None:
+    """The value among `values` (finite, present) that codes "missing", or `None` (module rules).
+
+    With several candidates, the most frequent one.
+    """
+    if len(values) < MIN_ROWS + MIN_OTHER_VALUES:
+        return None
+    distinct, counts = np.unique(values, return_counts=True)
+    best = None
+    for value, count in zip(distinct, counts, strict=True):
+        if count < max(MIN_ROWS, MIN_SHARE * len(values)) or not written_like_code(value):
+            continue
+        others = distinct[distinct != value]
+        if len(others) < MIN_OTHER_VALUES:
+            continue
+        low, high = others[0], others[-1]
+        gap = low - value if value < low else value - high
+        if gap > high - low and (best is None or count > best[1]):
+            best = (float(value), count)
+    return None if best is None else best[0]
