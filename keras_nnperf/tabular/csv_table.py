@@ -478,11 +478,12 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
                 f"as numbers: {name_list(converted)}"
             )
     elif decimal_comma or (decimal_comma is None and _quotes_decimal_commas(columns)):
-        converted = _convert(columns, _is_comma_number, _from_decimal_comma, needs=",")
-        _warn(
-            f'{name}: numbers quoted with decimal commas ("0,5" as 0.5) read as numbers: '
-            f"{name_list(converted)}"
-        )
+        # Forced (a file to predict), a file of plain numbers has none to convert or name.
+        if converted := _convert(columns, _is_comma_number, _from_decimal_comma, needs=","):
+            _warn(
+                f'{name}: numbers quoted with decimal commas ("0,5" as 0.5) read as numbers: '
+                f"{name_list(converted)}"
+            )
     elif grouped := _convert(columns, _is_grouped_number, _ungrouped, needs=","):
         _warn(
             f"{name}: numbers with commas grouping thousands (1,234) read as numbers: "
