@@ -53,9 +53,12 @@ def missing_code(values: np.ndarray) -> float | None:
     if len(values) < MIN_ROWS + MIN_OTHER_VALUES:
         return None
     distinct, counts = np.unique(values, return_counts=True)
+    # Only the frequent values are looked at in Python: a continuous column of 260,000 rows has
+    # as many distinct values, and a loop over all of them took 0.44 s a column.
+    frequent = np.flatnonzero(counts >= max(MIN_ROWS, MIN_SHARE * len(values)))
     best = None
-    for value, count in zip(distinct, counts, strict=True):
-        if count < max(MIN_ROWS, MIN_SHARE * len(values)) or not written_like_code(value):
+    for value, count in zip(distinct[frequent], counts[frequent], strict=True):
+        if not written_like_code(value):
             continue
         others = distinct[distinct != value]
         if len(others) < MIN_OTHER_VALUES:
