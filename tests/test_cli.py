@@ -220,7 +220,7 @@ def _bad_inputs(tmp_path):
     binary = tmp_path / "image.csv"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     ragged = tmp_path / "ragged.csv"
-    ragged.write_text("a,b,y\n1,2,0\n1,2\n")
+    ragged.write_text("a,b,y\n1,2,0\n1,2,0,5\n")
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     text_target = write_csv(tmp_path / "t.csv", ["a", "y"], [[i, "xyz"[i % 3]] for i in range(20)])
@@ -235,7 +235,7 @@ def _bad_inputs(tmp_path):
     return {
         "missing file": (["fit", str(tmp_path / "nope.csv"), "--target", "y"], "no such file"),
         "binary file": (["fit", str(binary), "--target", "y"], "not a CSV file"),
-        "unparsable": (["fit", str(ragged), "--target", "y"], "line 3 has 2 fields"),
+        "unparsable": (["fit", str(ragged), "--target", "y"], "line 3 has 4 fields"),
         "empty file": (["fit", str(empty), "--target", "y"], "is empty"),
         "unknown target": (["fit", ok, "--target", "z"], "the columns are: a, b, color, y"),
         "single class": (["fit", one_class, "--target", "y"], "single class"),

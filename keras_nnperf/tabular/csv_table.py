@@ -17,6 +17,7 @@ from keras_nnperf.tabular.errors import DataError, DataWarning
 from keras_nnperf.tabular.file_formats import source_text
 from keras_nnperf.tabular.names import name_list, names_by_value
 from keras_nnperf.tabular.quoted import quoted_number_columns
+from keras_nnperf.tabular.short_rows import padded_short_rows
 from keras_nnperf.tabular.spreadsheet import summary_rows, table_lines, units_rows
 
 #: Excel's error values, which a spreadsheet exports where a formula failed (`#N/A` from a
@@ -398,6 +399,13 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
         left_out = set(noted)
         kept = [i for i in range(len(body)) if i not in left_out]
         body, body_lines = [body[i] for i in kept], [body_lines[i] for i in kept]
+    body, short = padded_short_rows(body, body_lines, len(header), path)
+    if short:
+        shown = ", ".join(str(number) for number in short[:5]) + (", ..." if len(short) > 5 else "")
+        _warn(
+            f"{name}: {len(short)} line(s) have fewer fields than the header's {len(header)} "
+            f"(line(s) {shown}); their last fields read as missing, as pandas and R read them"
+        )
     for number, row in zip(body_lines, body, strict=True):
         if len(row) != len(header):
             raise DataError(

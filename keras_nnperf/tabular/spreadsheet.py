@@ -147,7 +147,7 @@ def _filled(row: list[str]) -> int:
 
 def _is_note(row: list[str], width: int) -> bool:
     # Notes fill only their first cell. A short line of values (`1,2` under `a,b,y`) is no
-    # note but a ragged line, which `read_csv` refuses naming it.
+    # note but a row whose last fields are missing (`short_rows`).
     first = row[0].strip()
     if not first or _filled(row) != 1:
         return False

@@ -24,8 +24,8 @@ ROWS = [["21.5", "40", "63.1"], ["19.0", "55", "65.4"], ["25.2", "38", "70.2"]]
         ([HEADER, *ROWS, ["Note: loads in kW", "", ""], ["Data from the plant", "", ""]], (0, 4)),
         ([HEADER, *ROWS, ["Source"]], (0, 4)),  # shorter than the table, only A filled
         # Rows, not notes: a place with its other cells missing; a short line of values (a
-        # ragged line, refused by read_csv); a header pandas writes for a Series (its index
-        # has no name); one filled cell a row (`x,` then `1.5,`).
+        # row with its last field missing, `short_rows`); a header pandas writes for a Series
+        # (its index has no name); one filled cell a row (`x,` then `1.5,`).
         ([HEADER, *ROWS, ["New York", "", ""]], (0, 5)),
         ([HEADER, *ROWS, ["19.9", "41"]], (0, 5)),
         ([["", "y"], ["0", "1.5"], ["1", "2.5"]], (0, 3)),
@@ -111,11 +111,13 @@ def test_read_csv_leaves_out_the_title_the_notes_and_the_totals(tmp_path):
     assert not any("among numbers read as missing" in m for m in messages)
 
 
-def test_read_csv_still_refuses_a_ragged_line_inside_the_table_and_names_its_line(tmp_path):
+def test_read_csv_pads_a_short_line_inside_the_table_and_names_its_line(tmp_path):
+    # Refused before as ragged; pandas and R read the missing last field as missing.
     path = tmp_path / "ragged.csv"
     path.write_text("a,b,y\n1,2,3\n\n4,5\n6,7,8\n9,10,11\n")
-    with pytest.raises(DataError, match="line 4 has 2 fields but the header has 3"):
-        read_csv(str(path))
+    with pytest.warns(DataWarning, match=r"fewer fields than the header's 3 \(line\(s\) 4\)"):
+        table = read_csv(str(path))
+    assert table.columns["y"] == ["3", None, "8", "11"]
 
 
 def test_a_file_of_only_totals_is_an_error(tmp_path):
