@@ -332,7 +332,11 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
     lines, unnamed = _without_empty_unnamed_columns(lines)
     header = [name.strip() for name in lines[0]]
     first_row = 1  # where the rows start in `lines`: after the header
-    if _is_data_line(header, delimiter) or _repeated_below(lines, delimiter):
+    if (
+        _is_data_line(header, delimiter)
+        or _repeated_below(lines, delimiter)
+        or _whole_numbers_of_data(lines)
+    ):
         # UCI's `.data` files (iris: `5.1,3.5,1.4,0.2,Iris-setosa`) have no header at all.
         _warn(
             f"{name}: its first line looks like data, not a header ({', '.join(header[:4])}"
@@ -635,6 +639,39 @@ def _repeated_below(lines: list[list[str]], delimiter: str) -> bool:
     if len(rows) < 5 or not text:
         return False
     return all(any(row[i].strip() == first[i] for row in rows) for i in text)
+
+
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+", re.ASCII)
+
+
+def _whole_numbers_of_data(lines: list[list[str]]) -> bool:
+    """Whether a first line of whole numbers only is a row of data rather than names.
+
+    UCI's Landsat file (`sat.trn`: `92 115 120 94 84 102 ... 3`, 37 pixel values and a class)
+    has no header; `_is_data_line` keeps whole numbers as names (years: `1952,1957`), so its
+    first row became 37 column names, `84` four times, and `--target column_37` found nothing.
+    Names are given once each, and a column's name is seldom one of its own values: the line
+    is data when a number repeats in it, or when each of its numbers is a value of its column
+    in the rows below (five or more, as `_repeated_below`). Consecutive numbers from 0 or 1
+    stay names: pandas writes `0,1,2,...` over a NumPy array's columns, surveys number their
+    questions.
+    """
+    first = [cell.strip() for cell in lines[0]]
+    if len(first) < 2 or not all(_WHOLE_NUMBER.fullmatch(cell) for cell in first):
+        return False
+    numbers = [int(cell) for cell in first]
+    if numbers[0] in (0, 1) and numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+        return False
+    if len(set(numbers)) < len(numbers):
+        return True
+    rows = [
+        row
+        for row in lines[1 : 1 + DATA_LINE_SAMPLE]
+        if len(row) == len(first) and [cell.strip() for cell in row] != first
+    ]
+    if len(rows) < 5:
+        return False
+    return all(any(row[i].strip() == first[i] for row in rows) for i in range(len(first)))
 
 
 def _locale_numbers(columns: dict, delimiter: str) -> list[str]:

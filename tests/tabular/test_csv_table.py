@@ -224,6 +224,29 @@ def test_a_file_without_a_header_gets_column_names_and_keeps_its_first_row(write
         assert read_csv(write("a,b,0.5\n1,2,3\n")).names == ["a", "b", "0.5"]
 
 
+def test_a_first_line_of_whole_numbers_is_data_when_they_repeat_or_recur_below(write):
+    # UCI's Landsat sat.trn: space-separated pixel values and a class, no header; its first row
+    # was read as 37 column names (`84`, `84.1`, ...) and `--target column_37` found nothing.
+    pixels = ["92 115 84 94 84 3", "84 102 106 79 84 3", "84 102 102 83 80 1"]
+    with pytest.warns(DataWarning, match=r"first line looks like data.* column_1 \.\.\. column_6"):
+        table = read_csv(write("\n".join(pixels) + "\n"))
+    assert table.num_rows == 3 and table.columns["column_6"] == ["3", "3", "1"]
+    # No repeat, but each number is a value of its column below (5 rows or more).
+    counts = ["7,12,30", "5,12,31", "7,10,30", "6,11,29", "7,12,28", "5,10,30"]
+    with pytest.warns(DataWarning, match="first line looks like data"):
+        assert read_csv(write("\n".join(counts) + "\n")).num_rows == 6
+    # Names: pandas' 0, 1, 2 over an array; question numbers 1..N whose answers are 1 to 5;
+    # years over values that are not years; too few rows to tell.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_csv(write("0,1,2\n5,1,2\n1,0,2\n")).names == ["0", "1", "2"]
+        answers = "\n".join(["2,2,1", "3,1,3", "1,3,2", "2,2,2", "3,3,3", "1,1,1"])
+        assert read_csv(write("1,2,3\n" + answers + "\n")).names == ["1", "2", "3"]
+        years = "\n".join(f"{i},{i + 1},{i + 2}" for i in range(6))
+        assert read_csv(write("1952,1957,1962\n" + years + "\n")).names[0] == "1952"
+        assert read_csv(write("7,12\n7,10\n5,12\n")).names == ["7", "12"]
+
+
 def test_percentages_are_numbers(write):
     with pytest.warns(DataWarning, match=r"percentages read as numbers \(12% as 0.12\): rate$"):
         table = read_csv(write("rate,name,y\n12%,5% off,0\n-0.5 %,x,1\n,y,0\n100%,z,1\n"))
