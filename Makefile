@@ -57,8 +57,12 @@ test: lint test-tf test-jax test-torch
 test-tf: $(VENV)/.installed
 	time env KERAS_BACKEND=tensorflow $(PY) -m pytest -n $(WORKERS) $(PYTEST_FLAGS)
 
+# A fresh JAX compilation cache per run, shared by the workers: identical test models compile once
+# (keras_nnperf.compilation_cache).
 test-jax: $(JAX_VENV)/.installed
-	time env KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -n $(WORKERS) $(PYTEST_FLAGS)
+	rm -rf .jax-cache
+	time env KERAS_BACKEND=jax NNPERF_JAX_CACHE=$(CURDIR)/.jax-cache \
+		$(JAX_VENV)/bin/python -m pytest -n $(WORKERS) $(PYTEST_FLAGS)
 
 test-torch: $(TORCH_VENV)/.installed
 	time env KERAS_BACKEND=torch $(TORCH_VENV)/bin/python -m pytest -n $(WORKERS) $(PYTEST_FLAGS) \
@@ -74,4 +78,4 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/tabular.py
 
 clean:
-	rm -rf $(VENV) $(JAX_VENV) $(TORCH_VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(JAX_VENV) $(TORCH_VENV) .jax-cache build *.egg-info .pytest_cache .ruff_cache

@@ -32,6 +32,7 @@ from keras_nnperf import (
     tuning,
 )
 from keras_nnperf.callbacks.lr_finder import lr_find
+from keras_nnperf.compilation_cache import enable_jax_compilation_cache
 from keras_nnperf.diagnostics import diagnose
 from keras_nnperf.initializers.baseline import initialize_at_baseline
 from keras_nnperf.registry import (
@@ -54,6 +55,7 @@ __all__ = [
     "diagnose",
     "diagnostics",
     "distillation",
+    "enable_jax_compilation_cache",
     "get_activation",
     "get_callback",
     "get_constraint",

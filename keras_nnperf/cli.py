@@ -605,8 +605,13 @@ def main(argv=None) -> int:
         # Started as the command, the package's import loaded nothing: load and register the
         # whole API now, as `import keras_nnperf` does in a library (load_model needs it).
         import keras_nnperf._api  # noqa: F401
+        from keras_nnperf.compilation_cache import enable_jax_compilation_cache
         from keras_nnperf.recipe.fit import PipelineError
         from keras_nnperf.tabular import DataError
+
+        # An application may configure JAX for its run: a run trains identical networks (the
+        # range test's copy, ensemble members, folds, trials), each compiled once this way.
+        enable_jax_compilation_cache()
     except KeyboardInterrupt:
         print("nnperf: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -10,6 +10,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# JAX's persistent compilation cache (`keras_nnperf.compilation_cache`): `make test-jax` names a
+# fresh folder, shared by its workers, so the many identical test models compile once; a plain
+# `pytest` leaves it off, and the `nnperf` command run in-process writes nothing under ~/.cache.
+os.environ.setdefault("NNPERF_JAX_CACHE", "off")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
@@ -27,6 +31,11 @@ if BACKEND == "tensorflow":
         )
     except RuntimeError:  # TensorFlow was already initialised by another plugin.
         pass
+
+if BACKEND == "jax":
+    from keras_nnperf.compilation_cache import enable_jax_compilation_cache
+
+    enable_jax_compilation_cache()
 
 # TensorFlow and Keras leave a very large heap after import; freezing it keeps every garbage
 # collection during the tests down to the objects the tests create.
