@@ -347,7 +347,7 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
     if len(header) < min_columns:
         raise DataError(
             f"{path} has a single column; a CSV for nnperf needs feature columns and a target "
-            "column separated by commas (or semicolons, tabs or |)"
+            "column separated by commas (or semicolons, tabs, | or runs of spaces)"
         )
     # pandas' `DataFrame.to_csv()` writes its index as a first column with no name: named as
     # pandas reads it back, `Unnamed: 0`, it is then left out as an ID (`id_columns`).
