@@ -45,7 +45,10 @@ for _ in range(2):  # two identical models: the second's steps come from the cac
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(1)])
     model.compile("adam", "mse")
     model.fit(np.ones((32, 4)), np.ones((32, 1)), epochs=1, verbose=0)
-    print(len(os.listdir(chosen)) if chosen else 0)
+    # Train steps only: programs that compile in under the cache's 0.05 s threshold are
+    # written or not depending on the machine's load.
+    steps = [name for name in os.listdir(chosen) if "train_step" in name] if chosen else []
+    print(len(steps))
 """
 
 
@@ -69,13 +72,12 @@ def test_a_fresh_process_writes_compiled_steps_to_the_cache_and_reuses_them(tmp_
     assert result.returncode == 0, result.stderr
     chosen, first, second = result.stdout.split()
     assert chosen == str(cache)
-    # The first model's train step was written; the identical second one added nothing new.
+    # The first model's train step was written; the identical second one's came from it.
     assert int(first) > 0
     assert int(second) == int(first)
-    entries = len(os.listdir(cache))
     again = _fresh(str(cache), JAX_COMPILATION_CACHE_DIR="")
     assert again.returncode == 0, again.stderr
-    assert len(os.listdir(cache)) == entries  # a second process compiled nothing new
+    assert again.stdout.split()[1:] == [first, first]  # nor did a second process compile one
 
 
 @pytest.mark.skipif(not ON_JAX, reason="JAX's cache")
