@@ -95,5 +95,4 @@ def enable_jax_compilation_cache(directory: str | os.PathLike | None = None) -> 
     os.makedirs(chosen, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", chosen)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return chosen

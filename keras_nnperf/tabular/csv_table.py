@@ -371,11 +371,9 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
         written = [cell.strip() for cell in lines[0]]
         repeats = [i for i, row in enumerate(body) if [c.strip() for c in row] == written]
         if repeats:
-            shown = ", ".join(str(body_lines[i]) for i in repeats[:5])
-            more = ", ..." if len(repeats) > 5 else ""
             _warn(
                 f"{name}: left out {len(repeats)} repeat(s) of the header among the rows (files "
-                f"joined with their headers?) at line(s) {shown}{more}"
+                f"joined with their headers?) at line(s) {_line_list(body_lines, repeats)}"
             )
             left_out = set(repeats)
             kept = [i for i in range(len(body)) if i not in left_out]
@@ -394,9 +392,7 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
     if noted:
         # Notes among the rows (`# sensor restarted`); a `#tag` in a row of the table's width
         # is a value.
-        shown = ", ".join(str(body_lines[i]) for i in noted[:5]) + (
-            ", ..." if len(noted) > 5 else ""
-        )
+        shown = _line_list(body_lines, noted)
         _warn(
             f"{name}: left out {len(noted)} comment line(s) starting with # among the rows: {shown}"
         )
@@ -405,10 +401,10 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
         body, body_lines = [body[i] for i in kept], [body_lines[i] for i in kept]
     body, short = padded_short_rows(body, body_lines, len(header), path)
     if short:
-        shown = ", ".join(str(number) for number in short[:5]) + (", ..." if len(short) > 5 else "")
         _warn(
             f"{name}: {len(short)} line(s) have fewer fields than the header's {len(header)} "
-            f"(line(s) {shown}); their last fields read as missing, as pandas and R read them"
+            f"(line(s) {_line_list(short, range(len(short)))}); their last fields read as "
+            "missing, as pandas and R read them"
         )
     for number, row in zip(body_lines, body, strict=True):
         if len(row) != len(header):
@@ -509,6 +505,13 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
     quoted = [n for n in quoted if n in columns]
     quoted = tuple(n for n in quoted if n not in grouped)
     return Table(path, columns, delimiter, tuple(converted), missing_words, quoted)
+
+
+def _line_list(line_numbers: list[int], indices, shown: int = 5) -> str:
+    """The line numbers at `indices`, the first `shown` of them, `...` after more."""
+    indices = list(indices)
+    listed = ", ".join(str(line_numbers[i]) for i in indices[:shown])
+    return listed + (", ..." if len(indices) > shown else "")
 
 
 def _shown(cells: list[str]) -> str:
@@ -630,15 +633,24 @@ def _repeated_below(lines: list[list[str]], delimiter: str) -> bool:
     cell and five rows or more; looks at the first `DATA_LINE_SAMPLE` rows.
     """
     first = [cell.strip() for cell in lines[0]]
+    text = [i for i, cell in enumerate(first) if cell and not _is_number_like(cell, delimiter)]
+    return bool(text) and _values_below(lines, text)
+
+
+def _values_below(lines: list[list[str]], columns) -> bool:
+    """Whether the first line's cell in each of `columns` is a value of its column below.
+
+    Looks through the first `DATA_LINE_SAMPLE` rows of the first line's width; needs five.
+    """
+    first = [cell.strip() for cell in lines[0]]
     rows = [  # repeats of the whole line are repeated headers (files joined), not data
         row
         for row in lines[1 : 1 + DATA_LINE_SAMPLE]
         if len(row) == len(first) and [cell.strip() for cell in row] != first
     ]
-    text = [i for i, cell in enumerate(first) if cell and not _is_number_like(cell, delimiter)]
-    if len(rows) < 5 or not text:
+    if len(rows) < 5:
         return False
-    return all(any(row[i].strip() == first[i] for row in rows) for i in text)
+    return all(any(row[i].strip() == first[i] for row in rows) for i in columns)
 
 
 _WHOLE_NUMBER = re.compile(r"[+-]?\d+", re.ASCII)
@@ -662,16 +674,7 @@ def _whole_numbers_of_data(lines: list[list[str]]) -> bool:
     numbers = [int(cell) for cell in first]
     if numbers[0] in (0, 1) and numbers == list(range(numbers[0], numbers[0] + len(numbers))):
         return False
-    if len(set(numbers)) < len(numbers):
-        return True
-    rows = [
-        row
-        for row in lines[1 : 1 + DATA_LINE_SAMPLE]
-        if len(row) == len(first) and [cell.strip() for cell in row] != first
-    ]
-    if len(rows) < 5:
-        return False
-    return all(any(row[i].strip() == first[i] for row in rows) for i in range(len(first)))
+    return len(set(numbers)) < len(numbers) or _values_below(lines, range(len(first)))
 
 
 def _locale_numbers(columns: dict, delimiter: str) -> list[str]:
