@@ -28,6 +28,23 @@ EXCEL_ERRORS = frozenset(
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"}) | EXCEL_ERRORS
 
+#: The markers of `MISSING` in mixed case that still mean missing (pandas reads `NaN` and `None`).
+_MIXED_CASE_MISSING = frozenset({"NaN", "None", "Null"})
+
+
+def is_missing(cell: str) -> bool:
+    """Whether a cell's text is a missing-value marker of `MISSING`.
+
+    A marker counts in lower case, upper case or one of its usual mixed-case spellings (`NaN`,
+    `None`, `Null`), not in any case: `Na` is sodium (smact's table of ionic radii lists it among
+    the element symbols, where reading it as missing lost sodium's rows' element), as it is for
+    pandas, whose markers are case-sensitive.
+    """
+    text = cell.strip()
+    lower = text.lower()
+    return lower in MISSING and (text in (lower, text.upper()) or text in _MIXED_CASE_MISSING)
+
+
 #: The delimiters `read_csv` recognizes; anything else is read as a comma-separated file.
 DELIMITERS = ",;\t|"
 
@@ -220,7 +237,7 @@ def _is_whitespace_separated(sample: str) -> bool:
         return False
     first = width - len(rows[0])  # 1 past the row names, if the header has none over them
     return any(
-        all(_PLAIN_NUMBER.fullmatch(cell) or cell.lower() in MISSING for cell in column)
+        all(_PLAIN_NUMBER.fullmatch(cell) or is_missing(cell) for cell in column)
         for column in list(zip(*rows[1:], strict=True))[first:]
     )
 
@@ -412,7 +429,7 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
                 f"{path}: line {number} has {len(row)} fields but the header has {len(header)}"
             )
     columns = {
-        column: [None if cell.strip().lower() in MISSING else cell.strip() for cell in cells]
+        column: [None if is_missing(cell) else cell.strip() for cell in cells]
         for column, cells in zip(header, zip(*body, strict=True), strict=True)
     }
     # Totals first: a `Total` in a column hides that the column is numbers from `units_rows`.
@@ -823,7 +840,7 @@ def _not_a_unit(match: re.Match, delimiter: str) -> bool:
     if match["unit"].lower() in _NOT_UNITS:
         return True
     if match["word"] is not None:
-        return match["word"].lower() not in MISSING
+        return not is_missing(match["word"])
     return not _is_number_like(match["number"], delimiter)
 
 

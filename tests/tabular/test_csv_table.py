@@ -285,6 +285,14 @@ def test_a_money_target_is_a_regression(write):
     assert prepared.task == "regression"
 
 
+def test_missing_markers_count_in_their_usual_cases_only(write):
+    # smact's ionic radii list sodium as `Na`: read case-blind as the marker `na`, sodium's
+    # rows lost their element. pandas reads `NA`, `NaN`, `None`, `NULL` as missing, not `Na`.
+    table = read_csv(write("ion,r\nNa,1.02\nNA,1.1\nna,0.9\nNaN,NaN\nNone,Null\nNo,NULL\n"))
+    assert table.columns["ion"] == ["Na", None, None, None, None, "No"]
+    assert table.columns["r"] == ["1.02", "1.1", "0.9", None, None, None]
+
+
 def test_excel_error_values_are_missing(write):
     # What a spreadsheet exports where a formula failed. Before, one `#N/A` made a number
     # column text, silently: a category per number.
