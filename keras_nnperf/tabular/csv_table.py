@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from keras_nnperf.tabular.comments import is_comment_row, leading_comments, uncommented
+from keras_nnperf.tabular.durations import duration_columns
 from keras_nnperf.tabular.errors import DataError, DataWarning
 from keras_nnperf.tabular.file_formats import source_text
 from keras_nnperf.tabular.names import name_list, names_by_value
@@ -517,6 +518,11 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
     percentage = _percentage if delimiter != "," else _PERCENT.fullmatch
     if percent := _convert(columns, percentage, _from_percent, needs="%"):
         _warn(f"{name}: percentages read as numbers (12% as 0.12): {name_list(percent)}")
+    if ":" in text and (durations := duration_columns(columns)):
+        _warn(
+            f"{name}: durations read as numbers, in their last field's unit (12:19 as 739, "
+            f"25:02 as 1502): {name_list(durations)}"
+        )
     # Quoted because of their grouping commas (`"1,234"`), not as text: no factor.
     quoted = quoted_number_columns(text, delimiter, _PLAIN_NUMBER.fullmatch)
     quoted = [n for n in quoted if n in columns]

@@ -31,8 +31,8 @@ A column is a date column when every present cell is a date in one spelling:
   half-hourly `00:20`: 74 levels; its pizzaplace, `11:38:36`: 15,201 levels in training, the
   1,000 most frequent embedded in 77 dimensions, the rest unknown) or, unique, an ID left out;
   and a time not seen in training meant nothing. A duration under a day written `1:23:45`
-  reads the same and stays proportional; `25:10` (minutes and seconds) is no time of day and
-  stays text.
+  reads the same and stays proportional; `25:10` (minutes and seconds) is no time of day:
+  `read_csv` reads its column as durations (`keras_nnperf.tabular.durations`), a number.
 
 Times are read on the clock they are written in: `2022-03-28T08:00+02:00` is 08:00 on
 28 March, its UTC offset dropped. The hour of day and the weekday are those the writer lived,
