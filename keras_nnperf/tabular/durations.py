@@ -9,23 +9,28 @@ of which the 1,000 most frequent were embedded and the rest were unknown, and a 
 in training meant nothing.
 
 `duration_columns` reads a column as a duration when every present cell is `a:bb` or
-`a:bb:cc` (each field after the first 00-59, an optional fraction on the last, an optional
-minus sign) and the column is not all times of day: a first field past 24 (or `24:01`)
-somewhere, a fraction after only two fields (`1:45.32` is minutes, seconds and hundredths), or
-a minus sign. A cell is then its count of the last field's unit, `a * 60 + bb` or
-`(a * 60 + bb) * 60 + cc`, so two-field cells among three-field ones are minutes and seconds:
-the one reading under which `59:30` and `1:02:15` in a marathon column are both race times in
-seconds. A column of times that could all be times of day (`06:16`, `23:10:05`) is left to the
-date reader, which reads them as fractions of a day: proportional to the duration too.
-`2:1` (a score) or `16:9` (a ratio) has a one-digit last field and is no duration;
-`1:50000` (a scale) has five.
+`a:bb:cc` (a middle field 00-59, the last 00-60, an optional fraction on the last, an
+optional minus sign) and the column is not all times of day: a first field past 24 (or
+`24:01`) somewhere, a fraction after only two fields (`1:45.32` is minutes, seconds and
+hundredths), a minus sign, or a last field of 60 (seconds rounded up: Hockey Reference's
+`toi_60` writes `19:60` for 20:00 on 94 rows). A cell is then its count of the last field's
+unit, `a * 60 + bb` or `(a * 60 + bb) * 60 + cc`, so two-field cells among three-field ones are
+minutes and seconds: the one reading under which `59:30` and `1:02:15` in a marathon column are
+both race times in seconds. A column of times that could all be times of day (`06:16`,
+`23:10:05`) is left to the date reader, which reads them as fractions of a day: proportional
+to the duration too. `2:1` (a score) or `16:9` (a ratio) has a one-digit last field and is no
+duration; `1:50000` (a scale) has five.
 """
 
 from __future__ import annotations
 
 import re
 
-_DURATION = re.compile(r"(-?)(\d+):([0-5]\d)(?::([0-5]\d))?([.,]\d+)?", re.ASCII)
+_DURATION = re.compile(r"(-?)(\d+):(\d\d)(?::(\d\d))?([.,]\d+)?", re.ASCII)
+
+#: The last field may read 60: a count of seconds rounded up (`19:60`, Hockey Reference's
+#: `toi_60`, is 20:00). Fields between the first and the last are 00-59.
+_LAST_FIELD_MAX = 60
 
 #: A first field from which a two- or three-field time is no time of day (`24:00` is one).
 _PAST_A_DAY = 24
@@ -37,6 +42,8 @@ def _fields(cell: str):
         return None
     sign, first, second, third, fraction = match.groups()
     fields = [int(first), int(second)] + ([int(third)] if third is not None else [])
+    if any(field > 59 for field in fields[1:-1]) or fields[-1] > _LAST_FIELD_MAX:
+        return None
     return sign, fields, fraction
 
 
@@ -47,7 +54,8 @@ def _is_duration_column(parsed: list) -> bool:
     )
     minute_fractions = any(fraction and len(fields) == 2 for _, fields, fraction in parsed)
     negative = any(sign for sign, _, _ in parsed)
-    return past_a_day or minute_fractions or negative
+    rounded_up = any(fields[-1] == _LAST_FIELD_MAX for _, fields, _ in parsed)
+    return past_a_day or minute_fractions or negative or rounded_up
 
 
 def _seconds(sign: str, fields: list[int], fraction: str | None) -> str:

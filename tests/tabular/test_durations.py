@@ -22,6 +22,7 @@ def test_minutes_and_seconds_past_an_hour_read_as_seconds(write):
         (["36:15:00", "12:00:00"], [130500.0, 43200.0]),  # Excel's [h]:mm:ss past a day
         (["-0:30", "1:15"], [-30.0, 75.0]),
         (["24:01", "3:00"], [1441.0, 180.0]),  # 24:00 is the end of a day, 24:01 is none
+        (["19:60", "7:05"], [1200.0, 425.0]),  # seconds rounded up to 60 (Hockey Reference)
     ],
 )
 def test_duration_spellings(cells, seconds):
@@ -41,6 +42,7 @@ def test_duration_spellings(cells, seconds):
         ["1:50000", "1:25000"],  # map scales
         ["12:19", "abc"],  # not every present cell
         ["12:75", "30:00"],  # 75 is no count of seconds
+        ["1:60:00", "30:00"],  # nor 60 minutes between hours and seconds
     ],
 )
 def test_not_durations_stay_as_they_are(cells):
