@@ -78,9 +78,9 @@ def duration_columns(columns: dict) -> list[str]:
         present = [cell for cell in cells if cell is not None]
         if not present or ":" not in present[0]:
             continue
-        parsed = [_fields(cell) for cell in present]
-        if any(p is None for p in parsed) or not _is_duration_column(parsed):
+        parsed = {cell: _fields(cell) for cell in present}  # each distinct cell parsed once
+        if None in parsed.values() or not _is_duration_column(list(parsed.values())):
             continue
-        columns[name] = [None if cell is None else _seconds(*_fields(cell)) for cell in cells]
+        columns[name] = [None if cell is None else _seconds(*parsed[cell]) for cell in cells]
         converted.append(name)
     return converted
