@@ -15,7 +15,10 @@ predicts nothing on new rows. A column is taken for an ID when
   category learned from one row is that row's answer memorized, and a new row's value is
   unseen anyway; or
 * its values are unique per row and integers forming a consecutive run from 0 or 1 (a row
-  number; a run of years, 2001 to 2010, is a feature); or
+  number; a run of years, 2001 to 2010, is a feature), or such a run with a few numbers missing
+  (`ROW_NUMBER_DENSITY`; 20 values or more): subject numbers of a study after rows were left
+  out, as R's `survival::rotterdam` has its `pid` (2,982 of 1 to 3,007), in the order of the
+  original file, which was sorted by outcome; or
 * it had no name in the header (`Unnamed: 0`, as `read_csv` and pandas name it) and its values
   are unique per row: pandas' index, which `DataFrame.to_csv()` writes unless told
   `index=False`, shuffled or filtered as often as not.
@@ -50,6 +53,10 @@ NEARLY_UNIQUE = 0.95
 
 #: Fewer non-missing values than this are too few to call a text column nearly unique.
 _NEARLY_UNIQUE_MIN_VALUES = 20
+
+#: Unique integers from 0 or 1 filling at least this share of their range number the rows, with
+#: gaps where rows were left out (and 20 values or more: `_NEARLY_UNIQUE_MIN_VALUES`).
+ROW_NUMBER_DENSITY = 0.9
 
 # Why a column of dates like 01/02/2012 is left out (`dates.ambiguous_day_month`): unique per
 # row, it is text with one value per row, but the fix is the user's, and the message says it.
@@ -89,8 +96,20 @@ def id_reason(name: str, values: list[str | None]) -> str | None:
     numbers = parsed[0]
     if np.isnan(numbers).any() or not np.all(numbers == np.round(numbers)):
         return None
-    if numbers.min() in (0, 1) and numbers.max() - numbers.min() == len(numbers) - 1:
+    if numbers.min() not in (0, 1):
+        return None
+    missing = int(numbers.max() - numbers.min()) + 1 - len(numbers)
+    if missing == 0:
         return "integers numbering the rows: 0 or 1 to n, one per row"
+    if len(numbers) >= _NEARLY_UNIQUE_MIN_VALUES and len(numbers) >= ROW_NUMBER_DENSITY * (
+        len(numbers) + missing
+    ):
+        # In the file's order, which is often sorted by the outcome: rotterdam's `pid` gave
+        # 0.968 accuracy against 0.866 for logistic regression, both learning the sort.
+        return (
+            f"integers numbering the rows, one per row: {int(numbers.min())} to "
+            f"{int(numbers.max())} with {missing} missing (rows left out)"
+        )
     return None
 
 

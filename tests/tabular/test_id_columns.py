@@ -16,6 +16,12 @@ from keras_nnperf.tabular.id_columns import id_reason, named_like_id
         ("row", ["4", "2", "3", "1"], "integers numbering the rows"),
         ("row", ["0", "2", "1"], "integers numbering the rows"),
         ("year", ["2004", "2002", "2003", "2001"], None),  # a run, but not from 0 or 1
+        # rotterdam's `pid`: a run with a few numbers missing (rows left out), 20 or more.
+        ("pid", [str(i) for i in range(1, 24) if i not in (5, 17)], "integers numbering the rows"),
+        ("pid", [str(i) for i in range(0, 23) if i != 9], "integers numbering the rows"),
+        ("pid", [str(i) for i in range(1, 25) if i not in (5, 9, 17)], None),  # 21 of 24
+        ("pid", [str(i) for i in range(1, 21) if i != 5], None),  # 19 values: too few to tell
+        ("pid", [str(i) for i in range(2, 24)], None),  # not from 0 or 1
         ("store_id", ["1", "2", "1"], None),  # a repeated key is a feature
         ("score", ["4", "20", "3", "5"], None),  # unique integers, not a run
         ("x", ["0.5", "1.5", "2.5"], None),  # unique floats
