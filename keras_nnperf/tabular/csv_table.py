@@ -204,11 +204,41 @@ def detect_delimiter(text: str) -> str:
         rows = None
     if rows and len(rows[0]) >= 2 and all(len(r) == len(rows[0]) for r in rows[1:-1]):
         return guess
+    below_preamble = _delimiter_below_preamble(sample)
+    if below_preamble is not None:
+        return below_preamble
     header = sample.partition("\n")[0]
     counts = [header.count(d) for d in DELIMITERS]
     if max(counts):
         return DELIMITERS[counts.index(max(counts))]
     return WHITESPACE if _is_whitespace_separated(sample) else ","
+
+
+def _delimiter_below_preamble(sample: str) -> str | None:
+    """The delimiter of the lines from the first holding one, when the lines above hold none.
+
+    Loggers' and wind-analysis exports open with a preamble of notes and blank lines (Windographer:
+    `Created 10-05-2019 14:36 by Windographer 4.1.14`, `Latitude = N 0.000000`, twelve lines
+    above a tab-separated table), so the first line, which decides the delimiter otherwise, has
+    none: the file was read as one column of commas. The lines below decide when the sniffer
+    splits them all into as many fields, two or more; the preamble is then a title left out by
+    `spreadsheet`. `None` when the first line holds a delimiter, or no line does (runs of spaces).
+    """
+    lines = sample.splitlines(keepends=True)
+    if not lines or any(d in lines[0] for d in DELIMITERS):
+        return None
+    start = next((i for i, line in enumerate(lines) if any(d in line for d in DELIMITERS)), None)
+    if start is None:
+        return None
+    below = "".join(lines[start:])
+    try:
+        guess = csv.Sniffer().sniff(below, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return None
+    rows = [row for row in csv.reader(io.StringIO(below), delimiter=guess) if row]
+    if len(rows) >= 2 and len(rows[0]) >= 2 and all(len(r) == len(rows[0]) for r in rows[1:-1]):
+        return guess
+    return None
 
 
 def _whitespace_rows(lines) -> list[list[str]]:
@@ -636,10 +666,38 @@ def _is_data_line(cells: list[str], delimiter: str) -> bool:
     """Whether a first line is a row of data rather than a header.
 
     At least half of its cells are numbers and one of them is not a whole number: column
-    names may be years or counts (`country,1952,1957`), hardly `5.1` or `-0.25`.
+    names may be years or counts (`country,1952,1957`), hardly `5.1` or `-0.25`, unless they
+    step evenly (`_is_grid`): a spectrum's wavenumbers or wavelengths.
     """
     numbers = [c for c in cells if c and _is_number_like(c, delimiter)]
-    return 2 * len(numbers) >= len(cells) and any(not c.isdigit() for c in numbers)
+    return (
+        2 * len(numbers) >= len(cells)
+        and any(not c.isdigit() for c in numbers)
+        and not _is_grid(numbers)
+    )
+
+
+#: Fewest numbers in a first line for `_is_grid` to read them as names.
+GRID_MIN_NAMES = 5
+
+
+def _is_grid(cells: list[str]) -> bool:
+    """Whether plain numbers step evenly up or down, each step within 10% of their median.
+
+    Spectra are written one column per wavenumber or wavelength, named by it: orange-spectroscopy's
+    collagen table heads its 234 absorbances `1801.264,1797.407,1793.55,...` (3.857 apart), and
+    the line was read as data, its columns named `column_1` ..., so `--target type` found
+    nothing. A row of data seldom steps so evenly across five numbers or more.
+    """
+    try:
+        numbers = np.array([float(cell) for cell in cells])
+    except ValueError:
+        return False
+    if len(numbers) < GRID_MIN_NAMES or not np.all(np.isfinite(numbers)):
+        return False
+    steps = np.diff(numbers)
+    middle = np.median(steps)
+    return bool(middle != 0 and np.all(np.abs(steps - middle) <= 0.1 * abs(middle)))
 
 
 #: How many rows `_repeated_below` looks through for the first line's values.

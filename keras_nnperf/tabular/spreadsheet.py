@@ -38,6 +38,11 @@ MAX_UNITS_ROWS = 3
 #: a column to ignore, a weight).
 ORANGE_FLAGS = frozenset({"class", "c", "meta", "m", "ignore", "i", "weight", "w"})
 
+#: The types of the second header line of Orange's files (continuous, discrete, string, time).
+ORANGE_TYPES = frozenset(
+    {"c", "d", "s", "t", "continuous", "discrete", "string", "time", "cont", "disc", "str"}
+)
+
 #: The labels of a summary row, compared lower-case without a trailing colon.
 SUMMARY_WORDS = frozenset(
     {
@@ -159,9 +164,11 @@ def units_rows(columns: dict[str, list[str | None]], is_number: Callable[[str], 
 
     Such a row holds no number anywhere and two different texts or more in the columns that are
     numbers in every row below the first rows with no number (a library's `Units` line and a
-    line of codes under it: each hides that the other's columns are numbers). A first row with
-    the same word, `-`, in two number columns is data whose numbers are missing. After such
-    rows, a line of Orange's flags (`ORANGE_FLAGS` alone) is one too.
+    line of codes under it: each hides that the other's columns are numbers), or Orange's types
+    alone (`ORANGE_TYPES`), two of them or more (a spectrum's `d,c,c,...`: one type over every
+    number column). A first row with the same word, `-`, in two number columns is data whose
+    numbers are missing. After such rows, a line of Orange's flags (`ORANGE_FLAGS` alone) is
+    one too.
 
     Args:
         columns: Column name -> its cells (`None` where missing), one per row.
@@ -186,7 +193,8 @@ def units_rows(columns: dict[str, list[str | None]], is_number: Callable[[str], 
     ]
     count = 0
     for row in head:
-        if len({row[name] for name in numeric if name in row}) < 2:
+        orange_types = set(row.values()) <= ORANGE_TYPES  # two or more: see `head`
+        if len({row[name] for name in numeric if name in row}) < 2 and not orange_types:
             break
         count += 1
     if count and count < rows - 1:

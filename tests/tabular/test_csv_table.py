@@ -98,6 +98,22 @@ def test_an_undecidable_file_falls_back_to_commas():
     assert detect_delimiter("a,b;c,d\n1,2;3,4\n5,6,7;8\n9,1;2,3\n") == ","
 
 
+def test_a_preamble_without_delimiters_leaves_the_table_below_to_decide(write):
+    # Windographer's export: notes and blank lines above a tab-separated table.
+    preamble = "Created 10-05-2019 14:36 by Windographer 4.1.14\n\nLatitude = N 0.000000\n\n"
+    table_text = "Date/Time\tSpd80mN\tT2m\n2016-01-09 15:30:00\t8.37\t0.711\n"
+    table_text += "2016-01-09 15:40:00\t8.25\t0.63\n2016-01-09 17:00:00\t7.652\t1.126\n"
+    assert detect_delimiter(preamble + table_text) == "\t"
+    with pytest.warns(DataWarning, match="left out 2 line.*above the header.*Windographer"):
+        table = read_csv(write(preamble + table_text))
+    assert table.names == ["Date/Time", "Spd80mN", "T2m"]
+    assert table.columns["Spd80mN"] == ["8.37", "8.25", "7.652"]
+    # A title above a comma table, and one column with no delimiter anywhere, as before.
+    assert detect_delimiter("Sales report 2020\na;b\n1;2\n3;4\n") == ";"
+    assert detect_delimiter("Sales report 2020\na,b\n1,2\n") == ","
+    assert detect_delimiter("my value\n1.5\n2.5\n") == ","
+
+
 def test_decimal_commas_in_a_semicolon_file_are_numbers(write):
     text = "price;city;count;y\n1,5;Paris;3;0\n1.234,75;Lyon;4;1\n-0,25;Nice;;0\n,5;Rome;7;1\n"
     with pytest.warns(DataWarning, match="semicolon-separated with decimal commas.*: price$"):
@@ -222,6 +238,23 @@ def test_a_file_without_a_header_gets_column_names_and_keeps_its_first_row(write
         warnings.simplefilter("error")
         assert read_csv(write("country,1952,1957\nA,1,2\n")).names == ["country", "1952", "1957"]
         assert read_csv(write("a,b,0.5\n1,2,3\n")).names == ["a", "b", "0.5"]
+
+
+def test_a_first_line_of_evenly_stepping_numbers_names_a_spectrum(write):
+    # orange-spectroscopy's collagen table: wavenumbers 3.857 apart name the absorbances, over
+    # Orange's line of types and line of flags. Before, the names were read as a row of data,
+    # the columns named column_1 ..., and `--target type` found nothing.
+    names = ["type", "1801.264", "1797.407", "1793.55", "1789.693", "1785.836"]
+    text = ",".join(names) + "\nd,c,c,c,c,c\nclass\n"
+    text += "collagen,0.117,0.118,0.119,0.118,0.118\ndna,0.2,0.21,0.25,0.3,0.28\n"
+    with pytest.warns(DataWarning, match="left out 2 line.* of units or types"):
+        table = read_csv(write(text))
+    assert table.names == names and table.num_rows == 2
+    assert table.columns["type"] == ["collagen", "dna"]
+    # Numbers that do not step evenly, or fewer than five, are still a row of data.
+    for first in ["5.1,3.5,1.4,0.2,7.5,setosa", "0.5,1.0,1.5,2.0,a,setosa"]:
+        with pytest.warns(DataWarning, match="first line looks like data"):
+            assert read_csv(write(first + "\n4.9,3.0,1.4,0.2,7.1,setosa\n")).num_rows == 2
 
 
 def test_a_first_line_of_whole_numbers_is_data_when_they_repeat_or_recur_below(write):

@@ -143,6 +143,13 @@ def test_lines_of_units_or_types_under_the_header_are_found():
     assert units_rows(orange, _is_number) == 2
     orange["sex"][1], orange["fbs"][1] = "male", None  # a word that is no flag: a row
     assert units_rows(orange, _is_number) == 1
+    # orange-spectroscopy's collagen table: one type (`c`) over every number column, the
+    # class's `d`, then its flag. Before, `c` was a word among numbers and `class` a row.
+    spectrum = {"type": ["d", "class", "collagen", "dna"], "1801.3": ["c", None, "0.1", "0.2"]}
+    spectrum["1797.4"] = ["c", None, "0.3", "0.1"]
+    assert units_rows(spectrum, _is_number) == 2
+    spectrum["type"][0] = "dna"  # a word that is no type: a row of missing numbers
+    assert units_rows(spectrum, _is_number) == 0
     # Data: one word twice (numbers missing), a number in the row, or text in one column only.
     assert (
         units_rows(
