@@ -447,13 +447,9 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
         left_out = set(noted)
         kept = [i for i in range(len(body)) if i not in left_out]
         body, body_lines = [body[i] for i in kept], [body_lines[i] for i in kept]
+    # Warned about below, once lines of units or types are left out: Orange's line of flags is
+    # one field long.
     body, short = padded_short_rows(body, body_lines, len(header), path)
-    if short:
-        _warn(
-            f"{name}: {len(short)} line(s) have fewer fields than the header's {len(header)} "
-            f"(line(s) {_line_list(short, range(len(short)))}); their last fields read as "
-            "missing, as pandas and R read them"
-        )
     for number, row in zip(body_lines, body, strict=True):
         if len(row) != len(header):
             raise DataError(
@@ -465,21 +461,31 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
     }
     # Totals first: a `Total` in a column hides that the column is numbers from `units_rows`.
     totals = summary_rows(columns, lambda cell: _is_number_like(cell, delimiter))
+    rows_kept = list(range(len(body)))  # the index in `body` of each row of `columns`
     if totals:
         shown = ", ".join(f"{body_lines[i]} ({word!r})" for i, word in totals.items())
         _warn(
             f"{name}: left out {len(totals)} summary row(s) (the sum or mean of the rows "
             f"above, not data) at line(s) {shown}"
         )
-        kept = [i for i in range(len(body)) if i not in totals]
-        if not kept:
+        rows_kept = [i for i in range(len(body)) if i not in totals]
+        if not rows_kept:
             raise DataError(f"{path} has only summary rows (totals) below its header")
-        columns = {column: [cells[i] for i in kept] for column, cells in columns.items()}
+        columns = {column: [cells[i] for i in rows_kept] for column, cells in columns.items()}
     if units := units_rows(columns, lambda cell: _is_number_like(cell, delimiter)):
-        shown = "; ".join(" ".join(c for c in row if c.strip()) for row in body[:units])
+        unit_rows = [body[i] for i in rows_kept[:units]]
+        shown = "; ".join(" ".join(c for c in row if c.strip()) for row in unit_rows)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         _warn(f"{name}: left out {units} line(s) of units or types under the header: {shown}")
         columns = {column: cells[units:] for column, cells in columns.items()}
+        unit_lines = {body_lines[i] for i in rows_kept[:units]}
+        short = [number for number in short if number not in unit_lines]
+    if short:
+        _warn(
+            f"{name}: {len(short)} line(s) have fewer fields than the header's {len(header)} "
+            f"(line(s) {_line_list(short, range(len(short)))}); their last fields read as "
+            "missing, as pandas and R read them"
+        )
     if unnamed_over_values:
         _warn(
             f"{name}: column(s) {[i + 1 for i in unnamed_over_values]} of the header have no "
