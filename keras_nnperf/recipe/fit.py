@@ -29,7 +29,12 @@ from keras_nnperf.progress import Stages
 from keras_nnperf.recipe import report_text
 from keras_nnperf.recipe.ensemble import average_outputs
 from keras_nnperf.recipe.figures import add_figures
-from keras_nnperf.recipe.metrics import baseline_metrics, linear_metrics, validation_metrics
+from keras_nnperf.recipe.metrics import (
+    baseline_metrics,
+    clips_linear,
+    linear_metrics,
+    validation_metrics,
+)
 from keras_nnperf.recipe.model import build_model, compile_for_task
 from keras_nnperf.recipe.predict import FOLDS_FILE, MODEL_FILE, PREPROCESSING_FILE
 from keras_nnperf.recipe.training import (
@@ -711,8 +716,9 @@ def train_folds(
                 if out is None:
                     predicted.pop(name, None)
                 elif name in predicted:
-                    # The linear model unclipped, as scikit-learn gives it (`linear_metrics`).
-                    units = in_target_units(fold_pre, out, clip=name != "linear")
+                    # The linear model as `linear_metrics` scores it (`clips_linear`).
+                    clip = name != "linear" or clips_linear(fold_pre)
+                    units = in_target_units(fold_pre, out, clip=clip)
                     predicted[name][rows] = _squeeze(units, width)
             fold_metrics.append(score(fold_pre.task, truth[rows], predicted["network"][rows]))
             model.save(os.path.join(out_dir, fold_file(i + 1, "model")))

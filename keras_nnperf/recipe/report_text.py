@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_nnperf.recipe.metrics import clips_linear
 from keras_nnperf.tabular.dates import SPELLING_EXAMPLES
 from keras_nnperf.tabular.names import name_list, names_by_value
 
@@ -99,9 +100,14 @@ def data_markdown(data, data_path: str | None) -> str:
         )
     if pre.task == "regression" and getattr(pre, "target_range", None) is not None:
         low, high = pre.target_range
+        linear = (
+            "the linear model's too: fit on the logarithm, its extrapolations grow exponentially"
+            if clips_linear(pre)
+            else "the linear model's are scikit-learn's, not clipped"
+        )
         lines.append(
             f"- the network's predictions are clipped to the training range, {low:.4g} to "
-            f"{high:.4g} (the linear model's are scikit-learn's, not clipped)"
+            f"{high:.4g} ({linear})"
         )
     return "\n".join(line for line in lines if line)
 

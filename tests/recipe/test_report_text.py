@@ -51,6 +51,11 @@ def test_the_data_section_gives_the_range_regression_predictions_are_clipped_to(
         f"- the network's predictions are clipped to the training range, 0 to {high:.4g} (the "
         "linear model's are scikit-learn's, not clipped)"
     ) in text
+    # Trained as its logarithm, the linear model is clipped too (`metrics.clips_linear`).
+    path = tmp_path / "data.csv"
+    path.write_text("a,rain\n" + "\n".join(f"{i % 7},{0.5 * i + 1}" for i in range(40)) + "\n")
+    data_rows = load_training_data(str(path), "rain", seed=0, log_target=True)
+    assert "(the linear model's too: fit on the logarithm" in data_markdown(data_rows, str(path))
 
 
 def test_the_data_section_groups_the_columns_left_out_for_one_reason(tmp_path):
