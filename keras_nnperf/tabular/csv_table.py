@@ -197,16 +197,9 @@ def detect_delimiter(text: str) -> str:
         lines = sample.splitlines(keepends=True)
         skip = next((i for i, line in enumerate(lines) if not line.lstrip().startswith("#")), 0)
         sample = "".join(lines[skip:]) or sample
-    try:
-        guess = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-        rows = [row for row in csv.reader(io.StringIO(sample), delimiter=guess) if row]
-    except csv.Error:
-        rows = None
-    if rows and len(rows[0]) >= 2 and all(len(r) == len(rows[0]) for r in rows[1:-1]):
-        return guess
-    below_preamble = _delimiter_below_preamble(sample)
-    if below_preamble is not None:
-        return below_preamble
+    sniffed = _sniffed(sample) or _delimiter_below_preamble(sample)
+    if sniffed is not None:
+        return sniffed
     header = sample.partition("\n")[0]
     counts = [header.count(d) for d in DELIMITERS]
     if max(counts):
@@ -230,14 +223,23 @@ def _delimiter_below_preamble(sample: str) -> str | None:
     start = next((i for i, line in enumerate(lines) if any(d in line for d in DELIMITERS)), None)
     if start is None:
         return None
-    below = "".join(lines[start:])
+    return _sniffed("".join(lines[start:]), min_rows=2)
+
+
+def _sniffed(sample: str, min_rows: int = 1) -> str | None:
+    """`csv.Sniffer`'s delimiter for `sample` if it splits it into a table, else `None`.
+
+    A table: at least `min_rows` rows, the first of two fields or more, and every row but the
+    last (maybe cut by the sample's end) as wide.
+    """
     try:
-        guess = csv.Sniffer().sniff(below, delimiters=DELIMITERS).delimiter
+        guess = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+        rows = [row for row in csv.reader(io.StringIO(sample), delimiter=guess) if row]
     except csv.Error:
         return None
-    rows = [row for row in csv.reader(io.StringIO(below), delimiter=guess) if row]
-    if len(rows) >= 2 and len(rows[0]) >= 2 and all(len(r) == len(rows[0]) for r in rows[1:-1]):
-        return guess
+    if len(rows) >= min_rows and len(rows[0]) >= 2:
+        if all(len(r) == len(rows[0]) for r in rows[1:-1]):
+            return guess
     return None
 
 
