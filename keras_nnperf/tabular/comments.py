@@ -34,8 +34,15 @@ def is_comment_row(row: list[str]) -> bool:
 
 
 def uncommented(row: list[str]) -> list[str]:
-    """`row` without its `#`: NumPy writes `# a,b,c` (or `# a b c`, its first cell `#` alone)."""
+    """`row` without its `#`: NumPy writes `# a,b,c` (or `# a b c`, its first cell `#` alone).
+
+    When every cell starts with `#` and the first is more than `#`, the marks are the names'
+    own (Fortran-era model grids number theirs `#1)No  #2)log(U)  ...`): the row is kept as it
+    is, so the names are the ones the user reads in the file.
+    """
     first = row[0].lstrip()[1:].lstrip()
+    if first and len(row) >= 2 and all(cell.lstrip().startswith("#") for cell in row):
+        return [cell.strip() for cell in row]
     return row[1:] if not first else [first, *row[1:]]
 
 

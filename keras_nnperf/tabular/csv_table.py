@@ -198,6 +198,8 @@ def detect_delimiter(text: str) -> str:
         skip = next((i for i, line in enumerate(lines) if not line.lstrip().startswith("#")), 0)
         sample = "".join(lines[skip:]) or sample
     sniffed = _sniffed(sample) or _delimiter_below_preamble(sample)
+    if sniffed == "\t" and _tabs_among_spaces(sample):
+        return WHITESPACE
     if sniffed is not None:
         return sniffed
     header = sample.partition("\n")[0]
@@ -244,9 +246,32 @@ def _sniffed(sample: str, min_rows: int = 1) -> str | None:
 
 
 def _whitespace_rows(lines) -> list[list[str]]:
-    """The rows of lines whose fields are separated by runs of spaces, quotes respected."""
-    stripped = (line.strip() for line in lines)
-    return list(csv.reader(stripped, delimiter=" ", skipinitialspace=True))
+    """The rows of lines whose fields are separated by runs of spaces or tabs, quotes respected."""
+    return list(csv.reader(_spaced(lines), delimiter=" ", skipinitialspace=True))
+
+
+def _spaced(lines):
+    """Each line stripped, its tabs made spaces: a field separator in a whitespace file."""
+    return (line.strip().replace("\t", " ") for line in lines)
+
+
+def _tabs_among_spaces(sample: str) -> bool:
+    r"""Whether a tab-sniffed sample separates its fields by tabs and runs of spaces alike.
+
+    Fortran-era model grids (hoki's BPASS tables) write `  1 -3.5<tab>0.0   6.00  4.27E+039 ...`:
+    one tab per line, so the sniffer splits every line in two at it, and the table was two
+    columns of number lists. pandas reads such a file with `sep=r"\s+"`. The sample is read so
+    when some tab-separated cell holds several numbers apart (`1 -3.5`), every cell holding a
+    space is such numbers (`New York<tab>12` is a tab file), and the lines split on runs of
+    whitespace into one width, header included.
+    """
+    lines = [line for line in sample.splitlines() if line.strip()]
+    cells = [cell.strip() for line in lines[1:] for cell in line.split("\t")]
+    spaced = [cell.split() for cell in cells if " " in cell]
+    if not spaced or not all(_PLAIN_NUMBER.fullmatch(n) for parts in spaced for n in parts):
+        return False
+    widths = {len(row) for row in _whitespace_rows(lines[:-1] if len(lines) > 2 else lines)}
+    return len(widths) == 1 and widths.pop() >= 2
 
 
 def _is_whitespace_separated(sample: str) -> bool:
@@ -342,9 +367,9 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
     lines, line_numbers = [], []  # the file's line of each row, for messages
     try:
         if delimiter == WHITESPACE:
-            # Runs of spaces separate fields, and spaces before the first or after the last
-            # field are none (aligned columns): each line is stripped, then split.
-            stream = (line.strip() for line in io.StringIO(text, newline=None))
+            # Runs of spaces (tabs among them) separate fields, and spaces before the first or
+            # after the last field are none (aligned columns): each line is stripped, then split.
+            stream = _spaced(io.StringIO(text, newline=None))
             reader = csv.reader(stream, delimiter=" ", skipinitialspace=True, strict=True)
         else:
             reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)

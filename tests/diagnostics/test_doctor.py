@@ -329,6 +329,18 @@ def test_a_head_without_a_baseline_is_skipped_with_an_info():
     assert [f.severity for f in report.findings if f.code == "baseline_check_skipped"] == ["info"]
 
 
+def test_targets_of_one_value_skip_the_ratio_instead_of_an_infinite_error():
+    # pynucastro's half-lives (1e-22 to 1e28 s), standardized: the sampled rows were all one
+    # float32 value, the constant's loss 0, and any model's loss "infx" it: an ERROR.
+    model = _mlp(head=[keras.layers.Dense(1)], loss="mse")
+    report = diagnose(model, X, np.full(len(X), -0.01), run_lr_finder=False,
+                      run_gradient_check=False)  # fmt: skip
+    codes = {f.code: f.severity for f in report.findings}
+    assert "initial_loss_above_baseline" not in codes
+    assert codes["baseline_check_skipped"] == "info"
+    assert report.summary["baseline_loss"] == 0 and "loss_vs_baseline" not in report.summary
+
+
 def test_the_lr_check_uses_lr_finds_own_suggestion(monkeypatch):
     from keras_nnperf.diagnostics import doctor
 

@@ -56,3 +56,6 @@ def test_leading_comments_tells_a_commented_header_from_notes():
     assert leading_comments([["a", "b"], ["1", "2"]], is_data) == (0, None)
     assert leading_comments([["# only"], ["# notes"]], is_data) == (0, None)
     assert uncommented(["#", "a", "b"]) == ["a", "b"] and uncommented(["#a", "b"]) == ["a", "b"]
+    # Names that carry their own marks (`#1)No  #2)log(U)`) keep them.
+    assert uncommented([" #1)No", "#2)log(U)"]) == ["#1)No", "#2)log(U)"]
+    assert uncommented(["#", "#a"]) == ["#a"]

@@ -432,6 +432,27 @@ def test_fields_separated_by_runs_of_spaces_are_columns(write):
     assert table.columns == {"Unnamed: 0": ["1", "2"], **COLUMNS}
 
 
+def test_tabs_and_runs_of_spaces_alike_separate_a_model_grid(write):
+    # hoki's BPASS grids: a commented tab header over rows of one tab and runs of spaces
+    # (`   1 -3.5<tab>0.0   6.00  4.27E+039`). Split at the one tab, the rows were two columns
+    # of number lists, the first taken as the header; pandas reads them with `sep=r"\s+"`.
+    text = (
+        " #1)No\t#2)log(U)\t#3)log(n)\t#4)log(Age/yr)\t #5)NII\n"
+        "      1 -3.5\t0.0   6.0000000000000000        4.2693766689070561E+039\n"
+        "      2 -3.5\t0.0   6.0999999046325684        4.1496793463022783E+039\n"
+        "      3 -3.0\t1.0   6.1999998092651367        1.2E+038\n"
+    )
+    with pytest.warns(DataWarning, match="the last one read as the header"):
+        table = read_csv(write(text))
+    assert table.names == ["#1)No", "#2)log(U)", "#3)log(n)", "#4)log(Age/yr)", "#5)NII"]
+    assert table.columns["#2)log(U)"] == ["-3.5", "-3.5", "-3.0"]
+    assert table.columns["#5)NII"][2] == "1.2E+038"
+    # A tab file whose cells hold words with spaces stays a tab file.
+    assert detect_delimiter("name\tage\tcity\nJohn Smith\t12\tNew York\n"
+                            "Jane Doe\t30\tSan Jose\n") == "\t"  # fmt: skip
+    assert detect_delimiter("a\tb\n1 2\t3\n4 5\t6 7\n") == "\t"  # uneven widths
+
+
 def test_one_column_and_free_text_files_are_not_split_on_spaces():
     assert detect_delimiter("my value\n1.5\n2.5\n") == ","
     assert detect_delimiter("Sales report 2020\na,b\n1,2\n") == ","
