@@ -1,5 +1,6 @@
 import csv
 import os
+import re
 import subprocess
 import sys
 
@@ -806,11 +807,14 @@ def test_log_target_trains_on_the_logarithm_and_predicts_in_the_units(tmp_path, 
     price = np.exp(20 - 0.45 * (year - 1957) + rng.normal(0, 0.3, 200))
     data = write_csv(tmp_path / "ram.csv", ["year", "price"], list(zip(year, price, strict=True)))
     out = str(tmp_path / "run")
-    code, _, err = run(
+    code, stdout, err = run(
         ["fit", data, "--target", "price", "--log-target", "--out", out, *FAST], capsys
     )
     assert code == 0, err
     assert "orders of magnitude" not in err  # the advice is taken
+    # The R2 of the logarithms beside the R2 in the units, for the network and each baseline.
+    assert re.search(r"Validation: .*r2 -?[0-9.]+, r2_log -?[0-9.]+", stdout)
+    assert re.search(r"linear model .*: r2 -?[0-9.]+, r2_log -?[0-9.]+", stdout)
     pre = TabularPreprocessor.load(os.path.join(out, "preprocessing.json"))
     assert pre.target_log
     assert np.isclose(pre.target_mean, np.median(np.log(price)), rtol=0.2)

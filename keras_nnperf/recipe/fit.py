@@ -86,9 +86,8 @@ class PipelineResult:
         """The lines `nnperf fit` prints at the end."""
         shown = ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items())
         lines = [f"Validation: {shown}"]
-        key = "r2" if "r2" in self.metrics else "accuracy"
         for label, values in self.baselines.items():
-            lines.append(f"  {label}: {key} {values[key]:.4f}")
+            lines.append(f"  {label}: {_headline(values)}")
         if self.search is not None and self.learning_rate is None:
             lines.append("Kept the best tuning trial's model and weights (its own tuned recipe)")
         else:
@@ -563,9 +562,8 @@ class FoldsResult(PipelineResult):
         for name, value in self.metrics.items():
             mean, spread = _mean_and_spread(self.fold_metrics, name)
             lines.append(f"  {name} {value:.4f} (per fold: {mean:.4f} +/- {spread:.4f})")
-        key = "r2" if "r2" in self.metrics else "accuracy"
         for label, values in self.baselines.items():
-            lines.append(f"  {label}: {key} {values[key]:.4f}")
+            lines.append(f"  {label}: {_headline(values)}")
         source = "given with --lr" if self.lr_rule == "given" else f"rule: {self.lr_rule}, fold 1"
         lines += [
             f"Peak learning rate {self.learning_rate:.3g} ({source}), used for every fold",
@@ -574,6 +572,12 @@ class FoldsResult(PipelineResult):
             "DATA.csv averages them",
         ]
         return "\n".join(lines)
+
+
+def _headline(values: dict) -> str:
+    """A baseline's headline score: R2 (and that of the logarithms) or accuracy."""
+    keys = ["r2", "r2_log"] if "r2" in values else ["accuracy"]
+    return ", ".join(f"{key} {values[key]:.4f}" for key in keys if key in values)
 
 
 def _mean_and_spread(fold_metrics: list, name: str) -> tuple[float, float]:
@@ -651,6 +655,7 @@ def train_folds(
     from keras_nnperf.recipe.metrics import (
         baseline_outputs,
         in_target_units,
+        is_log_target,
         linear_outputs,
         score,
         true_in_target_units,
@@ -660,6 +665,7 @@ def train_folds(
     stages = Stages(total=3 + k, verbose=verbose)
     first = datasets[0]
     pre = first.preprocessor
+    log_target = is_log_target(pre)
     epochs = default_epochs(pre.task) if epochs is None else epochs
     n = sum(len(rows) for rows in validation_rows)
     width = 1 if pre.task == "regression" else pre.num_classes
@@ -720,7 +726,9 @@ def train_folds(
                     clip = name != "linear" or clips_linear(fold_pre)
                     units = in_target_units(fold_pre, out, clip=clip)
                     predicted[name][rows] = _squeeze(units, width)
-            fold_metrics.append(score(fold_pre.task, truth[rows], predicted["network"][rows]))
+            fold_metrics.append(
+                score(fold_pre.task, truth[rows], predicted["network"][rows], log_target)
+            )
             model.save(os.path.join(out_dir, fold_file(i + 1, "model")))
             fold_pre.save(os.path.join(out_dir, fold_file(i + 1, "preprocessing")))
             files.append(
@@ -749,13 +757,15 @@ def train_folds(
     n = len(covered)
     truth = truth[covered]
     predicted = {name: values[covered] for name, values in predicted.items()}
-    metrics = score(pre.task, truth, predicted["network"])
+    metrics = score(pre.task, truth, predicted["network"], log_target)
     baselines = {
-        "trivial baseline (majority class or mean)": score(pre.task, truth, predicted["trivial"])
+        "trivial baseline (majority class or mean)": score(
+            pre.task, truth, predicted["trivial"], log_target
+        )
     }
     if "linear" in predicted:
         baselines["linear model (logistic or ridge regression)"] = score(
-            pre.task, truth, predicted["linear"]
+            pre.task, truth, predicted["linear"], log_target
         )
     with open(os.path.join(out_dir, FOLDS_FILE), "w", encoding="utf-8") as f:
         json.dump({"task": pre.task, "target": pre.target, "folds": files}, f, indent=1)

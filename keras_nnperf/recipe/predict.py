@@ -166,7 +166,12 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
         DataError: for a folder without a model, a damaged file, or data that does not match.
     """
     from keras_nnperf.recipe.ensemble import members_of
-    from keras_nnperf.recipe.metrics import in_target_units, score, true_in_target_units
+    from keras_nnperf.recipe.metrics import (
+        in_target_units,
+        is_log_target,
+        score,
+        true_in_target_units,
+    )
 
     pairs = model_files(model_dir)
     preprocessors = [_load_preprocessor(pre_file) for _, pre_file in pairs]
@@ -201,7 +206,8 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
             result.notes.append(f"not scored: {err}")
             y = None
         if y is not None:
-            result.metrics = score(pre.task, true_in_target_units(pre, y), mean[rows])
+            truth = true_in_target_units(pre, y)
+            result.metrics = score(pre.task, truth, mean[rows], is_log_target(pre))
             result.scored_rows = len(rows)
     return result
 

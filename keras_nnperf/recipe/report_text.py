@@ -90,7 +90,8 @@ def data_markdown(data, data_path: str | None) -> str:
             f"- the target is trained as its natural logarithm, standardized (mean "
             f"{pre.target_mean:.4g}, standard deviation {pre.target_std:.4g}, --log-target); "
             "predictions are exp of the model's output, and the metrics and pictures below are "
-            "in the target's original units (the training curves in its logarithm's)"
+            "in the target's original units (the training curves in its logarithm's; `r2_log` "
+            "is the R² of the logarithms)"
         )
     elif pre.task == "regression":
         lines.append(
