@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_nnperf.recipe.metrics import score
 from keras_nnperf.report import new_figure, plot_history, plot_schedule, plot_unit_fractions
 
 #: At most this many classes get ROC and precision-recall curves (the most frequent ones).
@@ -400,15 +401,15 @@ def plot_predicted_vs_true(y_true, y_pred, target: str = "target", log_scale: bo
             were one dot at the top and a pile at zero.
 
     Returns:
-        A `NotebookFigure` with two panels; the titles give R2, RMSE and MAE.
+        A `NotebookFigure` with two panels; the titles give R2, RMSE and MAE (and, on log
+        axes, the R2 of the logarithms).
     """
     if log_scale and not (np.all(np.asarray(y_true) > 0) and np.all(np.asarray(y_pred) > 0)):
         log_scale = False  # a log axis cannot show zero or a negative value
     y_true = np.asarray(y_true, dtype=float).reshape(-1)
     y_pred = np.asarray(y_pred, dtype=float).reshape(-1)
     residual = y_true - y_pred
-    rmse = float(np.sqrt(np.mean(residual**2)))
-    r2 = 1.0 - float(np.sum(residual**2)) / max(float(np.sum((y_true - y_true.mean()) ** 2)), 1e-12)
+    scores = score("regression", y_true, y_pred, log_target=log_scale)
     alpha = float(np.clip(300.0 / max(len(y_true), 1), 0.15, 0.8))
     figure = new_figure(11.0, 4.6)
     scatter, residuals = figure.subplots(1, 2)
@@ -429,9 +430,13 @@ def plot_predicted_vs_true(y_true, y_pred, target: str = "target", log_scale: bo
     scatter.set_ylim(*limits)
     scatter.set_aspect("equal")
     scatter.set(xlabel=f"true {target}", ylabel=f"predicted {target}")
-    scatter.set_title(f"Predicted vs true (R2 {r2:.3f}, RMSE {rmse:.4g})")
+    # Over orders of magnitude, R2 in the units is that of the largest values: give the logs'.
+    of_logs = f", of the logs {scores['r2_log']:.3f}" if log_scale else ""
+    scatter.set_title(
+        f"Predicted vs true (R2 {scores['r2']:.3f}{of_logs}, RMSE {scores['rmse']:.4g})"
+    )
     scatter.legend(loc="upper left", fontsize=8)
-    mae = float(np.mean(np.abs(residual)))
+    mae = scores["mae"]
     if log_scale:
         ratio = y_true / y_pred
         residuals.scatter(y_pred, ratio, s=14, alpha=alpha, edgecolors="none")

@@ -168,6 +168,8 @@ def test_predicted_vs_true_of_a_log_target_draws_log_axes_and_ratios():
     assert scatter.get_xscale() == scatter.get_yscale() == "log" == ratios.get_yscale()
     np.testing.assert_allclose(ratios.collections[0].get_offsets(), np.stack([p, y / p], 1))
     assert "median factor 2" in ratios.get_title()
+    r2_log = 1 - np.sum(np.log(y / p) ** 2) / np.sum((np.log(y) - np.log(y).mean()) ** 2)
+    assert f"of the logs {r2_log:.3f}" in scatter.get_title()
     # A zero or negative value cannot sit on a log axis: the linear picture instead.
     linear = figures.plot_predicted_vs_true(y, -p, "price", log_scale=True)
     assert linear.axes[0].get_xscale() == "linear"
