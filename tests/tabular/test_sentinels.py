@@ -47,6 +47,29 @@ def test_missing_code_leaves_numbers_that_may_be_real(values):
     assert missing_code(values) is None
 
 
+def test_zero_below_a_positive_measurement_is_a_code_and_a_real_zero_is_not():
+    rng = np.random.default_rng(0)
+    # faraway's Pima table: 0 for 5 glucose readings (44 to 199) and 35 diastolic pressures.
+    glucose = rng.integers(44, 200, 763).astype(float)
+    assert missing_code(np.concatenate([glucose, np.zeros(5)])) == 0
+    pressure = rng.integers(24, 123, 733).astype(float)
+    assert missing_code(np.concatenate([pressure, np.zeros(35)])) == 0
+    # Counts, and amounts that start near 0, keep their zeros.
+    pregnancies = rng.integers(0, 18, 768).astype(float)
+    assert missing_code(pregnancies) is None
+    gains = np.concatenate([np.zeros(900), rng.uniform(114, 99999, 100)])
+    assert missing_code(gains) is None
+    # No discount on most purchases (ISLR's OJ: 0 on 78%, else 0.1 to 0.5): a state, not a gap.
+    discounts = np.concatenate([np.zeros(838), rng.choice(np.linspace(0.1, 0.5, 12), 232)])
+    assert missing_code(discounts) is None
+    # Too few other values for a measurement (a 5-7 score where 0 is a grade), or some of them
+    # negative (a temperature): real.
+    assert (
+        missing_code(np.concatenate([rng.integers(5, 8, 90), np.zeros(10)]).astype(float)) is None
+    )
+    assert missing_code(np.concatenate([rng.uniform(-20, 40, 100), np.zeros(10)])) is None
+
+
 def test_a_missing_code_reads_as_missing_in_training_and_in_new_files(write):
     ages = _ages(60)
     cells = [str(a) if i % 5 else "-999" for i, a in enumerate(ages)]
@@ -71,3 +94,19 @@ def test_a_missing_code_reads_as_missing_in_training_and_in_new_files(write):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         np.testing.assert_array_equal(TabularPreprocessor.load(path).transform(new), x)
+
+
+def test_a_zero_glucose_reads_as_missing_and_the_warning_says_a_real_zero_is_kept(write):
+    rng = np.random.default_rng(3)
+    glucose = rng.integers(44, 200, 60).astype(float)
+    glucose[::12] = 0.0  # 5 readings not taken
+    text = "glucose,y\n" + "".join(f"{g:g},{i % 2}\n" for i, g in enumerate(glucose))
+    with pytest.warns(DataWarning, match=r"'glucose': 0 \(5 training rows\).*a real 0 still"):
+        pre = TabularPreprocessor.fit(read_csv(write(text)), "y")
+    (f,) = pre.features
+    present = glucose[glucose > 0]
+    assert f["missing_code"] == 0 and f["indicator"] and f["low"] == present.min()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        x = pre.transform(read_csv(write(text, "same.csv")))
+    np.testing.assert_array_equal(x[:, 1], (glucose == 0).astype(float))  # the indicator
