@@ -312,7 +312,7 @@ def calendar_cycles(days: np.ndarray) -> list[str]:
 
 def _cover(positions: np.ndarray) -> float:
     """The share of a cycle that `positions` (fractions of it, in [0, 1)) span, round the end."""
-    # To the second of a day: one time written two ways is one position.
+    # To 1/86400 of the cycle (a second of the day): one time written two ways is one position.
     points = np.unique(np.round(np.asarray(positions) * 86400) / 86400)
     if len(points) < 2:
         return 0.0
