@@ -767,22 +767,21 @@ def _fit_column(name, column, rows, category: bool = False):
         code = None if spelling is not None else missing_code(finite)
         if code is not None:
             others = finite[finite != code]
-            # 0 is the one candidate that is often real too (a car's out-of-vehicle time): say
-            # that the indicator keeps it either way.
-            where, why = (
-                ("below", ", as a measurement not taken does (Pima's glucose of 0): read as "
-                 "missing; its indicator column marks those rows, so a real 0 still reaches "
-                 "the network")
-                if code == 0
-                else ("outside", "; read as a code for a missing number (its indicator column "
-                      "marks those rows)")
-            )  # fmt: skip
-            warnings.warn(
+            found = (
                 f"column {name!r}: {code:g} ({len(finite) - len(others)} training rows) lies "
-                f"far {where} its other values ({others.min():g} to {others.max():g}){why}",
-                DataWarning,
-                stacklevel=3,
+                f"far {'below' if code == 0 else 'outside'} its other values "
+                f"({others.min():g} to {others.max():g})"
             )
+            if code == 0:  # often real too (a car's out-of-vehicle time): the indicator keeps it
+                found += (
+                    ", as a measurement not taken does (Pima's glucose of 0): read as missing; "
+                    "its indicator column marks those rows, so a real 0 still reaches the network"
+                )
+            else:
+                found += (
+                    "; read as a code for a missing number (its indicator column marks those rows)"
+                )
+            warnings.warn(found, DataWarning, stacklevel=3)
             finite = others
         scale, mean, std = robust_moments(finite)
         feature = {
