@@ -12,8 +12,9 @@ The default rule, `"auto"`, is built so that its rate is never absurd:
    `1.4826 * MAD / sqrt(2)` (the bulk) and `sd / sqrt(2)` (what a mean varies by when the loss
    is heavy-tailed). The curve has really fallen when
    `L0 - min(smoothed) > max(z * sigma_diff, rel * |L0|)`, the minimum taken on the trimmed
-   curve (its first points are single batches), with `sigma_diff` the standard error of that
-   difference, `sigma * sqrt(1 / n_head + var(moving average at the minimum))`.
+   curve (its first points are single batches) past the head (a dip among the rates `L0` is
+   measured on is its noise), with `sigma_diff` the standard error of that difference,
+   `sigma * sqrt(1 / n_head + var(moving average at the minimum))`.
    Verdicts: `"flat"` (it never fell: the range ends too low, or the model cannot learn),
    `"too_short"` (it diverged within a few points), `"open"` (still falling at `max_lr`) or
    `"ok"`. `lr_find` widens the range and re-runs on all but `"ok"`. A curve whose raw loss
@@ -240,8 +241,12 @@ class LRFinderResult:
         # and a real fall would read as none.
         self.start_loss = float(np.mean(head))
         # The minimum is looked for where the moving average has averaged enough batches (from
-        # the window's start): its first points are single batches and may dip by chance.
-        lowest = start + int(np.argmin(losses[start:]))
+        # the window's start): its first points are single batches and may dip by chance. And
+        # past the head, where the start level is measured: on the default ramp its rates move
+        # no weight, so a dip among them is that level's noise, not a fall (a 3-class table
+        # whose loss fell at no rate read a 0.055 dip at 9e-7 as one, and trained at 9e-8).
+        searched = max(start, len(head)) if len(head) < valid else start
+        lowest = searched + int(np.argmin(losses[searched:]))
         # Over the head at least: the start level is its mean, so its spread is part of the
         # noise (a minimum found before the head's outlier batches would leave them out).
         self.noise = _batch_noise(np.diff(raw[: max(lowest + 1, len(head), 3)]))

@@ -248,3 +248,24 @@ def test_a_low_first_batch_is_not_the_minimum_and_the_fall_is_not_placed_at_min_
     assert result._lowest_lr > result.lrs[start]
     assert 1e-4 <= result.suggestion <= 1e-1, result.reason
     assert result.drop == pytest.approx(result.start_loss - result.losses[start:].min())
+
+
+def test_a_dip_among_the_head_rates_is_no_fall():
+    # The loss falls at no rate and the ramp diverges at its end. Low batches first, then high
+    # ones, among the first fifth's rates (on the default ramp, 4e-6 and below, which move no
+    # weight): the moving average dips 0.06 below the start level (the head's mean). Measured
+    # on a real 3-class table: read as a fall, it trained at 9e-8 (`minimum/10`); the dip is the
+    # start level's own noise.
+    rng = np.random.default_rng(0)
+    flat = valley_curve(depth=0.0, blow_up=0.5)
+    raw = flat + 0.05 * rng.standard_normal(STEPS)
+    raw[:13] -= 0.08
+    raw[13:20] += 0.1
+    result = record(raw, fallback_lr=1e-3)
+    assert result.verdict == "flat", result.reason
+    assert result.rule == "fallback" and result.suggestion == 1e-3
+    # A real fall after the head is still read, with the same dip before it.
+    fall = raw - flat + valley_curve()
+    found = record(fall)
+    assert found.verdict == "ok", found.reason
+    assert 1e-4 <= found.suggestion <= 1e-1, found.reason
