@@ -644,3 +644,37 @@ def test_predict_csv_reads_decimal_commas_as_the_training_file_did(tmp_path):
         points = pipeline.predict_csv(str(out), str(tmp_path / "points.csv"))
     np.testing.assert_allclose(commas["probability_1"], points["probability_1"], rtol=1e-6)
     assert not np.allclose(thousands["probability_1"], points["probability_1"], rtol=1e-3)
+
+
+def test_predict_csv_reads_none_as_a_level_where_training_did(tmp_path):
+    from keras_nnperf.recipe.fit import default_model
+
+    rng = np.random.default_rng(0)
+    pains, disorders = ["None", "Moderate", "Severe"], ["None", "Insomnia", "Apnea"]
+    lines = ["pain,x,disorder"] + [
+        f"{pains[i % 3]},{rng.normal():.3f},{disorders[(i // 3) % 3]}" for i in range(60)
+    ]
+    train = tmp_path / "train.csv"
+    train.write_text("\n".join(lines) + "\n")
+    with pytest.warns(DataWarning, match="None read as a level"):
+        table = read_csv(str(train))
+    pre = TabularPreprocessor.fit(table, "disorder")
+    assert pre.classes == ["Apnea", "Insomnia", "None"] and pre.none_levels == ["pain", "disorder"]
+    out = tmp_path / "model"
+    out.mkdir()
+    default_model(pre, seed=0).save(out / "model.keras")
+    pre.save(str(out / "preprocessing.json"))
+    assert TabularPreprocessor.load(str(out / "preprocessing.json")).none_levels == pre.none_levels
+    # One row of `None` alone shows no other word: read as training read its file, it is the
+    # level `None` (as among other rows), not a missing pain (an empty cell).
+    (tmp_path / "alone.csv").write_text("pain,x\nNone,0.5\n")
+    (tmp_path / "among.csv").write_text("pain,x\nNone,0.5\nSevere,0.5\n")
+    (tmp_path / "empty.csv").write_text("pain,x\n,0.5\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        alone = pipeline.predict_csv(str(out), str(tmp_path / "alone.csv"))
+        among = pipeline.predict_csv(str(out), str(tmp_path / "among.csv"))
+        empty = pipeline.predict_csv(str(out), str(tmp_path / "empty.csv"))
+    columns = [f"probability_{c}" for c in pre.classes]
+    np.testing.assert_allclose(alone[columns[0]], among[columns[0]][:1], rtol=1e-6)
+    assert not np.allclose(alone[columns[0]], empty[columns[0]], rtol=1e-4)

@@ -176,8 +176,15 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
     pairs = model_files(model_dir)
     preprocessors = [_load_preprocessor(pre_file) for _, pre_file in pairs]
     # A file to predict may hold a single feature column (a time stamp, say) and no target.
-    # Read as training read its file: a few rows of "2,000" alone show no decimal comma.
-    table = read_csv(path, min_columns=1, decimal_comma=preprocessors[0].decimal_comma or None)
+    # Read as training read its file: a few rows of "2,000" alone show no decimal comma, one
+    # row of `None` no other word that makes it a level.
+    first = preprocessors[0]
+    table = read_csv(
+        path,
+        min_columns=1,
+        decimal_comma=first.decimal_comma or None,
+        none_levels=first.none_levels,
+    )
     outputs, networks = [], 0
     _warn_about_new_data(preprocessors[0], table)
     for i, ((model_file, pre_file), pre) in enumerate(zip(pairs, preprocessors, strict=True)):

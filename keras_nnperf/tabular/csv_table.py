@@ -8,6 +8,7 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ from keras_nnperf.tabular.durations import duration_columns
 from keras_nnperf.tabular.errors import DataError, DataWarning
 from keras_nnperf.tabular.file_formats import source_text
 from keras_nnperf.tabular.names import name_list, names_by_value
+from keras_nnperf.tabular.none_level import NONE_WORDS, none_is_a_level
 from keras_nnperf.tabular.quoted import quoted_number_columns
 from keras_nnperf.tabular.short_rows import padded_short_rows
 from keras_nnperf.tabular.spreadsheet import summary_rows, table_lines, units_rows
@@ -147,6 +149,8 @@ class Table:
         missing_words: Column name -> the one word read as missing among its numbers (`-`).
         quoted_numbers: Names of the columns of numbers the file writes in quotes while it
             leaves other numbers bare, as R writes factors (`quoted.quoted_number_columns`).
+        none_levels: Names of the columns whose word `None` was read as a level, not missing
+            (`none_level.none_is_a_level`).
     """
 
     path: str
@@ -155,6 +159,7 @@ class Table:
     decimal_comma: tuple[str, ...] = ()
     missing_words: dict[str, str] = field(default_factory=dict)
     quoted_numbers: tuple[str, ...] = ()
+    none_levels: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -175,6 +180,7 @@ class Table:
             self.decimal_comma,
             dict(self.missing_words),
             self.quoted_numbers,
+            self.none_levels,
         )
 
 
@@ -313,7 +319,12 @@ def _from_decimal_comma(cell: str) -> str:
     return cell.replace(".", "").replace(",", ".")
 
 
-def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None) -> Table:
+def read_csv(
+    path: str,
+    min_columns: int = 2,
+    decimal_comma: bool | None = None,
+    none_levels: Iterable[str] | None = None,
+) -> Table:
     """Read a delimited text file with a header row, as spreadsheets and pandas write them.
 
     The source becomes text in `file_formats`: a gzip, bz2, xz, one-file zip or tar file is read as
@@ -349,6 +360,9 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
         decimal_comma: For a comma file's quoted numbers: `None` lets the file decide (see
             above), `True` reads their commas as decimal marks whatever the file shows (a file
             to predict, after training on a file that did), `False` as grouping thousands.
+        none_levels: The columns whose word `None` is a level, not missing: `None` lets each
+            column decide (`none_level.none_is_a_level`: a column of words, with a
+            `DataWarning`), names decide for a file to predict (the training file's columns).
 
     Returns:
         A `Table` (its `path` "the DataFrame" for a frame).
@@ -482,9 +496,19 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
             raise DataError(
                 f"{path}: line {number} has {len(row)} fields but the header has {len(header)}"
             )
+    cells_by_column = dict(zip(header, zip(*body, strict=True), strict=True))
+    if none_levels is None:
+        words = [n for n, cells in cells_by_column.items() if _none_is_a_level(cells, delimiter)]
+        if words:
+            _warn(
+                f"{name}: None read as a level (none of the others), not as missing, in "
+                f"column(s) of words: {name_list(words)}"
+            )
+    else:
+        words = [n for n in cells_by_column if n in set(none_levels)]
     columns = {
-        column: [None if is_missing(cell) else cell.strip() for cell in cells]
-        for column, cells in zip(header, zip(*body, strict=True), strict=True)
+        column: _cells(cells, keep_none=column in words)
+        for column, cells in cells_by_column.items()
     }
     # Totals first: a `Total` in a column hides that the column is numbers from `units_rows`.
     totals = summary_rows(columns, lambda cell: _is_number_like(cell, delimiter))
@@ -590,7 +614,19 @@ def read_csv(path: str, min_columns: int = 2, decimal_comma: bool | None = None)
     quoted = quoted_number_columns(text, delimiter, _PLAIN_NUMBER.fullmatch)
     quoted = [n for n in quoted if n in columns]
     quoted = tuple(n for n in quoted if n not in grouped)
-    return Table(path, columns, delimiter, tuple(converted), missing_words, quoted)
+    return Table(path, columns, delimiter, tuple(converted), missing_words, quoted, tuple(words))
+
+
+def _none_is_a_level(cells, delimiter: str) -> bool:
+    return none_is_a_level(cells, is_missing, lambda cell: _is_number_like(cell, delimiter))
+
+
+def _cells(cells, keep_none: bool) -> list[str | None]:
+    """Stripped text, `None` for a missing-value marker (the word None too unless `keep_none`)."""
+    if not keep_none:
+        return [None if is_missing(cell) else cell.strip() for cell in cells]
+    texts = [cell.strip() for cell in cells]
+    return [text if text in NONE_WORDS or not is_missing(text) else None for text in texts]
 
 
 def _line_list(line_numbers: list[int], indices, shown: int = 5) -> str:

@@ -36,6 +36,7 @@ from keras_nnperf.tabular.dates import (
 )
 from keras_nnperf.tabular.embedding import embedding_size
 from keras_nnperf.tabular.names import case_variants, closest_name, name_list, names_by_value
+from keras_nnperf.tabular.none_level import NONE_WORDS
 from keras_nnperf.tabular.sentinels import missing_code
 from keras_nnperf.tabular.task import TASKS, infer_task, merge_case_variants, target_labels
 
@@ -334,6 +335,22 @@ class TabularPreprocessor:
             target_range,
             decimal_comma=table.delimiter == "," and bool(table.decimal_comma),
         )
+
+    @property
+    def none_levels(self) -> list[str]:
+        """Columns whose word `None` training read as a level: a category or a class.
+
+        A file to predict is read so too (`read_csv(none_levels=...)`), even when its rows alone
+        hold no other word to tell (one row of `None`).
+        """
+        names = [
+            f["name"]
+            for f in self.features
+            if f["kind"] == "categorical" and NONE_WORDS & set(f["categories"])
+        ]
+        if self.classes and NONE_WORDS & set(self.classes):
+            names.append(self.target)
+        return names
 
     @property
     def feature_names(self) -> list[str]:

