@@ -17,11 +17,14 @@ def _number(cell):
     [
         (["None", "Insomnia", "Sleep Apnea"], True),
         ([" None ", "Stone", "BrkFace", "", "NA"], True),  # other markers stay markers
-        (["NONE", "Yes"], True),
+        (["NONE", "Apnea"], True),
         (["none", "Type 2", "Type 1"], True),  # words with digits are words
         (["None", "1.5", "2"], False),  # among numbers: missing, as pandas reads it
         (["None", "Severe", "3"], False),  # one number is enough
         (["None", "True", "False"], False),  # str() of an optional flag
+        (["N", "Y", "None"], False),  # healthcareai's readmission flag: not recorded
+        (["yes", "No", "NONE"], False),
+        (["None", "Yes", "No", "Maybe"], True),  # a third word: no flag
         (["None", "2021-03-01", "2021-04-01"], False),  # an end date not reached yet
         (["None", "", "NA"], False),  # nothing else to be a level among
         (["Insomnia", "Apnea"], False),  # no None at all
