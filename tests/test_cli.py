@@ -799,6 +799,30 @@ def test_an_interrupted_search_says_how_to_resume(tmp_path, capsys, monkeypatch)
     assert code == 130 and "--resume" not in stderr  # nothing to resume without --tune
 
 
+def test_log_target_with_zeros_trains_on_log_of_y_plus_c(tmp_path, capsys):
+    # Fixed assets by industry (cost-of-capital-calculator): 12% zeros, the rest over eleven
+    # orders of magnitude. --log-target refused them; it now trains log(y + c).
+    rng = np.random.default_rng(0)
+    size = rng.uniform(0, 10, 200)
+    assets = np.where(rng.uniform(size=200) < 0.15, 0.0, np.exp(2 * size + rng.normal(0, 0.3, 200)))
+    data = write_csv(tmp_path / "a.csv", ["size", "assets"], list(zip(size, assets, strict=True)))
+    out = str(tmp_path / "run")
+    code, stdout, err = run(
+        ["fit", data, "--target", "assets", "--log-target", "--out", out, *FAST], capsys
+    )
+    assert code == 0, err
+    assert re.search(r"Validation: .*r2_log -?[0-9.]+", stdout)
+    pre = TabularPreprocessor.load(os.path.join(out, "preprocessing.json"))
+    c = np.percentile(assets[assets > 0], 1)
+    assert pre.target_shift == pytest.approx(c, rel=1e-6)
+    report = open(os.path.join(out, "report.md")).read()
+    assert f"with zeros: `log(assets + {c:.3g})`" in report
+    new = write_csv(tmp_path / "new.csv", ["size"], [[0.5], [9.5]])
+    code, stdout, err = run(["predict", out, new], capsys)
+    assert code == 0, err
+    assert all(float(line) >= 0 for line in stdout.splitlines()[1:])  # clipped at the zeros
+
+
 def test_log_target_trains_on_the_logarithm_and_predicts_in_the_units(tmp_path, capsys):
     # mglearn's RAM prices span eleven orders of magnitude: R² 0.07 in their own units, 0.69
     # trained on their logarithm. Predictions and metrics stay in the target's units.
@@ -824,13 +848,13 @@ def test_log_target_trains_on_the_logarithm_and_predicts_in_the_units(tmp_path, 
     assert code == 0, err
     predictions = [float(line) for line in stdout.splitlines()[1:]]
     assert all(p > 0 for p in predictions)  # exp of the model's output
-    # A target at or below zero, or a class, cannot be a log target.
+    # A target below zero, or a class, cannot be a log target.
     bad = write_csv(
-        tmp_path / "bad.csv", ["year", "price"], [[1, 0.0]] + [[i, i] for i in range(1, 30)]
+        tmp_path / "bad.csv", ["year", "price"], [[1, -2.0]] + [[i, i] for i in range(1, 30)]
     )
     other = str(tmp_path / "other")
     code, _, err = run(["fit", bad, "--target", "price", "--log-target", "--out", other], capsys)
-    assert code == 2 and "--log-target needs a positive target; 'price' holds 1 value(s)" in err
+    assert code == 2 and "--log-target needs a target of no negative value; 'price' holds 1" in err
     classes = write_csv(tmp_path / "c.csv", ["a", "y"], [[i, "ab"[i % 2]] for i in range(30)])
     code, _, err = run(["fit", classes, "--target", "y", "--log-target", "--out", other], capsys)
     assert code == 2 and "--log-target needs a regression target; 'y' is binary" in err

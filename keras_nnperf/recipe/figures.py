@@ -51,12 +51,14 @@ def add_figures(report, model, data, choice, run, search_result) -> None:
         y_true = _original_units(pre, data.y_val)
         y_pred = pre.prediction_from_model(outputs)
         logged = bool(getattr(pre, "target_log", False))
+        shift = float(getattr(pre, "target_shift", 0.0))
         report.add_figure(
             "predicted_vs_true",
-            plot_predicted_vs_true(y_true, y_pred, pre.target, log_scale=logged),
+            plot_predicted_vs_true(y_true, y_pred, pre.target, log_scale=logged, log_shift=shift),
             f"Predicted against true `{pre.target}` on the {len(y_true)} validation rows, in "
             "its original units"
             + (" on log axes (--log-target)" if logged else "")
+            + (f", plus {shift:.3g} so that its zeros show" if logged and shift else "")
             + "; points on the diagonal are exact. Right: "
             + (
                 "true / predicted, the factor each prediction is off by"
@@ -90,7 +92,7 @@ def add_figures(report, model, data, choice, run, search_result) -> None:
             plot_history(history, stopper.best_epoch, labels, start_label=start_label),
             "Training and validation curves"
             + (
-                f" of `log({pre.target})`, what the network is trained on (--log-target; RMSE "
+                f" of `{pre.logged_target}`, what the network is trained on (--log-target; RMSE "
                 "from the MSE loss of the standardized logarithm, times its standard deviation; "
                 "the training curve includes dropout)"
                 if getattr(pre, "target_log", False)
@@ -389,7 +391,9 @@ def _curves_caption(names) -> str:
     )
 
 
-def plot_predicted_vs_true(y_true, y_pred, target: str = "target", log_scale: bool = False):
+def plot_predicted_vs_true(
+    y_true, y_pred, target: str = "target", log_scale: bool = False, log_shift: float = 0.0
+):
     """Predicted against true values with the diagonal, and residuals against predictions.
 
     Args:
@@ -399,23 +403,29 @@ def plot_predicted_vs_true(y_true, y_pred, target: str = "target", log_scale: bo
         log_scale: Log axes, and the ratio true / predicted for the residuals (a `--log-target`
             run, every value positive): on linear axes, mglearn's RAM prices (0.0037 to 4.1e8)
             were one dot at the top and a pile at zero.
+        log_shift: `c` of a log target with zeros (`log(y + c)`): the log axes show `y + c`,
+            so the zeros are on them (at `c`).
 
     Returns:
         A `NotebookFigure` with two panels; the titles give R2, RMSE and MAE (and, on log
         axes, the R2 of the logarithms).
     """
-    if log_scale and not (np.all(np.asarray(y_true) > 0) and np.all(np.asarray(y_pred) > 0)):
-        log_scale = False  # a log axis cannot show zero or a negative value
     y_true = np.asarray(y_true, dtype=float).reshape(-1)
     y_pred = np.asarray(y_pred, dtype=float).reshape(-1)
     residual = y_true - y_pred
-    scores = score("regression", y_true, y_pred, log_target=log_scale)
+    shift = float(log_shift) if log_scale else 0.0
+    shown_true, shown_pred = y_true + shift, y_pred + shift  # what the axes show
+    if log_scale and not (np.all(shown_true > 0) and np.all(shown_pred > 0)):
+        log_scale, shift = False, 0.0  # a log axis cannot show zero or a negative value
+        shown_true, shown_pred = y_true, y_pred
+    scores = score("regression", y_true, y_pred, log_target=log_scale, log_shift=shift)
+    shown = f"{target} + {shift:.3g}" if shift else target
     alpha = float(np.clip(300.0 / max(len(y_true), 1), 0.15, 0.8))
     figure = new_figure(11.0, 4.6)
     scatter, residuals = figure.subplots(1, 2)
-    scatter.scatter(y_true, y_pred, s=14, alpha=alpha, edgecolors="none")
-    low = float(min(y_true.min(), y_pred.min()))
-    high = float(max(y_true.max(), y_pred.max()))
+    scatter.scatter(shown_true, shown_pred, s=14, alpha=alpha, edgecolors="none")
+    low = float(min(shown_true.min(), shown_pred.min()))
+    high = float(max(shown_true.max(), shown_pred.max()))
     if log_scale:  # a pad of 10% of the span in log space
         pad = (high / low) ** 0.03
         limits = (low / pad, high * pad)
@@ -429,21 +439,22 @@ def plot_predicted_vs_true(y_true, y_pred, target: str = "target", log_scale: bo
     scatter.set_xlim(*limits)
     scatter.set_ylim(*limits)
     scatter.set_aspect("equal")
-    scatter.set(xlabel=f"true {target}", ylabel=f"predicted {target}")
+    scatter.set(xlabel=f"true {shown}", ylabel=f"predicted {shown}")
     # Over orders of magnitude, R2 in the units is that of the largest values: give the logs'.
     of_logs = f", of the logs {scores['r2_log']:.3f}" if log_scale else ""
-    scatter.set_title(
-        f"Predicted vs true (R2 {scores['r2']:.3f}{of_logs}, RMSE {scores['rmse']:.4g})"
+    scatter.set_title(  # smaller with the logs' R2: at the default size it ran off the panel
+        f"Predicted vs true (R2 {scores['r2']:.3f}{of_logs}, RMSE {scores['rmse']:.4g})",
+        fontsize=10 if log_scale else None,
     )
     scatter.legend(loc="upper left", fontsize=8)
     mae = scores["mae"]
     if log_scale:
-        ratio = y_true / y_pred
-        residuals.scatter(y_pred, ratio, s=14, alpha=alpha, edgecolors="none")
+        ratio = shown_true / shown_pred
+        residuals.scatter(shown_pred, ratio, s=14, alpha=alpha, edgecolors="none")
         residuals.axhline(1.0, color="C3", linestyle="--")
         residuals.set_xscale("log")
         residuals.set_yscale("log")
-        residuals.set(xlabel=f"predicted {target}", ylabel=f"true / predicted {target}")
+        residuals.set(xlabel=f"predicted {shown}", ylabel=f"true / predicted ({shown})")
         factor = float(np.exp(np.median(np.abs(np.log(ratio)))))
         residuals.set_title(f"Ratios (median factor {factor:.3g}; MAE {mae:.4g})")
     else:
@@ -488,7 +499,7 @@ def history_in_metric_units(history: dict, pre) -> tuple[dict, dict]:
     labels = {"rmse": f"RMSE ({pre.target} units)", "mae": f"MAE ({pre.target} units)"}
     if getattr(pre, "target_log", False):  # trained on the logarithm: its errors, not the units'
         converted = {name.replace("rmse", "rmse_log"): v for name, v in converted.items()}
-        labels = {"rmse_log": f"RMSE of log({pre.target})", "mae": f"MAE of log({pre.target})"}
+        labels = {"rmse_log": f"RMSE of {pre.logged_target}", "mae": f"MAE of {pre.logged_target}"}
     return converted, labels
 
 

@@ -651,9 +651,8 @@ def train_folds(
     from keras_nnperf.recipe.metrics import (
         baseline_outputs,
         in_target_units,
-        is_log_target,
         linear_outputs,
-        score,
+        scores_for,
         true_in_target_units,
     )
 
@@ -661,7 +660,6 @@ def train_folds(
     stages = Stages(total=3 + k, verbose=verbose)
     first = datasets[0]
     pre = first.preprocessor
-    log_target = is_log_target(pre)
     epochs = default_epochs(pre.task) if epochs is None else epochs
     n = sum(len(rows) for rows in validation_rows)
     width = 1 if pre.task == "regression" else pre.num_classes
@@ -722,9 +720,7 @@ def train_folds(
                     clip = name != "linear" or clips_linear(fold_pre)
                     units = in_target_units(fold_pre, out, clip=clip)
                     predicted[name][rows] = _squeeze(units, width)
-            fold_metrics.append(
-                score(fold_pre.task, truth[rows], predicted["network"][rows], log_target)
-            )
+            fold_metrics.append(scores_for(fold_pre, truth[rows], predicted["network"][rows]))
             model.save(os.path.join(out_dir, fold_file(i + 1, "model")))
             fold_pre.save(os.path.join(out_dir, fold_file(i + 1, "preprocessing")))
             files.append(
@@ -753,15 +749,13 @@ def train_folds(
     n = len(covered)
     truth = truth[covered]
     predicted = {name: values[covered] for name, values in predicted.items()}
-    metrics = score(pre.task, truth, predicted["network"], log_target)
+    metrics = scores_for(pre, truth, predicted["network"])
     baselines = {
-        "trivial baseline (majority class or mean)": score(
-            pre.task, truth, predicted["trivial"], log_target
-        )
+        "trivial baseline (majority class or mean)": scores_for(pre, truth, predicted["trivial"])
     }
     if "linear" in predicted:
-        baselines["linear model (logistic or ridge regression)"] = score(
-            pre.task, truth, predicted["linear"], log_target
+        baselines["linear model (logistic or ridge regression)"] = scores_for(
+            pre, truth, predicted["linear"]
         )
     with open(os.path.join(out_dir, FOLDS_FILE), "w", encoding="utf-8") as f:
         json.dump({"task": pre.task, "target": pre.target, "folds": files}, f, indent=1)

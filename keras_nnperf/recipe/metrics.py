@@ -31,7 +31,7 @@ def _r2(y, predicted) -> float:
     return float(1.0 - np.sum(residual**2) / max(np.sum((y - y.mean()) ** 2), 1e-12))
 
 
-def score(task: str, y_true, predicted, log_target: bool = False) -> dict:
+def score(task: str, y_true, predicted, log_target: bool = False, log_shift: float = 0.0) -> dict:
     """Accuracy, AUC and log loss (classification) or RMSE, MAE and R2 (regression).
 
     Args:
@@ -43,6 +43,8 @@ def score(task: str, y_true, predicted, log_target: bool = False) -> dict:
             adds `r2_log`, the R2 of the logarithms. In the units, R2 weighs the largest values
             alone: pynucastro's half-lives (1e-22 to 1e28 s) scored R2 -0.002 for a network
             that explains half the variance of their logarithm.
+        log_shift: `c` of a log target with zeros, trained as `log(y + c)`: `r2_log` is then
+            the R2 of `log(y + c)`.
 
     Returns:
         `{"accuracy", "auc", "log_loss"}` (binary), `{"accuracy", "log_loss"}` (multiclass) or
@@ -60,7 +62,7 @@ def score(task: str, y_true, predicted, log_target: bool = False) -> dict:
         }
         if log_target:
             with np.errstate(divide="ignore", invalid="ignore"):
-                scores["r2_log"] = _r2(np.log(y), np.log(guess))
+                scores["r2_log"] = _r2(np.log(y + log_shift), np.log(guess + log_shift))
         return scores
     y = np.asarray(y_true).reshape(-1).astype(int)
     probabilities = np.asarray(predicted, dtype=float).reshape(len(y), -1)
@@ -108,10 +110,16 @@ def is_log_target(pre) -> bool:
     return pre.task == "regression" and bool(getattr(pre, "target_log", False))
 
 
+def scores_for(pre, y_true, predicted) -> dict:
+    """`score` with `pre`'s task and log target (`r2_log` of `log(y + target_shift)`)."""
+    shift = float(getattr(pre, "target_shift", 0.0))
+    return score(pre.task, y_true, predicted, is_log_target(pre), shift)
+
+
 def metrics_from_outputs(pre, y_val, outputs, clip: bool = True) -> dict:
     """`score` of raw model `outputs` against encoded targets `y_val` (as the model sees them)."""
     predicted = in_target_units(pre, outputs, clip=clip)
-    return score(pre.task, true_in_target_units(pre, y_val), predicted, is_log_target(pre))
+    return scores_for(pre, true_in_target_units(pre, y_val), predicted)
 
 
 def validation_metrics(model, data) -> dict:

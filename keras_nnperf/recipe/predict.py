@@ -168,8 +168,7 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
     from keras_nnperf.recipe.ensemble import members_of
     from keras_nnperf.recipe.metrics import (
         in_target_units,
-        is_log_target,
-        score,
+        scores_for,
         true_in_target_units,
     )
 
@@ -214,7 +213,7 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
             y = None
         if y is not None:
             truth = true_in_target_units(pre, y)
-            result.metrics = score(pre.task, truth, mean[rows], is_log_target(pre))
+            result.metrics = scores_for(pre, truth, mean[rows])
             result.scored_rows = len(rows)
     return result
 

@@ -86,12 +86,19 @@ def data_markdown(data, data_path: str | None) -> str:
         f"- {pre.num_features} input features to the network",
     ]
     if pre.task == "regression" and getattr(pre, "target_log", False):
+        shift = getattr(pre, "target_shift", 0.0)
+        zeros = (
+            f" (with zeros: `{pre.logged_target}`, {shift:.3g} the 1st percentile of its "
+            "positive values)"
+            if shift
+            else ""
+        )
         lines.append(
-            f"- the target is trained as its natural logarithm, standardized (mean "
+            f"- the target is trained as its natural logarithm{zeros}, standardized (mean "
             f"{pre.target_mean:.4g}, standard deviation {pre.target_std:.4g}, --log-target); "
-            "predictions are exp of the model's output, and the metrics and pictures below are "
-            "in the target's original units (the training curves in its logarithm's; `r2_log` "
-            "is the R² of the logarithms)"
+            f"predictions are exp of the model's output{f' minus {shift:.3g}' if shift else ''}, "
+            "and the metrics and pictures below are in the target's original units (the "
+            "training curves in its logarithm's; `r2_log` is the R² of the logarithms)"
         )
     elif pre.task == "regression":
         lines.append(

@@ -156,6 +156,8 @@ class TabularPreprocessor:
         decimal_comma: Whether the training file was a comma file whose quoted numbers have
             decimal commas (`"0,5"`): a file to predict is then read so too, even when all its
             numbers could be grouping thousands (`"2,000"`).
+        target_shift: `c` of a log target trained as `log(y + c)`: 0, or the 1st percentile of
+            its positive values when it holds zeros (`target_log`).
         id_column: The ID column (kept out of the features; `ids` reads it from a new file), or
             `None`.
         id_given: Whether the user named `id_column` (then a new file must have it) or it was
@@ -186,6 +188,7 @@ class TabularPreprocessor:
         target_log=False,
         target_range=None,
         decimal_comma=False,
+        target_shift=0.0,
     ):
         if task not in TASKS[1:]:
             raise ValueError(f"Argument task must be one of {TASKS[1:]}. Received: task={task!r}")
@@ -200,6 +203,7 @@ class TabularPreprocessor:
         self.dropped = list(dropped)
         self.excluded = dict(excluded or {})
         self.target_log = bool(target_log)
+        self.target_shift = float(target_shift)
         self.target_range = None if target_range is None else [float(v) for v in target_range]
         self.decimal_comma = bool(decimal_comma)
 
@@ -237,6 +241,8 @@ class TabularPreprocessor:
             excluded: Further columns to leave out, name -> reason (for the report).
             target_log: Train a regression target as its natural logarithm, standardized
                 (`target_to_model`); every prediction and metric stays in the target's units.
+                A target with zeros (and no negative value) is trained as `log(y + c)`, `c`
+                the 1st percentile of its positive values (`target_shift`).
             categorical: Columns that are categories even where every value reads as a number
                 or a date (postal codes, store codes): their levels are the cells as spelled.
             classes: The class labels of a classification `task` ("binary" or "multiclass"),
@@ -309,13 +315,17 @@ class TabularPreprocessor:
                 if "week" in f["cycles"]:  # only the weekdays training has (no weekend?)
                     f["weekdays"] = weekdays_of(days)
         mean = std = target_range = None
+        shift = 0.0
         if target_log and task != "regression":
             raise DataError(f"a log target needs a regression target; {target!r} is {task}")
         if task == "regression":
             y = parse_numeric([labels[i] for i in rows])[0]
             target_range = [float(np.nanmin(y)), float(np.nanmax(y))]
             if target_log:
-                y = _logarithm(target, y)
+                # From every row, as the classes are: a zero among the validation rows alone
+                # must not meet a transform without a shift.
+                shift = _log_shift(parse_numeric(labels)[0])
+                y = _logarithm(target, y, shift)
             scale, m, s = robust_moments(y)
             mean, std = m * scale, s * scale
             if not (np.isfinite(mean) and np.isfinite(std)):
@@ -334,7 +344,15 @@ class TabularPreprocessor:
             target_log,
             target_range,
             decimal_comma=table.delimiter == "," and bool(table.decimal_comma),
+            target_shift=shift,
         )
+
+    @property
+    def logged_target(self) -> str:
+        """What a log target is trained on, as text: `log(y)`, or `log(y + c)` with zeros."""
+        if self.target_shift:
+            return f"log({self.target} + {self.target_shift:.3g})"
+        return f"log({self.target})"
 
     @property
     def none_levels(self) -> list[str]:
@@ -625,7 +643,8 @@ class TabularPreprocessor:
     def target_from_model(self, outputs) -> np.ndarray:
         """A regression model's outputs (or encoded targets) in the target's units, flat.
 
-        `z * std + mean`, then `exp` for a log target (`target_log`): what the model predicts
+        `z * std + mean`, then `exp` for a log target (`target_log`; minus `target_shift` for a
+        target with zeros, trained as `log(y + c)`): what the model predicts
         is the logarithm's mean, so `exp` gives the geometric, not the arithmetic, mean of the
         values a row could have.
         """
@@ -633,7 +652,7 @@ class TabularPreprocessor:
         values = values + self.target_mean
         if self.target_log:
             with np.errstate(over="ignore"):
-                return np.exp(values)
+                return np.exp(values) - self.target_shift
         return values
 
     def prediction_from_model(self, outputs) -> np.ndarray:
@@ -653,7 +672,7 @@ class TabularPreprocessor:
         """Regression values in the target's units as the model is trained on them, `(n, 1)`."""
         values = np.asarray(values, dtype="float64").reshape(-1)
         if self.target_log:
-            values = _logarithm(self.target, values)
+            values = _logarithm(self.target, values, self.target_shift)
         return ((values - self.target_mean) / self.target_std)[:, None]
 
     def get_config(self) -> dict:
@@ -672,6 +691,7 @@ class TabularPreprocessor:
             "excluded": self.excluded,
             "target_log": self.target_log,
             "target_range": self.target_range,
+            "target_shift": self.target_shift,
             "decimal_comma": self.decimal_comma,
         }
 
@@ -706,16 +726,40 @@ class TabularPreprocessor:
             raise DataError(f"cannot read the preprocessing file {path}: {err}") from None
 
 
-def _logarithm(target: str, y: np.ndarray) -> np.ndarray:
-    """`log(y)` of a target that must be positive (NaN stays NaN)."""
+def _log_shift(y: np.ndarray) -> float:
+    """`c` of `log(y + c)`: 0, or with zeros a low percentile of the positive values.
+
+    The percentile is `LOG_SHIFT_PERCENTILE`, the 1st. Zeros (no rain, no claim, no asset of
+    a kind) sit below the small amounts, `log(c)` against `log(2c)` at `c`, whatever the
+    units, as Tukey's started logarithm puts them; a count's `c` is 1 (`log1p`). `log1p` for
+    every target would depend on the units (on fractions of 1 it is nearly the identity). A
+    percentile, not the smallest value: cost-of-capital-calculator's fixed assets hold
+    0.000525 among positive values whose 1st percentile is 6.5, and at `log(0.000525)` the
+    zeros lay 20 units below the median's logarithm, where they weighed more in the squared
+    error than every other row. No positive value: 1.
+    """
     present = y[~np.isnan(y)]
-    if (present <= 0).any():
-        bad = int((present <= 0).sum())
+    if not (present == 0).any():
+        return 0.0
+    positive = present[present > 0]
+    return float(np.percentile(positive, LOG_SHIFT_PERCENTILE)) if len(positive) else 1.0
+
+
+#: The percentile of a log target's positive values that shifts it when it holds zeros.
+LOG_SHIFT_PERCENTILE = 1.0
+
+
+def _logarithm(target: str, y: np.ndarray, shift: float = 0.0) -> np.ndarray:
+    """`log(y + shift)`: positive values, or at least 0 with a shift; NaN stays NaN."""
+    present = y[~np.isnan(y)]
+    bad = present < 0 if shift > 0 else present <= 0
+    if bad.any():
+        limit = "below" if shift > 0 else "at or below"
         raise DataError(
-            f"a log target needs positive values; {target!r} holds {bad} at or below zero "
-            f"(the smallest {present.min():g})"
+            f"a log target needs values of at least 0 (positive ones, if training had no zero); "
+            f"{target!r} holds {int(bad.sum())} {limit} zero (the smallest {present.min():g})"
         )
-    return np.log(y)
+    return np.log(y + shift)
 
 
 def _target_matrix(labels, task, classes) -> np.ndarray:

@@ -99,3 +99,21 @@ def test_a_log_target_is_also_scored_on_its_logarithms():
     )  # fmt: skip
     got = metrics_from_outputs(pre, pre.target_to_model(truth), pre.target_to_model(guess))
     assert got["r2_log"] == pytest.approx(scores["r2_log"])
+
+
+def test_a_log_target_with_zeros_is_scored_on_log_of_y_plus_its_shift():
+    from sklearn.metrics import r2_score
+
+    from keras_nnperf.recipe.metrics import metrics_from_outputs, score
+
+    truth = np.array([0.0, 0.0, 2.0, 50.0, 3e4, 1e6])
+    guess = np.array([0.5, 0.0, 3.0, 20.0, 1e4, 9e5])
+    scores = score("regression", truth, guess, log_target=True, log_shift=2.0)
+    assert scores["r2_log"] == pytest.approx(r2_score(np.log(truth + 2), np.log(guess + 2)))
+    pre = TabularPreprocessor(
+        "y", "regression", [], target_mean=0.0, target_std=1.0, target_log=True,
+        target_range=[0.0, 1e6], target_shift=2.0,
+    )  # fmt: skip
+    got = metrics_from_outputs(pre, pre.target_to_model(truth), pre.target_to_model(guess))
+    assert got["r2_log"] == pytest.approx(scores["r2_log"], rel=1e-5)
+    assert got["r2"] == pytest.approx(r2_score(truth, guess), rel=1e-5)

@@ -331,8 +331,13 @@ def test_a_positive_target_over_many_orders_of_magnitude_gets_the_log_advice(fra
     path = frame([(1957 + i, p, 0) for i, p in enumerate(prices)], header=("year", "price", "z"))
     with pytest.warns(DataWarning, match=r"'price' is positive and spans 9 orders of magnitude"):
         read_training_table(path, "price")
-    with warnings.catch_warnings(record=True) as caught:  # a zero; under four decades
+    # Zeros beside them (cost-of-capital-calculator's fixed assets: 12% zeros, the rest 6.5 to
+    # 8.4e11): the same advice, and --log-target trains log(y + c).
+    zero = frame([(i, p, 0) for i, p in enumerate([0.0, *prices[1:]])], name="zero.csv")
+    with pytest.warns(DataWarning, match=r"'b' has 1 zero\(s\) and positive values that span 9 "):
+        read_training_table(zero, "b")
+    with warnings.catch_warnings(record=True) as caught:  # a negative value; under four decades
         warnings.simplefilter("always")
-        read_training_table(frame([(i, p, 0) for i, p in enumerate([0.0, *prices[1:]])]), "b")
+        read_training_table(frame([(i, p, 0) for i, p in enumerate([-1.0, *prices[1:]])]), "b")
         read_training_table(frame([(i, 1 + i * 300, 0) for i in range(30)]), "b")
     assert not [w for w in caught if "orders of magnitude" in str(w.message)]

@@ -525,10 +525,33 @@ def test_a_log_target_is_the_standardized_logarithm_and_decodes_to_the_units(fra
     config = pre.get_config()
     del config["target_log"], config["format"]  # a file saved before log targets
     assert not TabularPreprocessor(**config).target_log
-    with pytest.raises(DataError, match="a log target needs positive values; 'y' holds 1"):
+    assert pre.target_shift == 0 and pre.logged_target == "log(y)"
+    with pytest.raises(
+        DataError, match="a log target needs values of at least 0.*holds 1 at or below zero"
+    ):
         TabularPreprocessor.fit(
-            read_csv(frame([(i, i % 2, v - 0.01) for i, v in enumerate(y)], name="z.csv")),
+            read_csv(frame([(i, i % 2, v - 0.02) for i, v in enumerate(y)], name="z.csv")),
             "y",
             "regression",
             target_log=True,
         )
+
+
+def test_a_log_target_with_zeros_is_log_of_y_plus_its_smallest_positive_value(frame, tmp_path):
+    # Amounts with zeros (no asset of a kind; no rain): log(y) is -inf there. Trained as
+    # log(y + c), c the 1st percentile of the positive values: a zero sits below the small
+    # amounts, whatever the units.
+    y = [0.0, 0.0, *(0.05 * 3.0**i for i in range(22))]
+    table = read_csv(frame([(i, i % 2, v) for i, v in enumerate(y)]))
+    pre = TabularPreprocessor.fit(table, "y", "regression", target_log=True, rows=range(4, 24))
+    c = np.percentile(y[2:], 1)  # 0.071, from every row: the zeros are outside `rows` here
+    assert pre.target_shift == pytest.approx(c) and pre.logged_target == "log(y + 0.071)"
+    z = pre.encode_target(table)[:, 0]
+    np.testing.assert_allclose(z, (np.log(np.add(y, c)) - pre.target_mean) / pre.target_std)
+    np.testing.assert_allclose(pre.target_from_model(z), y, rtol=1e-5, atol=1e-7)
+    path = str(tmp_path / "pre.json")
+    pre.save(path)
+    assert TabularPreprocessor.load(path).target_shift == pre.target_shift
+    config = pre.get_config()
+    del config["target_shift"], config["format"]  # a file saved before shifts: none
+    assert TabularPreprocessor(**config).target_shift == 0.0
