@@ -13,6 +13,7 @@ from keras_nnperf.tabular.csv_table import DataError, DataWarning, Table, parse_
 from keras_nnperf.tabular.id_columns import find_id_columns, named_like_id
 from keras_nnperf.tabular.names import closest_name, name_list
 from keras_nnperf.tabular.preprocessor import TabularPreprocessor
+from keras_nnperf.tabular.sentinels import target_missing_code
 from keras_nnperf.tabular.task import (
     fold_indices,
     infer_task,
@@ -253,6 +254,9 @@ def read_training_table(
         if not len(finite):
             raise DataError(f"target column {target!r} has no finite values")
         table = table.take(finite)
+        parsed = (parsed[0][finite], 0)
+    if parsed is not None:
+        table = _without_target_code(table, target, parsed[0])
     labels = table.columns[target]
     if task != "regression":
         # Every later reader of the table (the preprocessor, the folds) sees one spelling.
@@ -368,6 +372,23 @@ def load_training_data(
 #: A positive regression target whose largest value is this many times its smallest (four
 #: orders of magnitude) gets `_warn_if_many_magnitudes`'s advice.
 MAGNITUDE_SPAN = 1e4
+
+
+def _without_target_code(table: Table, target: str, values: np.ndarray) -> Table:
+    """`table` without the rows whose target is a missing-value code (`target_missing_code`)."""
+    code = target_missing_code(values)
+    if code is None:
+        return table
+    coded = values == code
+    others = values[~coded]
+    warnings.warn(
+        f"target {target!r}: {code:g} ({int(coded.sum())} row(s)) lies far outside its other "
+        f"values ({others.min():g} to {others.max():g}), as a code for a missing value does; "
+        "those rows are left out",
+        DataWarning,
+        stacklevel=3,
+    )
+    return table.take(np.flatnonzero(~coded))
 
 
 def _warn_if_many_magnitudes(target: str, values: np.ndarray) -> None:

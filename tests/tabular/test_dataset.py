@@ -341,3 +341,14 @@ def test_a_positive_target_over_many_orders_of_magnitude_gets_the_log_advice(fra
         read_training_table(frame([(i, p, 0) for i, p in enumerate([-1.0, *prices[1:]])]), "b")
         read_training_table(frame([(i, 1 + i * 300, 0) for i in range(30)]), "b")
     assert not [w for w in caught if "orders of magnitude" in str(w.message)]
+
+
+def test_a_target_code_for_missing_leaves_the_target_and_the_codes_are_classes(frame):
+    # pyvolcans' volcanoes: tectonic setting 1 to 11, -9999 where unknown. With the code the
+    # classes read as a quantity (regression, R2 -331); without it they are 11 classes.
+    settings = [1 + i % 11 for i in range(120)] + [-9999] * 3
+    path = frame([(i, i % 7, s) for i, s in enumerate(settings)], header=("n", "x", "setting"))
+    with pytest.warns(DataWarning, match=r"'setting': -9999 \(3 row\(s\)\) lies far outside"):
+        prepared = read_training_table(path, "setting")
+    assert prepared.task == "multiclass" and len(prepared.classes) == 11
+    assert prepared.table.num_rows == 120
