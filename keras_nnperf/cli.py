@@ -148,8 +148,9 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--log-target",
         action="store_true",
-        help="train a positive regression target as its logarithm (prices, counts spanning "
-        "orders of magnitude); predictions and metrics stay in its units",
+        help="train a regression target of no negative value as its logarithm (prices, counts "
+        "spanning orders of magnitude; with zeros, log(y + c)); predictions and metrics stay in "
+        "its units",
     )
 
 
