@@ -646,6 +646,35 @@ def test_predict_csv_reads_decimal_commas_as_the_training_file_did(tmp_path):
     assert not np.allclose(thousands["probability_1"], points["probability_1"], rtol=1e-3)
 
 
+def test_predict_csv_scores_a_file_without_the_target_missing_code(tmp_path):
+    from keras_nnperf.recipe.fit import default_model
+    from keras_nnperf.tabular import read_training_table
+
+    # pyvolcans' volcanoes: tectonic setting 1 to 11, -9999 where unknown. Training leaves the
+    # coded rows out; the training file given back to predict was left unscored ("-9999" is no
+    # class the model knows) until the code went with the preprocessor.
+    settings = [1 + i % 11 for i in range(120)] + [-9999] * 3
+    train = tmp_path / "train.csv"
+    train.write_text("x,setting\n" + "".join(f"{i % 7},{s}\n" for i, s in enumerate(settings)))
+    with pytest.warns(DataWarning, match="lies far outside"):
+        prepared = read_training_table(str(train), "setting")
+    pre = prepared.split(0.2, seed=0).preprocessor
+    assert pre.target_code == -9999 and prepared.task == "multiclass"
+    out = tmp_path / "model"
+    out.mkdir()
+    default_model(pre, seed=0).save(out / "model.keras")
+    pre.save(str(out / "preprocessing.json"))
+    assert TabularPreprocessor.load(str(out / "preprocessing.json")).target_code == -9999
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        result = pipeline.predict_csv(str(out), str(train))
+    assert result.metrics is not None and result.scored_rows == 120
+    assert result.notes == [
+        "3 row(s) whose target is -9999, the missing-value code training left out, not scored"
+    ]
+    assert len(result["prediction"]) == 123  # every row is still predicted
+
+
 def test_predict_csv_reads_none_as_a_level_where_training_did(tmp_path):
     from keras_nnperf.recipe.fit import default_model
 

@@ -205,7 +205,12 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
         id_column=None if ids is None else ids[0],
     )
     if pre.target in table.columns:
-        rows = [i for i, v in enumerate(table.columns[pre.target]) if v is not None]
+        rows, coded = _scored_rows(pre, table.columns[pre.target])
+        if coded:
+            result.notes.append(
+                f"{coded} row(s) whose target is {pre.target_code:g}, the missing-value code "
+                "training left out, not scored"
+            )
         try:
             y = pre.encode_target(table.take(rows)) if rows else None
         except (DataError, TypeError, ValueError) as err:
@@ -216,6 +221,27 @@ def predict_csv(model_dir: str, path: str) -> Prediction:
             result.metrics = scores_for(pre, truth, mean[rows])
             result.scored_rows = len(rows)
     return result
+
+
+def _scored_rows(pre, column) -> tuple[list[int], int]:
+    """The rows of the target `column` to score, and how many hold its missing-value code.
+
+    Those with a value, but for the code training left out (`TabularPreprocessor.target_code`):
+    pyvolcans' -9999 is no tectonic setting to score, and as a class training never saw it
+    would leave the whole file unscored.
+    """
+    rows = [i for i, v in enumerate(column) if v is not None]
+    if pre.target_code is None:
+        return rows, 0
+    kept = [i for i in rows if not _is_number(column[i], pre.target_code)]
+    return kept, len(rows) - len(kept)
+
+
+def _is_number(cell: str, number: float) -> bool:
+    try:
+        return float(cell) == number
+    except ValueError:
+        return False
 
 
 def _warn_about_new_data(pre, table) -> None:

@@ -69,6 +69,8 @@ class TrainingTable:
         log_target: Train a regression target as its logarithm (`TabularPreprocessor.fit`).
         categorical: Columns read as categories even where every value is a number (postal
             codes, store or product codes).
+        target_code: The target's missing-value code whose rows left the table
+            (`target_missing_code`), or `None`.
     """
 
     table: Table
@@ -82,6 +84,7 @@ class TrainingTable:
     excluded: dict = field(default_factory=dict)
     log_target: bool = False
     categorical: tuple = ()
+    target_code: float | None = None
 
     @property
     def num_rows(self) -> int:
@@ -123,6 +126,7 @@ class TrainingTable:
                 target_log=self.log_target,
                 categorical=self.categorical,
                 classes=self.classes,
+                target_code=self.target_code,
             )
             x = pre.transform(self.table, warn=warn)
         y = pre.encode_target(self.table)
@@ -255,8 +259,9 @@ def read_training_table(
             raise DataError(f"target column {target!r} has no finite values")
         table = table.take(finite)
         parsed = (parsed[0][finite], 0)
-    if parsed is not None:
-        table = _without_target_code(table, target, parsed[0])
+    code = None if parsed is None else target_missing_code(parsed[0])
+    if code is not None:
+        table = _without_target_code(table, target, parsed[0], code)
     labels = table.columns[target]
     if task != "regression":
         # Every later reader of the table (the preprocessor, the folds) sees one spelling.
@@ -310,6 +315,7 @@ def read_training_table(
         {n: r for n, r in detected.items() if n != id_column},
         bool(log_target),
         categories + quoted,
+        code,
     )
 
 
@@ -374,11 +380,8 @@ def load_training_data(
 MAGNITUDE_SPAN = 1e4
 
 
-def _without_target_code(table: Table, target: str, values: np.ndarray) -> Table:
-    """`table` without the rows whose target is a missing-value code (`target_missing_code`)."""
-    code = target_missing_code(values)
-    if code is None:
-        return table
+def _without_target_code(table: Table, target: str, values: np.ndarray, code: float) -> Table:
+    """`table` without the rows whose target `values` are `code`, a missing-value code."""
     coded = values == code
     others = values[~coded]
     warnings.warn(

