@@ -6,8 +6,9 @@ with every warning):
 * **Reading.** Standard-library `csv`, UTF-8 (UTF-16 with a byte-order mark; else Windows-1252, with
   a warning), a header row, gzip/bz2/xz and one-file zip or tar read through, JSON tables (records,
   lines, pandas' layouts), Weka's ARFF (`arff`), sktime's `.ts` time series (`ts_files`) and
-  pandas DataFrames read as their CSV, other programs' data files (Stata, SPSS, SAS, R, HDF5,
-  ...) named with the call that converts them, `#` comments left out (NumPy's commented header
+  pandas DataFrames read as their CSV, Parquet, Feather, Stata and Excel files read through
+  pandas as their CSV (`binary_tables`), other programs' data files (SPSS, SAS, R, HDF5, ...)
+  named with the call that converts them, `#` comments left out (NumPy's commented header
   read as the header, `comments`), repeats of the header left out.
   The delimiter (`,` `;` tab `|`, else runs of spaces) is detected or named by Excel's `sep=` line;
   rows one field longer than the header start with row names; in a file not separated by commas,

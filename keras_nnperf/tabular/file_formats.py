@@ -2,10 +2,11 @@
 
 One concept: whatever the user hands over becomes the text of a delimited table.
 
-* a file, read whole, its compression told by its first bytes (gzip, bz2, xz, a zip or tar
-  archive of one file; an Excel or OpenDocument workbook, a Parquet, zstd or 7-Zip file, and
-  Stata, SPSS, SAS, R, Feather, HDF5, SQLite, NumPy and pickle files get an error that says
-  how to get a CSV), decoded (UTF-8, UTF-16 with its byte-order mark, else Windows-1252,
+* a file, read whole: a Parquet, Feather, Stata or Excel (`.xlsx`) file through pandas
+  (`binary_tables`); else its compression told by its first bytes (gzip, bz2, xz, a zip or
+  tar archive of one file; an `.xls` or OpenDocument workbook, a zstd or 7-Zip file, and
+  SPSS, SAS, R, HDF5, SQLite, NumPy and pickle files get an error that says how to get a
+  CSV), decoded (UTF-8, UTF-16 with its byte-order mark, else Windows-1252,
   warned), a JSON table written as its CSV (`json_records`), and so are Weka's ARFF (`arff`)
   and sktime's `.ts` time-series files (`ts_files`);
   an HTML page or an XML file gets an error that says how to get a CSV;
@@ -25,6 +26,7 @@ import zipfile
 import zlib
 
 from keras_nnperf.tabular.arff import arff_csv, looks_like_arff
+from keras_nnperf.tabular.binary_tables import binary_table_frame
 from keras_nnperf.tabular.errors import DataError, DataWarning
 from keras_nnperf.tabular.json_records import looks_like_json, records_csv
 from keras_nnperf.tabular.ts_files import looks_like_ts, ts_csv
@@ -132,16 +134,16 @@ def _file_text(path: str) -> str:
             raw = f.read()
     except OSError as err:
         raise DataError(f"cannot read {path}: {err.strerror or err}") from None
+    read = binary_table_frame(raw, path)
+    if read is not None:
+        frame, header = read
+        return frame_text(frame) if header else frame.to_csv(header=False, index=False)
     raw = _decompressed(raw, path)
     if not raw.strip():
         raise DataError(f"{path} is empty")
     return _decoded(raw, path)
 
 
-_STATA = (
-    "a Stata data file (.dta); write it as CSV first: "
-    "pandas.read_stata(path).to_csv('table.csv', index=False)"
-)
 _SPSS = (
     "an SPSS data file (.sav); write it as CSV first: "
     "pandas.read_spss(path).to_csv('table.csv', index=False) (needs pyreadstat)"
@@ -153,7 +155,6 @@ _R_DATA = (
 
 # Files that are not text, told by their first bytes: what to say, and how to get a CSV.
 _NOT_TEXT = {
-    b"PAR1": "a Parquet file; write it as CSV first: pandas.read_parquet(path).to_csv(...)",
     b"\xd0\xcf\x11\xe0": (
         "an Excel 97-2003 workbook (.xls); save the sheet as CSV UTF-8 in Excel, or "
         "pandas.read_excel(path).to_csv(...)"
@@ -161,11 +162,8 @@ _NOT_TEXT = {
     b"\x28\xb5\x2f\xfd": "compressed with zstd; decompress it first (zstd -d)",
     b"7z\xbc\xaf": "a 7-Zip archive; extract the CSV file from it first",
     # Other programs' own formats, as statistics courses and packages hand them out.
-    b"<stata_dta>": _STATA,
     b"$FL2": _SPSS,
     b"$FL3": _SPSS,
-    b"ARROW1\x00\x00": "a Feather (Arrow) file; write it as CSV first: "
-    "pandas.read_feather(path).to_csv('table.csv', index=False)",
     b"\x93NUMPY": "a NumPy array (.npy); write it as CSV with a header first: "
     "pandas.DataFrame(numpy.load(path), columns=[...]).to_csv('table.csv', index=False)",
     b"\x89HDF\r\n\x1a\n": "an HDF5 file; write its table as CSV first: "
@@ -189,9 +187,7 @@ def _refuse_known_formats(raw: bytes, name: str) -> None:
     for magic, what in _NOT_TEXT.items():
         if raw.startswith(magic):
             raise DataError(f"{name} is {what}")
-    # Stata's files before version 13 (formats 113-115) and SAS's: magic bytes further in.
-    if raw[:1] in (b"q", b"r", b"s") and raw[1:2] in (b"\x01", b"\x02") and raw[2:3] == b"\x01":
-        raise DataError(f"{name} is {_STATA}")
+    # SAS's: magic bytes further in.
     if raw[12:16] == b"\xc2\xea\x81\x60":
         raise DataError(
             f"{name} is a SAS data file (.sas7bdat); write it as CSV first: "
@@ -267,11 +263,6 @@ def _zip_member(raw: bytes, name: str) -> bytes:
         members = [
             m for m in archive.namelist() if not m.endswith("/") and not m.startswith("__MACOSX/")
         ]
-        if "xl/workbook.xml" in members:
-            raise DataError(
-                f"{name} is an Excel workbook (.xlsx); save the sheet as CSV UTF-8 in Excel, "
-                "or pandas.read_excel(path).to_csv(...)"
-            )
         if "mimetype" in members and b"opendocument.spreadsheet" in archive.read("mimetype"):
             raise DataError(
                 f"{name} is an OpenDocument spreadsheet (.ods); save the sheet as CSV, or "
